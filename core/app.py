@@ -1,0 +1,150 @@
+"""The application factory: configuration, extensions, blueprints. Nothing starts at import."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, send_from_directory
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from core.config import build_config, check_production
+from core.extensions import csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_NAME = "Manage risk panels"
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    from core.db import configure_engine, engine_options
+    from core.logs import configure_logging
+    from sharing.crypto import Keyring, load_master_key
+
+    cfg = build_config(overrides)
+    check_production(cfg)
+    app = Flask(
+        __name__,
+        root_path=str(ROOT),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(Path(cfg["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent)
+        if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+        else str(ROOT / "instance"),
+    )
+    app.config.update(cfg)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(cfg["SQLALCHEMY_DATABASE_URI"]))
+    if not app.testing:
+        configure_logging()
+
+    _import_models()
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.extensions["keyring"] = Keyring(load_master_key(cfg))
+
+    _configure_templates(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+
+    from core.errors import register_error_handlers
+    from core.security import register_security_headers
+
+    register_error_handlers(app)
+    register_security_headers(app)
+
+    from core.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models() -> None:
+    """Import every feature's models so metadata (and Alembic) sees all tables."""
+    import auth.models  # noqa: F401
+    import cohort.models  # noqa: F401
+    import panels.models  # noqa: F401
+    import sharing.models  # noqa: F401
+
+
+def _configure_templates(app: Flask) -> None:
+    from core.security import csp_nonce
+    from core.templating import register_template_helpers
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    WTFormsHelpers(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.globals["service_name"] = SERVICE_NAME
+    from core.nav import nav_items
+
+    app.jinja_env.globals["nav_items"] = nav_items
+    register_template_helpers(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from auth.decorators import load_request_user
+    from sharing.crypto import ensure_data_keys
+
+    @app.before_request
+    def _before():
+        if not app.extensions.get("keys_ready"):
+            ensure_data_keys()
+            app.extensions["keys_ready"] = True
+        load_request_user()
+
+    @app.after_request
+    def _commit(resp):
+        # One commit per request, only when it succeeded; errors roll back (core.errors).
+        if resp.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return resp
+
+    @app.route("/assets/<path:filename>")
+    def assets(filename: str):
+        return send_from_directory(ROOT / "static" / "assets", filename, max_age=3600)
+
+    @app.route("/healthz")
+    def healthz():
+        db.session.execute(db.text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.context_processor
+    def _context():
+        from sharing.policy import current_policy
+
+        return {"current_user": g.get("user"), "policy": current_policy()}
+
+
+def _register_blueprints(app: Flask) -> None:
+    import auth.routes
+    import cohort.routes
+    import panels.routes
+    import sharing.routes
+    from core.api import api, load_api_routes
+
+    for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, panels.routes.bp):
+        app.register_blueprint(bp)
+    load_api_routes()
+    csrf.exempt(api)
+    app.register_blueprint(api)

@@ -1,0 +1,49 @@
+"""`flask demo load`: the demo partnership and a deterministic synthetic cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from core.extensions import db
+
+DEMO_PARTNERSHIP = Path(__file__).with_name("demo_files") / "partnership.yaml"
+demo_cli = AppGroup("demo", help="Demo data for trying the service.")
+
+
+def load_demo(size: int = 300, seed: int = 2026) -> str:
+    """Load the demo partnership and cohort; the caller commits."""
+    from auth.models import User
+    from sharing.partnership import load_file
+
+    result = load_file(DEMO_PARTNERSHIP)
+    lines = [result.summary()]
+    try:
+        from cohort.demo_data import demo_cohort
+        from cohort.importing import import_demo_cohort
+    except ImportError:
+        return "\n".join(lines)
+    coordinator = db.session.execute(db.select(User).filter_by(email="coordinator@demo.example")).scalar_one()
+    lines.append(import_demo_cohort(demo_cohort(seed=seed, size=size), coordinator))
+    return "\n".join(lines)
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no agencies yet.")
+@click.option("--size", default=300, show_default=True, help="Number of synthetic nominals.")
+def demo_load(if_empty: bool, size: int) -> None:
+    from auth.models import Agency
+    from sharing.crypto import ensure_data_keys
+
+    ensure_data_keys()
+    if if_empty and db.session.execute(db.select(Agency.id).limit(1)).first() is not None:
+        click.echo("The database already has data; demo not loaded.")
+        return
+    click.echo(load_demo(size=size))
+    db.session.commit()
+    click.echo("Demo loaded. Sign in at http://127.0.0.1:5000 (README lists the demo accounts).")
+
+
+CLI_GROUPS = (demo_cli,)

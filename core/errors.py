@@ -1,0 +1,67 @@
+"""Error pages and JSON errors: a clear message, never a stack trace, refusals logged."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "There is a problem with your request",
+    401: "Sign in to continue",
+    403: "You do not have access to this",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "Someone else changed this first",
+    413: "The file is too large",
+    422: "There is a problem with what you sent",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, message: str | None = None):
+    from core.extensions import db
+    from sharing import audit
+
+    try:
+        db.session.rollback()
+        if status in (401, 403, 404):
+            audit.write_pending()
+    except Exception:  # the database itself may be what failed
+        log.exception("could not write refusal to the access log")
+        db.session.rollback()
+    title = TITLES.get(status, "There is a problem")
+    if wants_json():
+        return {"error": message or title}, status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        message = exc.description if exc.code in (400, 409, 413, 422, 429) or wants_json() else None
+        if exc.code == 429:
+            message = "Too many attempts. Wait a few minutes and try again."
+        if exc.code == 413:
+            message = "The file is too large."
+        return error_response(exc.code or 500, message)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc):
+        log.error("database unavailable: %s", type(exc).__name__)
+        return error_response(503, "The database is not answering. Try again in a minute.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("unhandled error on %s", request.path)
+        return error_response(500)

@@ -1,0 +1,30 @@
+"""Structured (JSON) logs. Messages name ids and outcomes, never values: no passwords,
+tokens, names or identifiers are passed to the logger, and a filter scrubs anything that
+looks like a bearer token, just in case."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+_SECRETS = re.compile(r"(mrp_[A-Za-z0-9_\-]{8,}|Bearer\s+\S+|password=\S+)", re.IGNORECASE)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = _SECRETS.sub("[redacted]", record.getMessage())
+        data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name, "msg": msg}
+        if record.exc_info:
+            data["exc"] = _SECRETS.sub("[redacted]", self.formatException(record.exc_info))
+        return json.dumps(data)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)

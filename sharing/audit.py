@@ -1,0 +1,150 @@
+"""The append-only, hash-chained access log (Data Protection Act 2018 s.62).
+
+Each event's hash is an HMAC (key derived from the master key) over the event and the
+previous event's hash, so someone with only database access can neither alter, delete nor
+insert a row without `flask audit verify` naming it. Appends are serialised: a PostgreSQL
+transaction-scoped advisory lock, or SQLite's BEGIN IMMEDIATE write lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import g, has_request_context, request
+
+from core import clock
+from core.extensions import db
+from sharing.crypto import keyring
+from sharing.models import AccessEvent
+
+GENESIS = "0" * 64
+ADVISORY_LOCK_ID = 0x5EC0A0D17  # arbitrary, fixed: "access log append"
+ACTIONS = (
+    "view", "search", "create", "change", "export", "print", "disclose", "match", "merge", "unmerge",
+    "erase", "import", "sign_in", "sign_in_failed", "sign_out", "refused", "admin", "token",
+)
+FIELDS = (
+    "seq", "at", "user_id", "user_email", "agency_code", "action", "outcome", "panel_code",
+    "nominal_id", "case_id", "categories", "purpose", "detail", "prev_hash",
+)
+
+
+def _canonical(ev: AccessEvent) -> bytes:
+    data = {f: getattr(ev, f) for f in FIELDS}
+    data["at"] = ev.at.isoformat(timespec="microseconds")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _digest(ev: AccessEvent) -> str:
+    return hmac.new(keyring().derived_key("audit-chain"), _canonical(ev), hashlib.sha256).hexdigest()
+
+
+def _lock() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
+
+
+def _actor():
+    user = g.get("user") if has_request_context() or g else None
+    return user
+
+
+def record(
+    action: str,
+    *,
+    user=None,
+    outcome: str = "allowed",
+    panel=None,
+    nominal_id: int | None = None,
+    case_id: int | None = None,
+    categories: Iterable[str] = (),
+    purpose: str | None = None,
+    detail: str = "",
+    email: str | None = None,
+) -> AccessEvent:
+    """Append one event in the current transaction (it commits or rolls back with the change)."""
+    if user is None:
+        user = g.get("user") if _has_g() else None
+    if purpose is None:
+        purpose = request.path if has_request_context() else "command line"
+    _lock()
+    last = db.session.execute(
+        db.select(AccessEvent.seq, AccessEvent.hash).order_by(AccessEvent.seq.desc()).limit(1)
+    ).first()
+    ev = AccessEvent(
+        seq=(last.seq + 1) if last else 1,
+        at=clock.utcnow(),
+        user_id=user.id if user is not None else None,
+        user_email=(user.email if user is not None else (email or ""))[:254],
+        agency_code=user.agency.code if user is not None and user.agency is not None else "",
+        action=action,
+        outcome=outcome,
+        panel_code=(panel.code if hasattr(panel, "code") else (panel or "")),
+        nominal_id=nominal_id,
+        case_id=case_id,
+        categories=",".join(sorted(set(categories))),
+        purpose=(purpose or "")[:200],
+        detail=detail[:4000],
+        prev_hash=last.hash if last else GENESIS,
+    )
+    ev.hash = _digest(ev)
+    db.session.add(ev)
+    db.session.flush()
+    return ev
+
+
+def _has_g() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()
+
+
+def refused(reason: str, **kwargs) -> None:
+    """Remember a refusal; the error handler writes it after rolling the request back."""
+    pending = g.setdefault("audit_refusals", [])
+    pending.append((reason, kwargs))
+
+
+def write_pending() -> None:
+    """Write refusals noted during a failed request, in a fresh transaction of their own."""
+    pending = g.pop("audit_refusals", None)
+    if not pending:
+        return
+    db.session.rollback()
+    for reason, kwargs in pending:
+        record("refused", outcome="refused", detail=reason, **kwargs)
+    db.session.commit()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str = ""
+    seq: int | None = None
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order; report the first event that is altered, missing or inserted."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = db.session.execute(
+            db.select(AccessEvent).where(AccessEvent.seq > last_seq).order_by(AccessEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            break
+        for ev in rows:
+            if ev.seq != expected_seq:
+                return VerifyResult(False, checked, f"event {expected_seq} is missing (next is {ev.seq})", expected_seq)
+            if ev.prev_hash != prev_hash:
+                return VerifyResult(False, checked, f"event {ev.seq} does not follow event {ev.seq - 1}", ev.seq)
+            if not hmac.compare_digest(_digest(ev), ev.hash):
+                return VerifyResult(False, checked, f"event {ev.seq} has been altered or inserted", ev.seq)
+            prev_hash, expected_seq, checked, last_seq = ev.hash, ev.seq + 1, checked + 1, ev.seq
+        db.session.expunge_all()
+    return VerifyResult(True, checked)

@@ -1,0 +1,63 @@
+"""Keyed, truncated blind indexes for exact look-ups without decrypting every row.
+
+Values are normalised first (the same normalisation the duplicate matcher uses), then
+HMAC-SHA256 under a key derived for that index alone, truncated to INDEX_BITS. Truncation
+follows CipherSweet's rule of thumb: with fewer bits than the population's log2, each
+index value is shared by several people, so an index alone does not single anyone out;
+look-ups decrypt the few candidates to confirm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sharing.crypto import keyring
+
+INDEX_BITS = 16
+INDEXES = ("pnc", "cro", "nomis", "crn", "dob", "given", "family", "given_phon", "family_phon")
+
+
+def _normalisers():
+    from cohort.matching import normalise as n
+
+    return n
+
+
+def normalised(name: str, value) -> str | None:
+    """The normalised text an index is computed over (None when there is nothing to index)."""
+    if value is None or value == "":
+        return None
+    n = _normalisers()
+    if name in ("pnc", "cro", "nomis", "crn"):
+        out = n.normalise_identifier(name, str(value))
+    elif name == "dob":
+        out = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    elif name in ("given", "family"):
+        out = n.normalise_name(str(value))
+    elif name in ("given_phon", "family_phon"):
+        out = n.phonetic_key(str(value))
+    else:
+        raise KeyError(name)
+    return out or None
+
+
+def blind_index(name: str, value) -> int | None:
+    text = normalised(name, value)
+    if text is None:
+        return None
+    digest = hmac.new(keyring().index_key(name), text.encode("utf-8"), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
+
+
+def index_nominal(nominal) -> None:
+    """Recompute every blind index of a nominal from its (decrypted) identity fields."""
+    nominal.bi_pnc = blind_index("pnc", nominal.pnc)
+    nominal.bi_cro = blind_index("cro", nominal.cro)
+    nominal.bi_nomis = blind_index("nomis", nominal.nomis)
+    nominal.bi_crn = blind_index("crn", nominal.crn)
+    nominal.bi_dob = blind_index("dob", nominal.date_of_birth)
+    nominal.bi_given = blind_index("given", nominal.given_name)
+    nominal.bi_family = blind_index("family", nominal.family_name)
+    nominal.bi_given_phon = blind_index("given_phon", nominal.given_name)
+    nominal.bi_family_phon = blind_index("family_phon", nominal.family_name)

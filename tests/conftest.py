@@ -1,0 +1,218 @@
+"""Test fixtures: the app on SQLite (always) and PostgreSQL (when TEST_DATABASE_URL is set).
+
+Each database-backed test runs once per engine. The schema is built once per engine and
+every table but the data keys is emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+from sqlalchemy import text
+
+from core import clock
+from core.extensions import db
+from tests.support import (  # noqa: F401
+    TEST_PASSWORD,
+    LiveServer,
+    Partnership,
+    clock_at,
+    login,
+    partnership_data,
+)
+
+TEST_KEY = "q2bXNtEFb3Q0mOkSE8x0o1Hk7rUj9t1bwzDbTvV2Kcs="  # base64 of 32 bytes, tests only
+ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config):
+    os.environ.setdefault("TRACKER_ENV", "test")
+
+
+def engine_url(kind: str, tmp_path_factory) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (set by .ci/run)")
+    return url
+
+
+def test_overrides(url: str, **extra) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "TRACKER_MASTER_KEY": TEST_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "REQUIRE_TOTP": False,
+        "SESSION_COOKIE_SECURE": False,
+        **extra,
+    }
+
+
+def reset_schema(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        db.create_all()
+
+
+def empty_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in db.metadata.sorted_tables if t.name != "data_keys"]
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            with db.engine.begin() as conn:
+                for t in reversed(tables):
+                    conn.execute(t.delete())
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def _session_app(request, tmp_path_factory):
+    from wsgi import create_app
+
+    url = engine_url(request.param, tmp_path_factory)
+    app = create_app(test_overrides(url))
+    reset_schema(app)
+    with app.app_context():
+        from sharing.crypto import ensure_data_keys
+
+        ensure_data_keys()
+    app.extensions["keys_ready"] = True
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app):
+    """The app for one test, with an application context pushed and clean tables after."""
+    ctx = _session_app.app_context()
+    ctx.push()
+    try:
+        yield _session_app
+    finally:
+        db.session.remove()
+        ctx.pop()
+        clock.set_now(None)
+        empty_tables(_session_app)
+
+
+@pytest.fixture
+def engine_name(app) -> str:
+    return db.engine.dialect.name
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def partnership(app):
+    from sharing.partnership import load
+
+    clock.set_now(clock_at("2026-11-23T10:00:00"))
+    load(partnership_data())
+    db.session.commit()
+    return Partnership()
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(short: str):
+        resp = login(client, short)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_token(app):
+    """token_for("police") -> a bearer token for that test user."""
+    from auth.models import User
+    from auth.tokens import create_token
+
+    def _token(short: str) -> str:
+        email = short if "@" in short else f"{short}@test.example"
+        user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one()
+        token = create_token(user)
+        db.session.commit()
+        return token
+
+    return _token
+
+
+# -- browser tests ----------------------------------------------------------------------
+
+def chromium_path() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return path if path and os.path.exists(path) else None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (REQUIRE_BROWSER=1) but was not found")
+        pytest.skip("Chromium not installed (apt-get install chromium; .ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def page_for(browser, live_server):
+    """page_for("police") -> a signed-in Playwright page in its own browser context."""
+    contexts = []
+
+    def _page(short: str | None = None):
+        ctx = browser.new_context(base_url=live_server.url)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        if short:
+            page.goto("/sign-in")
+            page.fill("#email", short if "@" in short else f"{short}@test.example")
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit], input[type=submit]")
+            page.wait_for_url(re.compile(r"^(?!.*sign-in).*$"))
+        return page
+
+    yield _page
+    for ctx in contexts:
+        ctx.close()

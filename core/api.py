@@ -11,7 +11,7 @@ import importlib
 from flask import Blueprint, abort, g
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-API_MODULES = ("cohort.api", "panels.api", "sharing.api")
+API_MODULES = ("auth.api", "cohort.api", "cohort.dedupe_api", "panels.api", "sharing.api")
 
 
 @api.before_request

@@ -6,7 +6,7 @@ import importlib
 
 from flask import Flask
 
-CLI_MODULES = ("auth.cli", "sharing.cli", "cohort.cli", "panels.cli", "core.demo")
+CLI_MODULES = ("auth.cli", "sharing.cli", "cohort.cli", "cohort.dedupe_cli", "panels.cli", "core.demo", "core.backup")
 
 
 def register_cli(app: Flask) -> None:

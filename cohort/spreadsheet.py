@@ -1,0 +1,732 @@
+"""Reading, validating and writing cohort spreadsheets (CSV and XLSX).
+
+Panels keep their cohorts in spreadsheets today; this module is the boundary where those
+files enter and leave the service. It is pure (no database, no Flask) so that the CLI
+importer, the web upload and the export views share one behaviour:
+
+* :func:`read_table` turns uploaded bytes into a header row and rows of strings, whatever
+  the encoding (UTF-8, UTF-8 with a BOM as Excel writes it, Windows-1252 as older Excel
+  writes it), delimiter (comma, semicolon, tab) or format (CSV or XLSX). The type is judged
+  by content, not by the file name, so a renamed image or an old ``.xls`` is refused.
+* :func:`validate_rows` checks the whole file against the "Cohort file" section of
+  CONTRACT.md and returns every problem at once, because imports are all-or-nothing and a
+  coordinator fixing a list one error per attempt would give up.
+* :func:`write_csv` and :func:`write_xlsx` export with formula injection neutralised
+  (OWASP "CSV injection"): nominal data is typed by many hands, and a cell such as
+  ``=HYPERLINK(...)`` must never run in the spreadsheet of the person who opens the export.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+
+from cohort.identifiers import (
+    normalise_crn,
+    normalise_cro,
+    normalise_nomis,
+    normalise_pnc,
+    normalise_postcode,
+    parse_date,
+)
+
+__all__ = [
+    "COLUMNS",
+    "FIELD_CATEGORY",
+    "REQUIRED_COLUMNS",
+    "SpreadsheetError",
+    "RowError",
+    "CohortRow",
+    "read_table",
+    "validate_rows",
+    "neutralise",
+    "write_csv",
+    "write_xlsx",
+]
+
+# The cohort file's columns, in CONTRACT.md order (also the export order).
+COLUMNS: tuple[str, ...] = (
+    "ref",
+    "given_name",
+    "family_name",
+    "aliases",
+    "date_of_birth",
+    "gender",
+    "pnc",
+    "cro",
+    "nomis",
+    "crn",
+    "address",
+    "postcode",
+    "rag",
+    "lead_agency",
+    "referral_date",
+    "last_engagement",
+    "order_end_date",
+    "cohort_type",
+    "mappa_category",
+    "mappa_level",
+    "risk_level",
+    "accommodation",
+    "employment",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("ref",)
+
+# Field -> ISA category (CONTRACT.md). `ref` has no category: it is the agency's own
+# reference for the case, which every party to the panel sees.
+FIELD_CATEGORY: dict[str, str] = {
+    **dict.fromkeys(
+        ("given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn"), "identity"
+    ),
+    **dict.fromkeys(("address", "postcode"), "contact"),
+    **dict.fromkeys(
+        ("lead_agency", "referral_date", "last_engagement", "order_end_date", "cohort_type", "mappa_category"),
+        "offending",
+    ),
+    **dict.fromkeys(("rag", "risk_level", "mappa_level"), "risk"),
+    **dict.fromkeys(("accommodation", "employment"), "resettlement"),
+}
+
+RAG_VALUES = ("red", "amber", "green")
+COHORT_TYPES = ("fixed", "flex", "free")
+RISK_LEVELS = ("low", "medium", "high", "very high")
+
+# Longest accepted value per column (names use validate_rows(max_name_length=...)).
+MAX_LENGTHS: dict[str, int] = {
+    "ref": 100,
+    "gender": 50,
+    "address": 500,
+    "lead_agency": 50,
+    "accommodation": 500,
+    "employment": 500,
+}
+MAX_ALIASES = 50
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
+_BINARY_MAGICS = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF8",
+    b"%PDF",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",  # TIFF
+    b"\x1f\x8b",  # gzip
+    b"Rar!",
+    b"7z\xbc\xaf",
+    b"MZ",  # Windows executable
+    b"\x7fELF",
+    b"SQLite format 3",
+)
+NOT_A_SPREADSHEET = "not a CSV or XLSX file"
+# Refuse workbooks whose XML would unpack to more than this (a "zip bomb").
+MAX_UNCOMPRESSED_XLSX = 512 * 1024 * 1024
+
+
+class SpreadsheetError(Exception):
+    """The file cannot be read as a cohort table at all (as opposed to a row being invalid)."""
+
+
+@dataclass
+class RowError:
+    """One problem in a cohort file.
+
+    ``row`` is the spreadsheet row number as the user sees it in Excel: the header is row 1,
+    so the first data row is row 2. Problems with the header itself are reported on row 1.
+    ``column`` is the column name (or ``column F`` for a column without a header).
+    """
+
+    row: int
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.column}: {self.problem}"
+
+
+@dataclass
+class CohortRow:
+    """One valid cohort row with typed, canonical values (None where the cell was empty).
+
+    Identifiers are in canonical form (see cohort.identifiers), ``rag``, ``cohort_type`` and
+    ``risk_level`` are lower-case, ``lead_agency`` is an upper-case agency code, and names
+    are only stripped of surrounding white space: O'Brien, Zoë and Nguyễn Thị are kept
+    exactly as written, because the record is about a real person and the duplicate
+    matcher does its own folding. ``row`` is the spreadsheet row number (header = row 1)
+    and ``columns`` the recognised columns present in the file, so an importer can tell
+    "column absent" (leave the stored value alone) from "cell empty".
+    """
+
+    row: int
+    ref: str
+    given_name: str | None = None
+    family_name: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    date_of_birth: dt.date | None = None
+    gender: str | None = None
+    pnc: str | None = None
+    cro: str | None = None
+    nomis: str | None = None
+    crn: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    rag: str | None = None
+    lead_agency: str | None = None
+    referral_date: dt.date | None = None
+    last_engagement: dt.date | None = None
+    order_end_date: dt.date | None = None
+    cohort_type: str | None = None
+    mappa_category: int | None = None
+    mappa_level: int | None = None
+    risk_level: str | None = None
+    accommodation: str | None = None
+    employment: str | None = None
+    columns: tuple[str, ...] = ()
+
+    def values(self) -> dict[str, object]:
+        """The typed values by cohort column name (without ``row`` and ``columns``)."""
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+assert [f.name for f in fields(CohortRow)][1:-1] == list(COLUMNS)
+
+
+# --- Reading ----------------------------------------------------------------------------
+
+
+def read_table(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
+    """Header row and data rows, every cell a string, from a CSV or XLSX upload.
+
+    The format is decided from the content: a ZIP holding ``xl/workbook.xml`` is read as
+    XLSX (its first sheet), other binary content is refused with
+    ``SpreadsheetError("not a CSV or XLSX file")``, and text is read as CSV. A file named
+    ``.xlsx`` that is not a ZIP is refused too. Blank trailing rows and columns are dropped;
+    blank rows in the middle are kept so that row numbers still match the spreadsheet.
+    """
+    if not data:
+        raise SpreadsheetError("the file is empty")
+    if data.startswith(ZIP_MAGIC):
+        table = _read_xlsx(data)
+    elif filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
+        raise SpreadsheetError(_binary_message(data))
+    else:
+        table = _read_csv(data)
+    return _tidy(table)
+
+
+def _binary_message(data: bytes) -> str:
+    if data.startswith(OLE_MAGIC):
+        return f"{NOT_A_SPREADSHEET} (an old .xls or password-protected workbook: save it as .xlsx without a password)"
+    return NOT_A_SPREADSHEET
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise SpreadsheetError("the XLSX file is damaged or incomplete") from None
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise SpreadsheetError(NOT_A_SPREADSHEET)
+    if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_XLSX:
+        raise SpreadsheetError("the XLSX file is too large")
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not workbook.sheet_names:
+            raise SpreadsheetError("the XLSX file has no sheets")
+        # skip_empty_area=False keeps leading empty rows, so row numbers match Excel's.
+        cells = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except SpreadsheetError:
+        raise
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        raise SpreadsheetError(f"the XLSX file could not be read ({type(exc).__name__})") from None
+    return [[_cell_text(value) for value in row] for row in cells]
+
+
+def _cell_text(value: object) -> str:
+    """An XLSX cell as the text the user sees: 3.0 -> "3", a date -> "2025-01-31"."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _decode(data: bytes) -> str:
+    """Text of a CSV: UTF-16 (with BOM), UTF-8 with or without BOM, else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SpreadsheetError(NOT_A_SPREADSHEET) from None
+    if b"\x00" in data[:65536] or data.startswith(_BINARY_MAGICS) or data.startswith(OLE_MAGIC):
+        raise SpreadsheetError(_binary_message(data))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a BOM on a file that is not UTF-8 after all (pasted-in Windows text)
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        # Five bytes are undefined in Windows-1252; Latin-1 reads every byte.
+        return data.decode("latin-1")
+
+
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v")
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    controls = sum(1 for c in sample if c < " " and c not in _TEXT_CONTROLS)
+    return controls > max(2, len(sample) // 100)
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    text = _decode(data)
+    if _looks_binary(text):
+        raise SpreadsheetError(NOT_A_SPREADSHEET)
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    sep = re.fullmatch(r"sep=(.)", first_line)
+    if sep:
+        # Excel's "sep=;" hint line: Excel hides it, so rows are numbered as Excel shows them.
+        delimiter = sep.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        delimiter = _sniff_delimiter(first_line)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as exc:
+        raise SpreadsheetError(f"the CSV file could not be read: {exc}") from None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """Comma, semicolon or tab: whichever the header line uses most (comma on a tie).
+
+    The header line is the most reliable sample, as its cells are short known names;
+    European Excel writes semicolons and "Unicode text" exports use tabs.
+    """
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts.values())
+    if best == 0:
+        return ","
+    return next(d for d in (",", ";", "\t") if counts[d] == best)
+
+
+def _tidy(table: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Drop blank trailing rows and columns; pad every row to the same width."""
+    while table and not any(cell.strip() for cell in table[-1]):
+        table.pop()
+    if not table:
+        raise SpreadsheetError("the file is empty")
+    width = 0
+    for row in table:
+        for i in range(len(row) - 1, width - 1, -1):
+            if row[i].strip():
+                width = i + 1
+                break
+    rows = [row[:width] + [""] * (width - len(row)) if len(row) != width else row for row in table]
+    return rows[0], rows[1:]
+
+
+# --- Validation -------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A cell's problem, raised by a field parser and caught once per cell."""
+
+
+def _today() -> dt.date:
+    """The service's idea of today (core.clock, which tests can freeze), else the system date."""
+    try:
+        from core.clock import today
+    except ImportError:  # pragma: no cover - the module is usable outside the app
+        return dt.date.today()
+    return today()
+
+
+# C0 and C1 controls, and the bidirectional overrides and marks.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _check_controls(value: str, *, allow_newlines: bool) -> None:
+    """Refuse control characters: invisible in a spreadsheet, they hide a name from search.
+
+    Bidirectional overrides are refused too, since they make a name display differently
+    from how it is stored. Free-text fields may contain line breaks and tabs.
+    """
+    m = (_CONTROLS_BUT_NEWLINES if allow_newlines else _CONTROLS).search(value)
+    if m:
+        c = m.group()
+        if c < " " or "\x7f" <= c <= "\x9f":
+            raise _Invalid(f"contains a control character (U+{ord(c):04X})")
+        raise _Invalid(f"contains an invisible text-direction character (U+{ord(c):04X})")
+
+
+def _name_parser(limit: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        _check_controls(value, allow_newlines=False)
+        if len(value) > limit:
+            raise _Invalid(f"is longer than {limit} characters")
+        return value
+
+    return parse
+
+
+def _aliases_parser(limit: int) -> Callable[[str], list[str]]:
+    name = _name_parser(limit)
+
+    def parse(value: str) -> list[str]:
+        aliases = [name(a.strip()) for a in value.split(";") if a.strip()]
+        if len(aliases) > MAX_ALIASES:
+            raise _Invalid(f"has more than {MAX_ALIASES} aliases")
+        return aliases
+
+    return parse
+
+
+def _text_parser(column: str, *, multiline: bool = False) -> Callable[[str], str]:
+    limit = MAX_LENGTHS[column]
+
+    def parse(value: str) -> str:
+        if multiline:
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        _check_controls(value, allow_newlines=multiline)
+        if len(value) > limit:
+            raise _Invalid(f"is longer than {limit} characters")
+        return value
+
+    return parse
+
+
+def _agency(value: str) -> str:
+    _check_controls(value, allow_newlines=False)
+    if len(value) > MAX_LENGTHS["lead_agency"]:
+        raise _Invalid(f"is longer than {MAX_LENGTHS['lead_agency']} characters")
+    return value.upper()
+
+
+def _identifier_parser(normalise: Callable[[str], str]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > 40:
+            raise _Invalid("is too long for an identifier")
+        try:
+            return normalise(value)
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+
+    return parse
+
+
+def _choice_parser(choices: Sequence[str]) -> Callable[[str], str]:
+    allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
+
+    def parse(value: str) -> str:
+        v = " ".join(value.replace("_", " ").split()).lower()
+        if v in choices:
+            return v
+        raise _Invalid(f"must be {allowed} (not {value[:40]!r})")
+
+    return parse
+
+
+def _number_parser(low: int, high: int, prefix: str) -> Callable[[str], int]:
+    # "2", "2.0" (from some exports), "Level 2", "Cat 2", "L2" and "C2" all mean 2.
+    pattern = re.compile(rf"^(?:{prefix})?\s*([0-9]+)(?:\.0+)?$", re.IGNORECASE)
+
+    def parse(value: str) -> int:
+        m = pattern.match(value)
+        if m and low <= int(m.group(1)) <= high:
+            return int(m.group(1))
+        raise _Invalid(f"must be a number from {low} to {high} (not {value[:40]!r})")
+
+    return parse
+
+
+def _date_parser(*, not_future: bool, not_before: dt.date | None, today: dt.date) -> Callable[[str], dt.date]:
+    seen: dict[str, dt.date] = {}  # the same few hundred dates recur through a large file
+
+    def parse(value: str) -> dt.date:
+        d = seen.get(value)
+        if d is None:
+            try:
+                d = parse_date(value)
+            except ValueError as exc:
+                raise _Invalid(str(exc)) from None
+            seen[value] = d
+        if not_future and d > today:
+            raise _Invalid(f"{d.isoformat()} is in the future")
+        if not_before is not None and d < not_before:
+            raise _Invalid(f"{d.isoformat()} is before {not_before.year}")
+        return d
+
+    return parse
+
+
+def _header_key(header: str) -> str:
+    """Case-insensitive header with white space stripped ("Date of birth" -> "date_of_birth")."""
+    return re.sub(r"[\s\-]+", "_", header.strip().lstrip("\ufeff").strip()).lower()
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+_UNIQUE_IDENTIFIERS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "CRN"}
+
+
+def validate_rows(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    max_name_length: int = 200,
+    today: dt.date | None = None,
+) -> tuple[list[CohortRow], list[RowError]]:
+    """Validate a whole cohort table; return the valid rows and EVERY error found.
+
+    Errors are numbered as spreadsheet rows (header = row 1, first data row = row 2).
+    Header problems (unknown, duplicate or missing columns, values under no header) are
+    reported on row 1. Rows that are entirely blank are skipped. Within the file a ``ref``
+    may appear once, and so may each PNC ID, CRO number, NOMIS number and CRN (the same
+    person twice on one panel list is a mistake the importer could not resolve). Dates of
+    birth, referral and last-engagement dates may not be in the future (``today`` defaults
+    to the service clock). The caller imports only when the error list is empty.
+    """
+    today = today or _today()
+    errors: list[RowError] = []
+
+    parsers: dict[str, Callable[[str], object]] = {
+        "ref": _text_parser("ref"),
+        "given_name": _name_parser(max_name_length),
+        "family_name": _name_parser(max_name_length),
+        "aliases": _aliases_parser(max_name_length),
+        "date_of_birth": _date_parser(not_future=True, not_before=dt.date(1900, 1, 1), today=today),
+        "gender": _text_parser("gender"),
+        "pnc": _identifier_parser(lambda v: normalise_pnc(v, today=today)),
+        "cro": _identifier_parser(normalise_cro),
+        "nomis": _identifier_parser(normalise_nomis),
+        "crn": _identifier_parser(normalise_crn),
+        "address": _text_parser("address", multiline=True),
+        "postcode": _identifier_parser(normalise_postcode),
+        "rag": _choice_parser(RAG_VALUES),
+        "lead_agency": _agency,
+        "referral_date": _date_parser(not_future=True, not_before=None, today=today),
+        "last_engagement": _date_parser(not_future=True, not_before=None, today=today),
+        "order_end_date": _date_parser(not_future=False, not_before=None, today=today),
+        "cohort_type": _choice_parser(COHORT_TYPES),
+        "mappa_category": _number_parser(1, 4, r"cat(?:egory)?|c"),
+        "mappa_level": _number_parser(1, 3, r"level|l"),
+        "risk_level": _choice_parser(RISK_LEVELS),
+        "accommodation": _text_parser("accommodation", multiline=True),
+        "employment": _text_parser("employment", multiline=True),
+    }
+
+    # Header: map each known column to its index; everything else is an error on row 1.
+    index_of: dict[str, int] = {}
+    for i, header in enumerate(headers):
+        key = _header_key(header)
+        if not key:
+            if any(i < len(row) and row[i].strip() for row in rows):
+                errors.append(RowError(1, f"column {_column_letter(i)}", "has values but no header"))
+            continue
+        if key not in parsers:
+            errors.append(RowError(1, header.strip(), "unknown column"))
+        elif key in index_of:
+            errors.append(RowError(1, key, "duplicate column"))
+        else:
+            index_of[key] = i
+    for column in REQUIRED_COLUMNS:
+        if column not in index_of:
+            errors.append(RowError(1, column, "required column missing"))
+    columns = tuple(c for c in COLUMNS if c in index_of)
+    plan = [(c, index_of[c], parsers[c]) for c in columns if c != "ref"]
+    ref_index = index_of.get("ref")
+    unique = [(c, index_of[c]) for c in _UNIQUE_IDENTIFIERS if c in index_of]
+
+    valid: list[CohortRow] = []
+    seen_refs: dict[str, int] = {}
+    seen_ids: dict[str, dict[str, int]] = {c: {} for c, _ in unique}
+    width = len(headers)
+    for offset, row in enumerate(rows):
+        number = offset + 2
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width:
+            row = list(row) + [""] * (width - len(row))
+        row_errors = 0
+        values: dict[str, object] = {}
+
+        if ref_index is not None:
+            ref = row[ref_index].strip()
+            if not ref:
+                errors.append(RowError(number, "ref", "is required"))
+                row_errors += 1
+            else:
+                try:
+                    ref = parsers["ref"](ref)
+                except _Invalid as exc:
+                    errors.append(RowError(number, "ref", str(exc)))
+                    row_errors += 1
+                else:
+                    key = ref.casefold()
+                    if key in seen_refs:
+                        errors.append(RowError(number, "ref", f"{ref!r} is already used on row {seen_refs[key]}"))
+                        row_errors += 1
+                    else:
+                        seen_refs[key] = number
+                values["ref"] = ref
+
+        for column, index, parse in plan:
+            raw = row[index].strip()
+            if not raw:
+                continue
+            try:
+                values[column] = parse(raw)
+            except _Invalid as exc:
+                errors.append(RowError(number, column, str(exc)))
+                row_errors += 1
+
+        for column, _ in unique:
+            value = values.get(column)
+            if value is None:
+                continue
+            seen = seen_ids[column]
+            if value in seen:
+                errors.append(
+                    RowError(number, column, f"same {_UNIQUE_IDENTIFIERS[column]} as row {seen[value]}")  # type: ignore[index]
+                )
+                row_errors += 1
+            else:
+                seen[value] = number  # type: ignore[index]
+
+        if not row_errors and ref_index is not None:
+            valid.append(CohortRow(row=number, columns=columns, **values))  # type: ignore[arg-type]
+    return valid, errors
+
+
+# --- Writing ----------------------------------------------------------------------------
+
+# OWASP CSV injection: a leading = + - @ (or tab / carriage return, which some spreadsheets
+# skip before looking for one) starts a formula. Full-width forms are included because
+# some locales' spreadsheets treat them the same way.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(value: str) -> str:
+    """Prefix a cell that a spreadsheet would read as a formula with ``'`` (OWASP advice).
+
+    ``=1+1`` becomes ``'=1+1``: shown as text, never evaluated. Other values are unchanged.
+    """
+    if value and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _export_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV export: UTF-8 with a BOM (so Excel reads accents correctly), CRLF line ends,
+    every cell neutralised with :func:`neutralise`. Dates are written ISO ``YYYY-MM-DD``
+    and lists (aliases) joined with ``"; "``, the forms :func:`read_table` reads back.
+    """
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(_export_text(h)) for h in headers])
+    for row in rows:
+        writer.writerow([neutralise(_export_text(v)) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_SHEET_TITLE_JUNK = re.compile(r"[\[\]:*?/\\]")
+
+
+def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_title: str = "Cohort") -> bytes:
+    """An XLSX export in which no cell can be a formula.
+
+    Every string is written as an explicit text cell (type ``s``, number format ``@``), so
+    ``=1+1`` is stored and shown as the text ``=1+1``; cells that would otherwise start a
+    formula also get Excel's "quote prefix" style, which keeps them text even if the user
+    edits them. Dates are written as real dates, integers as numbers. Characters that the
+    XLSX format cannot hold (C0 controls) are removed, and carriage returns become line
+    breaks (XML would turn them into line breaks on reading anyway).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    title = _SHEET_TITLE_JUNK.sub(" ", sheet_title).strip()[:31] or "Cohort"
+    sheet = workbook.create_sheet(title=title)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def cell(value: object, header: bool = False) -> WriteOnlyCell:
+        c = WriteOnlyCell(sheet)
+        if value is None or value == "":
+            return c
+        if isinstance(value, bool):
+            value = "TRUE" if value else "FALSE"
+        if isinstance(value, dt.datetime):
+            c.value = value
+            c.number_format = "yyyy-mm-dd hh:mm:ss"
+        elif isinstance(value, dt.date):
+            c.value = value
+            c.number_format = "yyyy-mm-dd"
+        elif isinstance(value, int | float):
+            c.value = value
+        else:
+            text = ILLEGAL_CHARACTERS_RE.sub("", _export_text(value).replace("\r\n", "\n").replace("\r", "\n"))
+            c.value = text
+            c.data_type = "s"  # set after the value: openpyxl would otherwise mark "=..." a formula
+            c.number_format = "@"
+            if text.startswith(_FORMULA_STARTS):
+                c.quotePrefix = True
+        if header:
+            c.font = bold
+        return c
+
+    sheet.append([cell(h, header=True) for h in headers])
+    for row in rows:
+        sheet.append([cell(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

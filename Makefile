@@ -48,7 +48,7 @@ bench: install
 	$(BIN)/python -m bench.run_all
 
 # The production shape on one machine: PostgreSQL, gunicorn workers, a scheduler process.
-demo-prod: install
+demo-prod: install  ## PostgreSQL + gunicorn (4 workers) + scheduler, on http://127.0.0.1:8000
 	bash bench/demo_prod.sh
 
 clean-db:

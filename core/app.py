@@ -61,6 +61,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from core.cli import register_cli
 
     register_cli(app)
+
+    from panels.scheduler import maybe_start_in_process
+
+    maybe_start_in_process(app)
     return app
 
 
@@ -138,13 +142,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import auth.routes
+    import cohort.dedupe_routes
+    import cohort.io_routes
     import cohort.routes
     import panels.routes
     import sharing.routes
     from core.api import api, load_api_routes
 
-    for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, panels.routes.bp):
+    for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(cohort.dedupe_routes.bp)
     load_api_routes()
     csrf.exempt(api)
     app.register_blueprint(api)

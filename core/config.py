@@ -51,7 +51,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_IMPORT_BYTES": 15 * 1024 * 1024,
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
-        "START_SCHEDULER": False,
+        "START_SCHEDULER": env.get("START_SCHEDULER") == "1",
         "TIMEZONE": "Europe/London",
     }
     if overrides:

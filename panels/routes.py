@@ -1,15 +1,596 @@
-"""Pages of the panels feature: dashboard, panels, meetings, agendas, KPIs."""
+"""Pages of the panels feature: dashboard, panels, meetings, agendas, outcomes, KPIs.
+
+Views are thin: load (404), check (403, logged), call a service, redirect. The request
+commits once; anything that fails rolls back (core.app).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
 
-from auth.decorators import login_required
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from auth.decorators import login_required, roles_required
+from cohort.models import Action, Case
+from cohort.serialise import display_name
+from cohort.services import Invalid
+from core import clock
+from core.extensions import db
+from panels import agenda as agendas
+from panels import meetings as mtg
+from panels.forms import (
+    ActionForm,
+    AddItemForm,
+    CancelMeetingForm,
+    MinutesForm,
+    MoveMeetingForm,
+    OutcomeForm,
+    attendance_form,
+)
+from panels.models import AgendaItem, Meeting, Panel, Reminder
+from panels.services import (
+    MeetingError,
+    cancel_meeting,
+    is_coordinator,
+    move_meeting,
+    next_meeting,
+    panel_by_code,
+    upcoming_meetings,
+    user_panels,
+)
+from sharing import audit
+from sharing.policy import current_policy
 
 bp = Blueprint("panels", __name__)
+
+
+# -- loading and checking -------------------------------------------------------------------------
+
+def _panel(code: str) -> Panel:
+    panel = panel_by_code(code)
+    if panel is None:
+        abort(404)
+    if not current_policy().takes_part(panel.id):
+        audit.refused("panel: the user's agency takes no part in this panel", panel=panel)
+        abort(403)
+    return panel
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    policy = current_policy()
+    if not policy.takes_part(meeting.panel_id) and not is_coordinator(g.user, meeting.panel, policy):
+        audit.refused("meeting: the user's agency takes no part in this panel", panel=meeting.panel)
+        abort(403)
+    return meeting
+
+
+def _coordinator(meeting_or_panel) -> None:
+    panel = meeting_or_panel.panel if isinstance(meeting_or_panel, Meeting) else meeting_or_panel
+    if not is_coordinator(g.user, panel, current_policy()):
+        audit.refused("meeting: only the panel's coordinators may do this", panel=panel)
+        abort(403)
+
+
+def _item(meeting: Meeting, item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _counts(panel_ids: list[int]) -> dict[int, dict]:
+    """Cohort size and RAG counts per panel (plain columns, counted in the database)."""
+    out: dict[int, dict] = {pid: {"size": 0, "rag": {"red": 0, "amber": 0, "green": 0}} for pid in panel_ids}
+    if not panel_ids:
+        return out
+    for pid, rag, n in db.session.execute(
+        db.select(Case.panel_id, Case.rag, db.func.count(Case.id))
+        .where(Case.panel_id.in_(panel_ids), Case.status != "exited")
+        .group_by(Case.panel_id, Case.rag)
+    ):
+        out[pid]["size"] += n
+        if rag in out[pid]["rag"]:
+            out[pid]["rag"][rag] += n
+    return out
+
+
+# -- dashboard and panels ---------------------------------------------------------------------------
+
+def _isa_warnings(today: dt.date) -> list[str]:
+    try:
+        from sharing.queries import isa_warnings
+    except ImportError:
+        return []
+    out = []
+    for w in isa_warnings(today) or []:
+        if isinstance(w, str):
+            out.append(w)
+        elif isinstance(w, dict):
+            out.append(str(w.get("message") or w.get("text") or w))
+        else:
+            out.append(str(getattr(w, "message", w)))
+    return out
+
+
+def _reminders(panels: list[Panel], policy) -> list[Reminder]:
+    codes = {p.code for p in panels}
+    refs = {ref for p in panels for ref in policy.isa_refs(p.id)}
+    rows = db.session.execute(
+        db.select(Reminder).where(Reminder.dismissed_at.is_(None)).order_by(Reminder.due, Reminder.id)
+    ).scalars()
+    out = []
+    for r in rows:
+        panel_flag = r.kind == "flags" and r.key.split(":")[0] in codes
+        isa = r.kind.startswith("isa_") and (r.key.split(":")[1] in refs or g.user.has_role("admin"))
+        if panel_flag or isa:
+            out.append(r)
+    return out
+
+
+def _overdue_actions(panels: list[Panel], policy, today: dt.date, limit: int = 50) -> list[dict]:
+    ids = [p.id for p in panels if policy.can(p.id, "offending")]
+    if not ids:
+        return []
+    actions = db.session.execute(
+        db.select(Action).join(Case, Case.id == Action.case_id)
+        .where(Case.panel_id.in_(ids), Action.status == "open", Action.due < today)
+        .order_by(Action.due, Action.id).limit(limit)
+    ).scalars().all()
+    return [
+        {"action": a, "case": a.case, "name": display_name(a.case, policy), "panel": a.case.panel.code}
+        for a in actions
+    ]
 
 
 @bp.route("/")
 @login_required
 def dashboard():
-    return render_template("panels/dashboard.html", title="Dashboard")
+    policy = current_policy()
+    today = clock.today()
+    panels = user_panels(policy)
+    ids = [p.id for p in panels]
+    upcoming = [m for m in upcoming_meetings(ids, today) if m.date <= today + dt.timedelta(days=42)]
+    published = [m for m in upcoming_meetings(ids, today) if m.status == "published"]
+    overdue = _overdue_actions(panels, policy, today)
+    for row in overdue:
+        audit.record("view", panel=row["case"].panel, nominal_id=row["case"].nominal_id, case_id=row["case"].id,
+                     categories=["offending"], detail="dashboard: overdue action")
+    return render_template(
+        "panels/dashboard.html", title="Dashboard", upcoming=upcoming, published=published, overdue=overdue,
+        isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy), today=today,
+    )
+
+
+@bp.route("/panels")
+@login_required
+def index():
+    policy = current_policy()
+    today = clock.today()
+    panels = user_panels(policy)
+    counts = _counts([p.id for p in panels])
+    rows = [
+        {"panel": p, "next": next_meeting(p, today), "size": counts[p.id]["size"],
+         "rag": counts[p.id]["rag"] if policy.can(p.id, "risk") else None}
+        for p in panels
+    ]
+    return render_template("panels/index.html", title="Panels", rows=rows)
+
+
+@bp.route("/panels/<code>")
+@login_required
+def panel(code: str):
+    panel = _panel(code)
+    today = clock.today()
+    meetings = db.session.execute(
+        db.select(Meeting).where(Meeting.panel_id == panel.id, Meeting.date >= today - dt.timedelta(days=183))
+        .order_by(Meeting.date)
+    ).scalars().all()
+    tracker = url_for("cohort.tracker", code=panel.code) if "cohort.tracker" in current_app.view_functions else None
+    return render_template(
+        "panels/panel.html", title=panel.name, panel=panel, upcoming=[m for m in meetings if m.date >= today],
+        past=[m for m in meetings if m.date < today][::-1], tracker=tracker,
+        coordinator=is_coordinator(g.user, panel, current_policy()),
+    )
+
+
+# -- moving and cancelling meetings ------------------------------------------------------------------
+
+@bp.route("/meetings/<int:meeting_id>/move", methods=["GET", "POST"])
+@login_required
+def move(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    form = MoveMeetingForm()
+    if request.method == "GET":
+        form.date.data, form.time.data = meeting.date, meeting.time
+    if form.validate_on_submit():
+        try:
+            move_meeting(meeting, to=form.date.data, reason=form.reason.data, user=g.user, time=form.time.data or None)
+        except MeetingError as exc:
+            form.date.errors.append(str(exc))
+        else:
+            flash(f"Meeting moved to {form.date.data.strftime('%-d %B %Y')}.", "success")
+            return redirect(url_for("panels.panel", code=meeting.panel.code))
+    return render_template("panels/move.html", title="Move meeting", meeting=meeting, form=form)
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    form = CancelMeetingForm()
+    if form.validate_on_submit():
+        try:
+            cancel_meeting(meeting, reason=form.reason.data, user=g.user)
+        except MeetingError as exc:
+            form.reason.errors.append(str(exc))
+        else:
+            flash(f"Meeting on {meeting.date.strftime('%-d %B %Y')} cancelled.", "success")
+            return redirect(url_for("panels.panel", code=meeting.panel.code))
+    return render_template("panels/cancel.html", title="Cancel meeting", meeting=meeting, form=form)
+
+
+# -- the meeting ---------------------------------------------------------------------------------------
+
+def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problems=None, status: int = 200):
+    policy = current_policy()
+    coordinator = is_coordinator(g.user, meeting.panel, policy)
+    agencies = mtg.panel_agencies(meeting.panel_id, meeting.date)
+    current = {a.agency_id: a.status for a in meeting.attendance}
+    if att_form is None:
+        att_form = attendance_form(agencies, current)
+    if minutes_form is None:
+        minutes_form = MinutesForm(prefix="minutes", data={"minutes": meeting.minutes or ""} if coordinator else None)
+    items = []
+    if coordinator and meeting.agenda_generated_at is not None:
+        drafts = agendas.current_items(meeting)
+        rows = agendas.agenda_rows(meeting, drafts, policy)
+        stored = {i.case_id: i for i in meeting.items}
+        items = [{**r, "item": stored.get(r["case_id"])} for r in rows]
+        if rows:
+            agendas.log_view(meeting, rows, policy)
+    return render_template(
+        "panels/meeting.html", title=f"{meeting.panel.name}: {meeting.date.strftime('%-d %B %Y')}", meeting=meeting,
+        coordinator=coordinator, att_form=att_form, minutes_form=minutes_form, items=items, problems=problems or [],
+        attendance={a.agency_id: a.status for a in meeting.attendance}, agencies=agencies,
+        labels=agendas.REASON_LABELS,
+    ), status
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@login_required
+def meeting(meeting_id: int):
+    return _meeting_page(_meeting(meeting_id))
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
+@login_required
+def attendance(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    agencies = mtg.panel_agencies(meeting.panel_id, meeting.date)
+    form = attendance_form(agencies, {})
+    if not form.validate_on_submit():
+        return _meeting_page(meeting, att_form=form)
+    try:
+        mtg.record_attendance(meeting, {a.id: field.data for a, field in form.agency_fields}, g.user)
+    except (Invalid, mtg.MeetingStateError) as exc:
+        form.submit.errors = [str(exc)]
+        return _meeting_page(meeting, att_form=form, problems=[str(exc)], status=422)
+    flash("Attendance saved.", "success")
+    return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes", methods=["POST"])
+@login_required
+def minutes(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    form = MinutesForm(prefix="minutes")
+    if not form.validate_on_submit():
+        return _meeting_page(meeting, minutes_form=form)
+    try:
+        mtg.save_minutes(meeting, form.minutes.data, g.user)
+    except (Invalid, mtg.MeetingStateError) as exc:
+        return _meeting_page(meeting, minutes_form=form, problems=[str(exc)], status=422)
+    flash("Minutes saved.", "success")
+    return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
+@login_required
+def close(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    try:
+        closed = mtg.close_meeting(meeting, current_policy())
+    except mtg.MeetingStateError as exc:
+        db.session.rollback()
+        meeting = db.session.get(Meeting, meeting_id)
+        return _meeting_page(meeting, problems=exc.problems, status=422)
+    flash("Meeting closed: decisions, reviews and actions are now on the cases." if closed
+          else "This meeting was already closed.", "success")
+    return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+
+
+# -- agenda --------------------------------------------------------------------------------------------
+
+def _agenda_rows(meeting: Meeting, policy, coordinator: bool) -> list[dict] | None:
+    """The rows this viewer may see, or None while the agenda is unpublished to them."""
+    if meeting.status in ("published", "closed") or coordinator:
+        return agendas.agenda_rows(meeting, agendas.current_items(meeting), policy)
+    return None
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda")
+@login_required
+def agenda(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    policy = current_policy()
+    coordinator = is_coordinator(g.user, meeting.panel, policy)
+    rows = _agenda_rows(meeting, policy, coordinator)
+    add_form = None
+    if rows is not None:
+        agendas.log_view(meeting, rows, policy)
+        if coordinator and meeting.status in agendas.EDITABLE:
+            add_form = _add_form(meeting, rows, policy)
+    stored = {i.case_id: i.id for i in meeting.items} if coordinator else {}
+    return render_template(
+        "panels/agenda.html", title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
+        meeting=meeting, rows=rows, coordinator=coordinator, stored=stored, form=add_form,
+        labels=agendas.REASON_LABELS, withheld=policy.withheld_message(meeting.panel_id),
+    )
+
+
+def _add_form(meeting: Meeting, rows: list[dict], policy) -> AddItemForm | None:
+    on = {r["case_id"] for r in rows}
+    cases = db.session.execute(
+        db.select(Case).where(Case.panel_id == meeting.panel_id, Case.status != "exited").order_by(Case.ref)
+    ).unique().scalars().all()
+    choices = [(c.id, f"{display_name(c, policy)} ({c.ref})") for c in cases if c.id not in on]
+    if not choices:
+        return None
+    form = AddItemForm(prefix="add")
+    form.case_id.choices = choices
+    return form
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/print")
+@login_required
+def agenda_print(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    policy = current_policy()
+    rows = _agenda_rows(meeting, policy, is_coordinator(g.user, meeting.panel, policy))
+    if rows is None:
+        abort(404)
+    agendas.log_view(meeting, rows, policy, action="print")
+    return render_template("panels/agenda_print.html", title=f"Agenda: {meeting.panel.name}", meeting=meeting,
+                           rows=rows, labels=agendas.REASON_LABELS, withheld=policy.withheld_message(meeting.panel_id))
+
+
+def _agenda_change(meeting_id: int, change) -> object:
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    try:
+        message = change(meeting)
+    except agendas.AgendaError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("panels.agenda", meeting_id=meeting.id))
+    if message:
+        flash(message, "success")
+    return redirect(url_for("panels.agenda", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/generate", methods=["POST"])
+@login_required
+def agenda_generate(meeting_id: int):
+    def change(meeting):
+        if meeting.status != "scheduled":
+            raise agendas.AgendaError("A published agenda is not rebuilt; edit it instead")
+        agendas.generate_agenda(meeting, refresh=True)
+        return "Draft agenda rebuilt from the cohort as it stands."
+
+    return _agenda_change(meeting_id, change)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/publish", methods=["POST"])
+@login_required
+def agenda_publish(meeting_id: int):
+    def change(meeting):
+        agendas.publish(meeting, g.user)
+        return "Agenda published: partners can now read it."
+
+    return _agenda_change(meeting_id, change)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/add", methods=["POST"])
+@login_required
+def agenda_add(meeting_id: int):
+    def change(meeting):
+        case = db.session.get(Case, request.form.get("add-case_id", type=int) or 0)
+        if case is None:
+            raise agendas.AgendaError("Choose a case to add")
+        agendas.add_item(meeting, case, g.user)
+        return "Case added to the agenda."
+
+    return _agenda_change(meeting_id, change)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/items/<int:item_id>/remove", methods=["POST"])
+@login_required
+def agenda_remove(meeting_id: int, item_id: int):
+    def change(meeting):
+        agendas.remove_item(meeting, _item(meeting, item_id), g.user)
+        return "Item removed from the agenda."
+
+    return _agenda_change(meeting_id, change)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/items/<int:item_id>/<any(up, down):direction>", methods=["POST"])
+@login_required
+def agenda_move(meeting_id: int, item_id: int, direction: str):
+    def change(meeting):
+        agendas.move_item(meeting, _item(meeting, item_id), direction)
+        return None
+
+    return _agenda_change(meeting_id, change)
+
+
+# -- outcomes per item ------------------------------------------------------------------------------------
+
+def _owner_choices(meeting: Meeting) -> list[tuple[int, str]]:
+    return [(0, "Choose an agency")] + [(a.id, a.name) for a in mtg.panel_agencies(meeting.panel_id, meeting.date)]
+
+
+def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_form: ActionForm, status: int = 200):
+    policy = current_policy()
+    case = item.case
+    audit.record("view", panel=meeting.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=policy.readable(case.panel_id), detail=f"meeting {meeting.id} item outcome")
+    return render_template(
+        "panels/item.html", title=f"Outcome: item {item.position}", meeting=meeting, item=item, case=case,
+        name=display_name(case, policy), risk=policy.can(case.panel_id, "risk"), outcome=form, action_form=action_form,
+        form=action_form if action_form.errors and not form.errors else form,
+        actions=mtg.meeting_actions(meeting).get(case.id, []), disclosure=mtg.needs_disclosure(case),
+        default_review=mtg.default_next_review(meeting, case),
+        reasons=agendas.visible_reasons(item.reasons or [], case.panel_id, policy), labels=agendas.REASON_LABELS,
+    ), status
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>", methods=["GET", "POST"])
+@login_required
+def item(meeting_id: int, item_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    item = _item(meeting, item_id)
+    form = OutcomeForm(prefix="outcome")
+    action_form = ActionForm(prefix="action")
+    action_form.owner_agency_id.choices = _owner_choices(meeting)
+    if request.method == "GET":
+        form.rag.data = item.rag_decision
+        form.rationale.data = item.rationale
+        form.next_review.data = item.next_review
+        form.disclosure_considered.data = {True: "yes", False: "no"}.get(item.disclosure_considered)
+        form.disclosure_decision.data = item.disclosure_decision
+        form.disclosure_reason.data = item.disclosure_reason
+    if form.validate_on_submit():
+        considered = {"yes": True, "no": False}.get(form.disclosure_considered.data)
+        try:
+            mtg.record_outcome(
+                meeting, item, user=g.user, rag=form.rag.data, rationale=form.rationale.data,
+                next_review=form.next_review.data, disclosure_considered=considered,
+                disclosure_decision=form.disclosure_decision.data, disclosure_reason=form.disclosure_reason.data,
+            )
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.rag.errors = [str(exc)]
+            return _item_page(meeting, item, form, action_form, status=422)
+        flash(f"Outcome saved for item {item.position}.", "success")
+        return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+    return _item_page(meeting, item, form, action_form)
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/actions", methods=["POST"])
+@login_required
+def item_action(meeting_id: int, item_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    item = _item(meeting, item_id)
+    action_form = ActionForm(prefix="action")
+    action_form.owner_agency_id.choices = _owner_choices(meeting)
+    form = OutcomeForm(prefix="outcome", formdata=None)
+    if action_form.validate_on_submit():
+        try:
+            mtg.propose_action(
+                meeting, item, user=g.user, description=action_form.description.data,
+                owner_agency_id=action_form.owner_agency_id.data or None, owner_name=action_form.owner_name.data,
+                due=action_form.due.data,
+            )
+        except (Invalid, mtg.MeetingStateError) as exc:
+            action_form.description.errors = [str(exc)]
+            return _item_page(meeting, item, form, action_form, status=422)
+        flash("Action added; it opens when the meeting closes.", "success")
+        return redirect(url_for("panels.item", meeting_id=meeting.id, item_id=item.id))
+    return _item_page(meeting, item, form, action_form)
+
+
+# -- KPIs ------------------------------------------------------------------------------------------------
+
+KPI_ROLES = ("coordinator", "analyst")
+CHARTS = {
+    "cohort": "Cohort size by month",
+    "rag": "Cases by RAG status by month",
+    "flow": "Referrals and exits by month",
+    "kpis": "Performance indicators against their targets",
+}
+
+
+def _kpi_result():
+    from panels.kpis import Period, compute
+
+    policy = current_policy()
+    panels = user_panels(policy)
+    code = request.args.get("panel") or ""
+    if code:
+        panels = [p for p in panels if p.code == code]
+        if not panels:
+            abort(404)
+    today = clock.today()
+    period = Period.last_months(today, 12)
+    return panels, code, compute(panels, policy, period, today)
+
+
+@bp.route("/kpis")
+@roles_required(*KPI_ROLES)
+def kpis():
+    panels, code, result = _kpi_result()
+    return render_template("panels/kpis.html", title="KPIs", result=result, panels=user_panels(current_policy()),
+                           code=code, charts=CHARTS, chosen=panels)
+
+
+@bp.route("/kpis/charts/<any(cohort, rag, flow, kpis):name>.svg")
+@roles_required(*KPI_ROLES)
+def kpi_chart(name: str):
+    from panels import charts
+
+    _, _, result = _kpi_result()
+    months = [m["month"] for m in result["monthly"]]
+    col = {k: [m[k] for m in result["monthly"]] for k in ("cohort", "referrals", "exits", "red", "amber", "green")}
+    if name == "cohort":
+        svg = charts.line_chart(months, {"Cohort size": col["cohort"]}, "Cases")
+    elif name == "rag":
+        svg = charts.stacked_rag_chart(months, col["red"], col["amber"], col["green"])
+    elif name == "flow":
+        svg = charts.grouped_bar_chart(months, {"Referrals": col["referrals"], "Exits": col["exits"]}, "Cases")
+    else:
+        ks = result["kpis"]
+        svg = charts.kpi_chart([k.key.replace("_", " ") for k in ks], [k.percent for k in ks], [k.target for k in ks])
+    resp = current_app.response_class(svg, mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "private, max-age=300"
+    return resp
+
+
+@bp.route("/kpis.csv")
+@roles_required(*KPI_ROLES)
+def kpis_csv():
+    import csv
+    import io
+
+    from panels.kpis import csv_rows
+
+    _, code, result = _kpi_result()
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in csv_rows(result):
+        writer.writerow([("'" + c) if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c
+                         for c in row])
+    resp = current_app.response_class(buf.getvalue(), mimetype="text/csv")
+    name = f"kpis-{code or 'all'}-{clock.today().isoformat()}.csv"
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+from panels import feeds as _feeds  # noqa: E402,F401  (registers the iCal routes on bp)

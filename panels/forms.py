@@ -1,0 +1,105 @@
+"""Forms for meetings, agendas and outcomes (GOV.UK widgets via govuk-frontend-wtf)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.utils import unset_value
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+
+from panels.models import ATTENDANCE
+
+ATTENDANCE_LABELS = {"present": "Present", "by_report": "By report", "apologies": "Apologies", "absent": "Absent"}
+DATE_FORMAT = "%d %m %Y"
+
+
+class GovDateField(DateField):
+    """A day / month / year date; a request without the three inputs counts as blank."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = None
+
+
+class MoveMeetingForm(FlaskForm):
+    date = GovDateField("New date", format=DATE_FORMAT, widget=GovDateInput(),
+                     validators=[InputRequired("Enter the new date as day, month and year")])
+    time = StringField("Time", widget=GovTextInput(), description="24-hour clock, for example 14:30",
+                       validators=[Optional(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Enter a time like 14:30")])
+    reason = TextAreaField("Reason for moving the meeting", widget=GovTextArea(),
+                           validators=[InputRequired("Enter the reason for moving the meeting"), Length(max=500)])
+    submit = SubmitField("Move meeting", widget=GovSubmitInput())
+
+
+class CancelMeetingForm(FlaskForm):
+    reason = TextAreaField("Reason for cancelling the meeting", widget=GovTextArea(),
+                           validators=[InputRequired("Enter the reason for cancelling the meeting"), Length(max=500)])
+    submit = SubmitField("Cancel meeting", widget=GovSubmitInput())
+
+
+class AddItemForm(FlaskForm):
+    case_id = SelectField("Add a case to the agenda", coerce=int, widget=GovSelect(),
+                          validators=[InputRequired("Choose a case to add")])
+    submit = SubmitField("Add to agenda", widget=GovSubmitInput())
+
+
+class OutcomeForm(FlaskForm):
+    rag = RadioField("RAG decision", widget=GovRadioInput(), validators=[Optional()],
+                     choices=[("red", "Red"), ("amber", "Amber"), ("green", "Green")])
+    rationale = TextAreaField("Rationale for the decision", widget=GovTextArea(), validators=[Length(max=5000)])
+    next_review = GovDateField("Next review", format=DATE_FORMAT, widget=GovDateInput(), validators=[Optional()],
+                            description="Leave blank to use the panel's review interval")
+    disclosure_considered = RadioField("Was disclosure considered?", widget=GovRadioInput(), validators=[Optional()],
+                                       choices=[("yes", "Yes"), ("no", "No")])
+    disclosure_decision = TextAreaField("Disclosure decision", widget=GovTextArea(), validators=[Length(max=2000)])
+    disclosure_reason = TextAreaField("Reason for the disclosure decision", widget=GovTextArea(),
+                                      validators=[Length(max=2000)])
+    submit = SubmitField("Save outcome", widget=GovSubmitInput())
+
+    def validate_rationale(self, field):
+        if self.rag.data and not (field.data or "").strip():
+            raise ValidationError("Give the rationale for the RAG decision")
+
+    def validate_disclosure_decision(self, field):
+        if self.disclosure_considered.data == "yes" and not (field.data or "").strip():
+            raise ValidationError("Enter the disclosure decision")
+
+
+class ActionForm(FlaskForm):
+    description = TextAreaField("Action", widget=GovTextArea(),
+                                validators=[InputRequired("Describe the action"), Length(max=2000)])
+    owner_agency_id = SelectField("Owner agency", coerce=int, widget=GovSelect(), validators=[Optional()])
+    owner_name = StringField("Owner (person)", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
+    due = GovDateField("Due date", format=DATE_FORMAT, widget=GovDateInput(),
+                    validators=[InputRequired("Enter the date the action is due")])
+    submit = SubmitField("Add action", widget=GovSubmitInput())
+
+
+class MinutesForm(FlaskForm):
+    minutes = TextAreaField("Minutes", widget=GovTextArea(), validators=[Length(max=100_000)])
+    submit = SubmitField("Save minutes", widget=GovSubmitInput())
+
+
+def attendance_form(agencies, current: dict[int, str], formdata=None):
+    """A form with one radio group per agency taking part (built for this meeting)."""
+
+    class AttendanceForm(FlaskForm):
+        submit = SubmitField("Save attendance", widget=GovSubmitInput())
+
+    choices = [(value, ATTENDANCE_LABELS[value]) for value in ATTENDANCE]
+    for agency in agencies:
+        setattr(AttendanceForm, f"agency_{agency.id}",
+                RadioField(agency.name, choices=choices, widget=GovRadioInput(), validators=[Optional()],
+                           default=current.get(agency.id)))
+    form = AttendanceForm(formdata=formdata) if formdata is not None else AttendanceForm()
+    form.agency_fields = [(agency, form[f"agency_{agency.id}"]) for agency in agencies]
+    return form

@@ -1,0 +1,397 @@
+"""Scheduled jobs: plain functions of `now`, safe to run in several processes at once.
+
+Each unit of work (one meeting's agenda, one panel's monthly snapshot) runs in its own
+transaction guarded twice: a lock (PostgreSQL transaction-scoped advisory lock; on SQLite
+the whole job holds a Lease row and every transaction takes the write lock at BEGIN) and
+a JobRun row unique on (job, key), written in the same transaction as the work. So two
+scheduler processes never do a unit twice, and a unit that failed or was missed is picked
+up by the next run: every job looks back for what is still owed ("catch-up").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from auth.models import User
+from cohort.models import Case, RagChange
+from core import clock
+from core.db import immediate_transactions
+from core.extensions import db
+from panels.agenda import NO_ENGAGEMENT_3M, NO_ENGAGEMENT_6M, generate_agenda
+from panels.models import JobRun, Lease, Meeting, Panel, Reminder, Snapshot
+from panels.services import ensure_meetings, system_user
+from sharing import audit
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 600
+ISA_REVIEW_WARNING_DAYS = 30
+ISA_EXPIRY_WARNING_DAYS = 60
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- time -------------------------------------------------------------------------------------
+
+def london_date(now: dt.datetime) -> dt.date:
+    """The Europe/London date of an instant (naive values are UTC, as stored)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return now.astimezone(clock.LONDON).date()
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, n: int) -> dt.date:
+    y, m = divmod(day.month - 1 + n, 12)
+    return dt.date(day.year + y, m + 1, 1)
+
+
+# -- locks ------------------------------------------------------------------------------------
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def try_xact_lock(name: str) -> bool:
+    """PostgreSQL: a transaction-scoped advisory lock, or False when another holds it."""
+    if not _is_postgres():
+        return True  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
+    return bool(db.session.execute(db.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(name)}).scalar())
+
+
+def acquire_lease(name: str, holder: str = HOLDER) -> bool:
+    """SQLite: take the named lease for a whole job run unless a live holder has it."""
+    if _is_postgres():
+        return True
+    real_now = clock.utcnow()
+    try:
+        lease = db.session.get(Lease, name)
+        if lease is not None and lease.holder != holder and lease.expires_at > real_now:
+            db.session.rollback()
+            return False
+        if lease is None:
+            lease = Lease(name=name, holder=holder, expires_at=real_now)
+            db.session.add(lease)
+        lease.holder = holder
+        lease.expires_at = real_now + dt.timedelta(seconds=LEASE_SECONDS)
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def release_lease(name: str, holder: str = HOLDER) -> None:
+    if _is_postgres():
+        return
+    db.session.rollback()
+    lease = db.session.get(Lease, name)
+    if lease is not None and lease.holder == holder:
+        db.session.delete(lease)
+    db.session.commit()
+
+
+def run_once(job: str, key: str, work: Callable[[], str]) -> bool:
+    """Do one unit of work exactly once across processes; True when this call did it."""
+    db.session.rollback()
+    try:
+        if not try_xact_lock(f"{job}:{key}"):
+            db.session.rollback()
+            return False
+        done = db.session.execute(db.select(JobRun.id).filter_by(job=job, key=key)).first()
+        if done is not None:
+            db.session.rollback()
+            return False
+        detail = work() or ""
+        db.session.add(JobRun(job=job, key=key, ran_at=clock.utcnow(), detail=detail[:2000]))
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()  # another process finished the same unit first
+        return False
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s unit %s failed; it will be retried on the next run", job, key)
+        return False
+
+
+def _system_user_id() -> int:
+    db.session.rollback()
+    try:
+        uid = system_user().id
+        db.session.commit()
+        return uid
+    except IntegrityError:
+        db.session.rollback()
+        return system_user().id
+
+
+def _done_keys(job: str, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(db.session.execute(db.select(JobRun.key).where(JobRun.job == job, JobRun.key.in_(keys))).scalars())
+
+
+# -- agendas ------------------------------------------------------------------------------------
+
+def agenda_key(meeting: Meeting) -> str:
+    return f"agenda:{meeting.panel.code}:{meeting.rule_date.isoformat()}"
+
+
+def agendas_due(today: dt.date) -> list[Meeting]:
+    """Upcoming meetings whose agenda generation date has come (or passed)."""
+    meetings = db.session.execute(
+        db.select(Meeting).join(Panel, Panel.id == Meeting.panel_id).where(
+            Meeting.status == "scheduled", Meeting.date >= today, Panel.active.is_(True),
+            Meeting.date <= today + dt.timedelta(days=366),
+        ).order_by(Meeting.date)
+    ).scalars().all()
+    return [m for m in meetings if m.date - dt.timedelta(days=m.panel.agenda_days_before) <= today]
+
+
+def run_agendas(now: dt.datetime) -> int:
+    """Generate each due meeting's draft agenda once; catches up any that were missed."""
+    today = london_date(now)
+    if not acquire_lease("job:agendas"):
+        return 0
+    try:
+        user_id = _system_user_id()
+        due = agendas_due(today)
+        done = _done_keys("agenda", [agenda_key(m) for m in due])
+        pending = [(m.id, agenda_key(m)) for m in due if agenda_key(m) not in done]
+        made = 0
+        for meeting_id, key in pending:
+
+            def work(meeting_id=meeting_id):
+                meeting = db.session.get(Meeting, meeting_id)
+                if meeting.status != "scheduled" or meeting.agenda_generated_at is not None:
+                    return "already generated or published"
+                items = generate_agenda(meeting)
+                audit.record("create", user=db.session.get(User, user_id), panel=meeting.panel,
+                             purpose="scheduler: agenda generation",
+                             detail=f"draft agenda generated for meeting {meeting.id} ({len(items)} items)")
+                return f"{len(items)} items"
+
+            made += run_once("agenda", key, work)
+        return made
+    finally:
+        release_lease("job:agendas")
+
+
+# -- meetings -----------------------------------------------------------------------------------
+
+def run_meetings(now: dt.datetime) -> int:
+    """Keep 12 months of meetings ahead of every active panel."""
+    today = london_date(now)
+    db.session.rollback()
+    created = 0
+    try:
+        if not try_xact_lock("job:meetings"):
+            db.session.rollback()
+            return 0
+        for panel in db.session.execute(db.select(Panel).where(Panel.active.is_(True))).scalars():
+            created += ensure_meetings(panel, today=today)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another scheduler created them first
+    return created
+
+
+# -- reminders (ISA review / expiry) -------------------------------------------------------------
+
+def run_reminders(now: dt.datetime) -> int:
+    """A dashboard reminder ahead of each agreement's review and expiry date (once each)."""
+    from sharing.models import Isa
+
+    today = london_date(now)
+    made = 0
+    db.session.rollback()
+    try:
+        if not try_xact_lock("job:reminders"):
+            db.session.rollback()
+            return 0
+        have = {(k, key) for k, key in db.session.execute(db.select(Reminder.kind, Reminder.key))}
+        for isa in db.session.execute(db.select(Isa).where(Isa.status == "active")).scalars():
+            wanted = []
+            if isa.review and today <= isa.review <= today + dt.timedelta(days=ISA_REVIEW_WARNING_DAYS):
+                wanted.append(("isa_review", isa.review, f"Agreement {isa.ref} is due for review on"))
+            if today - dt.timedelta(days=7) <= isa.expires <= today + dt.timedelta(days=ISA_EXPIRY_WARNING_DAYS):
+                verb = "expired on" if isa.expires <= today else "expires on"
+                wanted.append(("isa_expiry", isa.expires, f"Agreement {isa.ref} {verb}"))
+            for kind, when, text in wanted:
+                key = f"isa:{isa.ref}:{when.isoformat()}"
+                if (kind, key) in have:
+                    continue
+                db.session.add(Reminder(kind=kind, key=key, message=f"{text} {when.strftime('%-d %B %Y')}.",
+                                        due=when, created_at=clock.utcnow()))
+                have.add((kind, key))
+                made += 1
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        made = 0
+    return made
+
+
+# -- nightly flags ------------------------------------------------------------------------------
+
+def panel_flags(panel_id: int, today: dt.date) -> dict[str, int]:
+    """Counts only (no one is named): reviews overdue, no engagement for 3+ / 6+ months."""
+    live = (Case.panel_id == panel_id) & (Case.status != "exited")
+    count = db.func.count(Case.id)
+    overdue = db.session.execute(db.select(count).where(live, Case.next_review < today)).scalar()
+    quiet3 = db.session.execute(db.select(count).where(
+        live, (Case.last_engagement.is_(None)) | (Case.last_engagement <= today - dt.timedelta(days=NO_ENGAGEMENT_3M))
+    )).scalar()
+    quiet6 = db.session.execute(db.select(count).where(
+        live, (Case.last_engagement.is_(None)) | (Case.last_engagement <= today - dt.timedelta(days=NO_ENGAGEMENT_6M))
+    )).scalar()
+    return {"reviews_overdue": overdue or 0, "no_engagement_3m": quiet3 or 0, "no_engagement_6m": quiet6 or 0}
+
+
+def run_flags(now: dt.datetime) -> int:
+    """Each night, one reminder per panel with its engagement and review-due counts."""
+    today = london_date(now)
+    made = 0
+    for panel_id, code in db.session.execute(db.select(Panel.id, Panel.code).where(Panel.active.is_(True))).all():
+
+        def work(panel_id=panel_id, code=code):
+            flags = panel_flags(panel_id, today)
+            if not any(flags.values()):
+                return "nothing to flag"
+            for old in db.session.execute(
+                db.select(Reminder).where(Reminder.kind == "flags", Reminder.key.like(f"{code}:%"),
+                                          Reminder.dismissed_at.is_(None))
+            ).scalars():
+                old.dismissed_at = clock.utcnow()
+            message = (f"{code}: {flags['reviews_overdue']} review(s) overdue; "
+                       f"{flags['no_engagement_3m']} with no engagement for 3+ months "
+                       f"({flags['no_engagement_6m']} for 6+ months).")
+            db.session.add(Reminder(kind="flags", key=f"{code}:{today.isoformat()}", message=message, due=today,
+                                    created_at=clock.utcnow()))
+            return message
+
+        made += run_once("flags", f"flags:{code}:{today.isoformat()}", work)
+    return made
+
+
+# -- monthly snapshots ----------------------------------------------------------------------------
+
+def snapshot_data(panel_id: int, month: dt.date) -> dict:
+    """The panel as it stood at the start of `month` (counts only, no personal data)."""
+    start_utc = dt.datetime.combine(month, dt.time(), clock.LONDON).astimezone(dt.UTC).replace(tzinfo=None)
+    prev = add_months(month, -1)
+    rows = db.session.execute(
+        db.select(Case.id, Case.nominal_id, Case.status, Case.rag, Case.referral_date, Case.exited_on,
+                  Case.created_at).where(Case.panel_id == panel_id)
+    ).all()
+    in_cohort = [
+        r for r in rows
+        if (r.referral_date is None and r.created_at < start_utc or r.referral_date is not None
+            and r.referral_date < month)
+        and (r.exited_on is None and r.status != "exited" or r.exited_on is not None and r.exited_on >= month)
+    ]
+    ids = [r.id for r in in_cohort]
+    rag_at: dict[int, str | None] = {r.id: r.rag for r in in_cohort}
+    if ids:
+        history: dict[int, list] = {}
+        for case_id, at, from_rag, to_rag in db.session.execute(
+            db.select(RagChange.case_id, RagChange.at, RagChange.from_rag, RagChange.to_rag)
+            .join(Case, Case.id == RagChange.case_id)
+            .where(Case.panel_id == panel_id)
+            .order_by(RagChange.at, RagChange.id)
+        ):
+            history.setdefault(case_id, []).append((at, from_rag, to_rag))
+        for case_id, changes in history.items():
+            if case_id not in rag_at:
+                continue
+            before = [c for c in changes if c[0] < start_utc]
+            rag_at[case_id] = before[-1][2] if before else changes[0][1]
+    rag = {k: 0 for k in ("red", "amber", "green", "none")}
+    for value in rag_at.values():
+        rag[value if value in rag else "none"] += 1
+    status: dict[str, int] = {}
+    for r in in_cohort:
+        s = "active" if r.status == "exited" else r.status
+        status[s] = status.get(s, 0) + 1
+    nominals = {r.nominal_id for r in in_cohort}
+    overlaps = 0
+    if nominals:
+        overlaps = db.session.execute(
+            db.select(db.func.count(db.distinct(Case.nominal_id))).where(
+                Case.nominal_id.in_(nominals), Case.panel_id != panel_id, Case.status != "exited"
+            )
+        ).scalar() or 0
+    return {
+        "cohort": len(in_cohort),
+        "rag": rag,
+        "status": status,
+        "referrals": sum(1 for r in rows if r.referral_date and prev <= r.referral_date < month),
+        "exits": sum(1 for r in rows if r.exited_on and prev <= r.exited_on < month),
+        "overlaps": overlaps,
+    }
+
+
+def snapshot_months(panel_id: int, today: dt.date) -> list[dt.date]:
+    """This month, plus any month missed since the panel's last snapshot."""
+    current = month_start(today)
+    last = db.session.execute(db.select(db.func.max(Snapshot.month)).where(Snapshot.panel_id == panel_id)).scalar()
+    if last is None or last >= current:
+        return [] if last == current else [current]
+    months, m = [], add_months(last, 1)
+    while m <= current:
+        months.append(m)
+        m = add_months(m, 1)
+    return months
+
+
+def run_snapshots(now: dt.datetime) -> int:
+    """The monthly cohort snapshot per panel; missed months are filled in."""
+    today = london_date(now)
+    made = 0
+    panels = db.session.execute(db.select(Panel.id, Panel.code).where(Panel.active.is_(True))).all()
+    for panel_id, code in panels:
+        for month in snapshot_months(panel_id, today):
+
+            def work(panel_id=panel_id, month=month):
+                data = snapshot_data(panel_id, month)
+                db.session.add(Snapshot(panel_id=panel_id, month=month, data=data, created_at=clock.utcnow()))
+                return f"cohort {data['cohort']}"
+
+            made += run_once("snapshot", f"snapshot:{code}:{month.isoformat()}", work)
+    return made
+
+
+JOBS: dict[str, Callable[[dt.datetime], int]] = {
+    "meetings": run_meetings,
+    "agendas": run_agendas,
+    "reminders": run_reminders,
+    "flags": run_flags,
+    "snapshots": run_snapshots,
+}
+
+
+def run_job(name: str, now: dt.datetime | None = None) -> int:
+    """One job, with SQLite transactions taking the write lock at BEGIN (no lock upgrades)."""
+    with immediate_transactions():
+        try:
+            return JOBS[name](now or clock.utcnow())
+        finally:
+            db.session.rollback()
+
+
+def run_all(now: dt.datetime | None = None) -> dict[str, int]:
+    """Every job once, in dependency order (meetings before their agendas)."""
+    return {name: run_job(name, now) for name in JOBS}

@@ -1,0 +1,205 @@
+"""Key performance indicators: numbers only, never a person.
+
+The MAPPA indicators (DESIGN.md) are computed from closed meetings: each level 2/3 item
+discussed is a review; it was "on time" when the previous review (or the referral) was
+no longer ago than the panel's interval. NI 143/144 read accommodation and employment
+only where the viewer's agency may read resettlement. Month-by-month counts come from the
+monthly snapshots (panels.jobs.run_snapshots).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from auth.models import Agency
+from cohort.models import Action, Case
+from core.extensions import db
+from panels.jobs import add_months, month_start
+from panels.models import AgendaItem, Attendance, Meeting, Panel, Snapshot
+from sharing.models import Isa, IsaGrant, isa_panels
+from sharing.policy import Policy
+
+SETTLED = ("settled", "yes", "own tenancy", "owner", "settled and suitable")
+EMPLOYED = ("employed", "employment", "yes", "self-employed", "self employed", "full-time", "part-time", "in work")
+ATTENDED = ("present", "by_report")
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    numerator: int
+    denominator: int
+    target: float | None = None  # percent
+
+    @property
+    def percent(self) -> float | None:
+        return round(100.0 * self.numerator / self.denominator, 1) if self.denominator else None
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.percent is None:
+            return None
+        return self.percent >= self.target
+
+
+@dataclass
+class Period:
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def last_months(cls, today: dt.date, months: int = 12) -> Period:
+        return cls(add_months(month_start(today), -(months - 1)), today)
+
+    def months(self) -> list[dt.date]:
+        out, m = [], month_start(self.start)
+        while m <= self.end:
+            out.append(m)
+            m = add_months(m, 1)
+        return out
+
+
+def _reviews(panel_ids: list[int], period: Period) -> list[dict]:
+    """Every MAPPA level 2/3 review (a discussed item at a closed meeting) up to the period end."""
+    rows = db.session.execute(
+        db.select(AgendaItem.case_id, AgendaItem.disclosure_considered, Meeting.id, Meeting.date, Meeting.panel_id,
+                  Case.mappa_level, Case.referral_date)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .join(Case, Case.id == AgendaItem.case_id)
+        .where(Meeting.panel_id.in_(panel_ids), Meeting.status == "closed", AgendaItem.discussed.is_(True),
+               Case.mappa_level.in_((2, 3)), Meeting.date <= period.end)
+        .order_by(AgendaItem.case_id, Meeting.date)
+    ).all()
+    out, last = [], {}
+    for r in rows:
+        previous = last.get(r.case_id, r.referral_date)
+        last[r.case_id] = r.date
+        if r.date >= period.start:
+            out.append({"level": r.mappa_level, "gap": (r.date - previous).days if previous else None,
+                        "disclosure": r.disclosure_considered is not None, "meeting_id": r.id,
+                        "panel_id": r.panel_id})
+    return out
+
+
+def _review_kpi(reviews: list[dict], panels: dict[int, Panel], level: int, target: float, label: str) -> Kpi:
+    mine = [r for r in reviews if r["level"] == level and r["gap"] is not None]
+    on_time = sum(1 for r in mine if r["gap"] <= panels[r["panel_id"]].review_interval(level))
+    return Kpi(f"mappa_l{level}_reviews", label, on_time, len(mine), target)
+
+
+def _attendance_kpi(reviews: list[dict]) -> Kpi:
+    """Prison and probation at level 2/3 meetings, in person or by report."""
+    meeting_ids = sorted({r["meeting_id"] for r in reviews})
+    expected = attended = 0
+    if meeting_ids:
+        meetings = db.session.execute(db.select(Meeting).where(Meeting.id.in_(meeting_ids))).scalars().all()
+        present = {
+            (m, a) for m, a, s in db.session.execute(
+                db.select(Attendance.meeting_id, Attendance.agency_id, Attendance.status)
+                .where(Attendance.meeting_id.in_(meeting_ids))
+            ) if s in ATTENDED
+        }
+        for m in meetings:
+            agencies = db.session.execute(
+                db.select(Agency.id).where(Agency.kind.in_(("prison", "probation")), Agency.id.in_(
+                    db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id)
+                    .join(isa_panels, isa_panels.c.isa_id == Isa.id)
+                    .where(isa_panels.c.panel_id == m.panel_id, Isa.starts <= m.date, Isa.expires > m.date)
+                ))
+            ).scalars().all()
+            expected += len(agencies)
+            attended += sum(1 for a in agencies if (m.id, a) in present)
+    return Kpi("prison_probation_attendance", "Prison and probation attend level 2/3 meetings", attended, expected,
+               90.0)
+
+
+def _matches(value: str | None, words: tuple[str, ...]) -> bool:
+    text = (value or "").strip().lower()
+    return bool(text) and (text in words or any(text.startswith(w) for w in words if w != "yes"))
+
+
+def _ni_kpis(panel_ids: list[int], policy: Policy, period: Period) -> list[Kpi]:
+    readable = [pid for pid in panel_ids if policy.can(pid, "resettlement")]
+    cases = []
+    if readable:
+        cases = db.session.execute(
+            db.select(Case).where(Case.panel_id.in_(readable), Case.order_end_date >= period.start,
+                                  Case.order_end_date <= period.end)
+        ).unique().scalars().all()
+    return [
+        Kpi("ni143", "NI 143: settled and suitable accommodation at the end of order or licence",
+            sum(1 for c in cases if _matches(c.accommodation, SETTLED)), len(cases)),
+        Kpi("ni144", "NI 144: in employment at the end of order or licence",
+            sum(1 for c in cases if _matches(c.employment, EMPLOYED)), len(cases)),
+    ]
+
+
+def overdue_actions(panel_ids: list[int], policy: Policy, today: dt.date) -> int:
+    ids = [pid for pid in panel_ids if policy.can(pid, "offending")]
+    if not ids:
+        return 0
+    return db.session.execute(
+        db.select(db.func.count(Action.id)).join(Case, Case.id == Action.case_id)
+        .where(Case.panel_id.in_(ids), Action.status == "open", Action.due < today)
+    ).scalar() or 0
+
+
+def monthly(panel_ids: list[int], policy: Policy, period: Period) -> list[dict]:
+    """Snapshot counts per month, summed over the panels (RAG only where risk is readable)."""
+    risk = {pid for pid in panel_ids if policy.can(pid, "risk")}
+    months = {m: {"month": m, "cohort": 0, "referrals": 0, "exits": 0, "overlaps": 0, "red": 0, "amber": 0,
+                  "green": 0, "panels": 0} for m in period.months()}
+    for panel_id, month, data in db.session.execute(
+        db.select(Snapshot.panel_id, Snapshot.month, Snapshot.data)
+        .where(Snapshot.panel_id.in_(panel_ids), Snapshot.month >= month_start(period.start),
+               Snapshot.month <= period.end)
+    ):
+        row = months.get(month)
+        if row is None:
+            continue
+        row["panels"] += 1
+        for key in ("cohort", "referrals", "exits", "overlaps"):
+            row[key] += int(data.get(key) or 0)
+        if panel_id in risk:
+            for rag in ("red", "amber", "green"):
+                row[rag] += int((data.get("rag") or {}).get(rag) or 0)
+    return [months[m] for m in sorted(months)]
+
+
+def compute(panels: list[Panel], policy: Policy, period: Period, today: dt.date) -> dict:
+    """Everything the KPI page shows, for the panels the viewer takes part in."""
+    ids = [p.id for p in panels]
+    by_id = {p.id: p for p in panels}
+    reviews = _reviews(ids, period) if ids else []
+    level23 = [r for r in reviews if r["level"] in (2, 3)]
+    kpis = [
+        _review_kpi(reviews, by_id, 3, 90.0, "MAPPA level 3 cases reviewed within 6 weeks"),
+        _review_kpi(reviews, by_id, 2, 85.0, "MAPPA level 2 cases reviewed within 12 weeks"),
+        Kpi("disclosure_recorded", "Disclosure decision recorded at level 2/3 reviews",
+            sum(1 for r in level23 if r["disclosure"]), len(level23), 100.0),
+        _attendance_kpi(level23),
+        *(_ni_kpis(ids, policy, period) if ids else []),
+    ]
+    return {
+        "kpis": kpis,
+        "monthly": monthly(ids, policy, period) if ids else [],
+        "overdue_actions": overdue_actions(ids, policy, today) if ids else 0,
+        "risk_readable": any(policy.can(pid, "risk") for pid in ids),
+    }
+
+
+def csv_rows(result: dict) -> list[list]:
+    """The KPI figures as rows for a CSV download (numbers and labels only)."""
+    rows: list[list] = [["indicator", "numerator", "denominator", "percent", "target"]]
+    for k in result["kpis"]:
+        rows.append([k.label, k.numerator, k.denominator, "" if k.percent is None else k.percent,
+                     "" if k.target is None else k.target])
+    rows.append(["Overdue actions", result["overdue_actions"], "", "", ""])
+    rows.append([])
+    rows.append(["month", "cohort", "referrals", "exits", "overlaps", "red", "amber", "green"])
+    for m in result["monthly"]:
+        rows.append([m["month"].isoformat(), m["cohort"], m["referrals"], m["exits"], m["overlaps"], m["red"],
+                     m["amber"], m["green"]])
+    return rows

@@ -1,0 +1,211 @@
+"""The meeting itself: attendance, outcomes per item, actions, minutes, and closing.
+
+Outcomes are recorded on the agenda items during the meeting and land on the cases only
+when the coordinator closes it, in one transaction: RAG decisions through
+cohort.services.change_rag (so the case's history shows them), reviews, and actions.
+Actions agreed at the meeting wait as "proposed" until then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from auth.models import Agency
+from cohort.models import RAGS, Action, Case
+from cohort.services import Invalid, Refused, change_rag
+from core import clock
+from core.extensions import db
+from panels.agenda import generate_agenda, review_interval
+from panels.models import ATTENDANCE, AgendaItem, Attendance, Meeting
+from sharing import audit
+from sharing.models import Isa, IsaGrant, isa_panels
+from sharing.policy import Policy
+
+PROPOSED = "proposed"
+ATTENDED = ("present", "by_report")
+
+
+class MeetingStateError(ValueError):
+    """Something the meeting's state does not allow; `problems` lists each one."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+def _open(meeting: Meeting) -> None:
+    if meeting.status == "closed":
+        raise MeetingStateError("This meeting is closed; its record can no longer be changed")
+    if meeting.status == "cancelled":
+        raise MeetingStateError("This meeting was cancelled")
+
+
+def panel_agencies(panel_id: int, on: dt.date | None = None) -> list[Agency]:
+    """Agencies that take part in the panel under an agreement in force (for attendance)."""
+    on = on or clock.today()
+    ids = db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id).join(
+        isa_panels, isa_panels.c.isa_id == Isa.id
+    ).where(isa_panels.c.panel_id == panel_id, Isa.status == "active", Isa.starts <= on, Isa.expires > on)
+    return list(db.session.execute(db.select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)).scalars())
+
+
+def record_attendance(meeting: Meeting, statuses: dict[int, str | None], user) -> None:
+    """Set each agency's attendance (present / by report / apologies / absent)."""
+    _open(meeting)
+    have = {a.agency_id: a for a in meeting.attendance}
+    for agency_id, status in statuses.items():
+        if not status:
+            if agency_id in have:
+                meeting.attendance.remove(have[agency_id])
+            continue
+        if status not in ATTENDANCE:
+            raise Invalid(f"Attendance must be one of {', '.join(ATTENDANCE)}")
+        if agency_id in have:
+            have[agency_id].status = status
+        else:
+            meeting.attendance.append(Attendance(agency_id=agency_id, status=status))
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, detail=f"attendance recorded for meeting {meeting.id}")
+
+
+def needs_disclosure(case: Case) -> bool:
+    """MAPPA level 2 and 3 items need a recorded disclosure decision."""
+    return case.mappa_level in (2, 3)
+
+
+def default_next_review(meeting: Meeting, case: Case) -> dt.date:
+    return meeting.date + dt.timedelta(days=review_interval(meeting.panel, case.mappa_level, case.mappa_category))
+
+
+def record_outcome(
+    meeting: Meeting,
+    item: AgendaItem,
+    *,
+    user,
+    rag: str | None,
+    rationale: str | None,
+    next_review: dt.date | None,
+    disclosure_considered: bool | None = None,
+    disclosure_decision: str | None = None,
+    disclosure_reason: str | None = None,
+) -> AgendaItem:
+    """Record the panel's decision on one item; applied to the case when the meeting closes."""
+    _open(meeting)
+    rag = (rag or "").strip().lower() or None
+    rationale = (rationale or "").strip()
+    if rag is not None and rag not in RAGS:
+        raise Invalid("RAG decision must be red, amber or green")
+    if rag and not rationale:
+        raise Invalid("Give the rationale for the RAG decision")
+    if len(rationale) > 5000:
+        raise Invalid("Rationale must be 5,000 characters or fewer")
+    if disclosure_considered and not (disclosure_decision or "").strip():
+        raise Invalid("Enter the disclosure decision")
+    item.rag_decision = rag
+    item.rationale = rationale or None
+    item.next_review = next_review or default_next_review(meeting, item.case)
+    item.disclosure_considered = disclosure_considered
+    item.disclosure_decision = (disclosure_decision or "").strip() or None
+    item.disclosure_reason = (disclosure_reason or "").strip() or None
+    item.discussed = True
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
+                 categories=["risk"], detail=f"outcome recorded at meeting {meeting.id}")
+    return item
+
+
+def propose_action(
+    meeting: Meeting, item: AgendaItem, *, user, description: str, owner_agency_id: int | None,
+    owner_name: str | None, due: dt.date | None,
+) -> Action:
+    """An action agreed at the meeting; it becomes open when the meeting closes."""
+    _open(meeting)
+    description = (description or "").strip()
+    if not description:
+        raise Invalid("Describe the action")
+    if len(description) > 2000:
+        raise Invalid("Action must be 2,000 characters or fewer")
+    if due is None:
+        raise Invalid("Enter the date the action is due")
+    action = Action(case_id=item.case_id, meeting_id=meeting.id, owner_agency_id=owner_agency_id, due=due,
+                    status=PROPOSED, user_id=user.id)
+    action.description = description
+    action.owner_name = (owner_name or "").strip() or None
+    db.session.add(action)
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
+                 categories=["offending"], detail=f"action agreed at meeting {meeting.id}")
+    return action
+
+
+def meeting_actions(meeting: Meeting) -> dict[int, list[Action]]:
+    out: dict[int, list[Action]] = {}
+    for action in db.session.execute(
+        db.select(Action).where(Action.meeting_id == meeting.id).order_by(Action.id)
+    ).scalars():
+        out.setdefault(action.case_id, []).append(action)
+    return out
+
+
+def save_minutes(meeting: Meeting, text: str, user) -> None:
+    if meeting.status == "cancelled":
+        raise MeetingStateError("This meeting was cancelled")
+    if len(text or "") > 100_000:
+        raise Invalid("Minutes must be 100,000 characters or fewer")
+    meeting.minutes = (text or "").strip() or None
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, detail=f"minutes saved for meeting {meeting.id}")
+
+
+def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
+    """Everything that stops the meeting closing, one line per item."""
+    problems = []
+    for item in meeting.items:
+        case = item.case
+        label = f"Item {item.position} ({case.ref})"
+        if needs_disclosure(case):
+            if item.disclosure_considered is None:
+                problems.append(f"{label}: record whether disclosure was considered (MAPPA level {case.mappa_level})")
+            elif item.disclosure_considered and not item.disclosure_decision:
+                problems.append(f"{label}: record the disclosure decision")
+        if item.discussed and not policy.can(case.panel_id, "risk", "write"):
+            problems.append(f"{label}: your agency may not record RAG or reviews on this panel")
+    return problems
+
+
+def close_meeting(meeting: Meeting, policy: Policy) -> bool:
+    """Apply every outcome to the cases and close; False when it was already closed."""
+    if meeting.status == "closed":
+        return False
+    if meeting.status == "cancelled":
+        raise MeetingStateError("A cancelled meeting cannot be closed")
+    if meeting.agenda_generated_at is None:
+        generate_agenda(meeting)
+    problems = close_problems(meeting, policy)
+    if problems:
+        raise MeetingStateError("The meeting cannot be closed yet", problems)
+    user = policy.user
+    for item in meeting.items:
+        if not item.discussed:
+            continue
+        case = item.case
+        if item.rag_decision:
+            try:
+                change_rag(case, to=item.rag_decision, rationale=item.rationale or "", policy=policy,
+                           source="meeting", meeting_id=meeting.id)
+            except Refused as exc:
+                raise MeetingStateError(f"Item {item.position} ({case.ref}): {exc}") from exc
+        case.last_reviewed = meeting.date
+        case.next_review = item.next_review or default_next_review(meeting, case)
+        case.updated_by_id = user.id
+    for action in db.session.execute(
+        db.select(Action).where(Action.meeting_id == meeting.id, Action.status == PROPOSED)
+    ).scalars():
+        action.status = "open"
+    meeting.status = "closed"
+    meeting.closed_at = clock.utcnow()
+    db.session.flush()
+    discussed = sum(1 for i in meeting.items if i.discussed)
+    audit.record("change", user=user, panel=meeting.panel, categories=["risk", "offending"],
+                 detail=f"meeting {meeting.id} closed: {discussed} item(s) applied to cases")
+    return True

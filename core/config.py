@@ -44,7 +44,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOCKOUT_THRESHOLD": 5,
         "LOCKOUT_MINUTES": 15,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
-        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the session itself expires; a token per session is enough
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

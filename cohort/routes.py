@@ -1,7 +1,525 @@
-"""Pages of the cohort feature."""
+"""Pages of the cohort feature: the live tracker, the case page and its forms, referral.
+
+Views are thin: policy check -> form -> service -> redirect. Every page that shows case
+data writes one "view" row to the access log in the same request; refusals are logged and
+answered 403 (or 404 where the case's existence must not leak).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+import uuid
+from functools import wraps
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from auth.decorators import login_required, totp_pending
+from cohort import queries, services
+from cohort.forms import (
+    CATEGORY_LABELS,
+    ENGAGEMENT_LABELS,
+    NEED_LABELS,
+    ActionForm,
+    CaseDetailsForm,
+    EngagementForm,
+    ExitForm,
+    NeedForm,
+    NoteForm,
+    RagForm,
+    ReferExistingForm,
+    ReferNewForm,
+    ReferSearchForm,
+    RereferForm,
+)
+from cohort.models import NOTE_CATEGORIES, PATHWAYS, Action, Case, CaseEvent, Nominal, RagChange
+from cohort.queries import FLAGS, TrackerParams
+from cohort.serialise import display_name
+from cohort.services import Invalid, Refused, StaleVersion
+from core import clock
+from core.extensions import db
+from sharing import audit
+from sharing.policy import current_policy
 
 bp = Blueprint("cohort", __name__)
+
+TRACKER_CATEGORIES = ("identity", "offending", "risk")
+
+
+# -- helpers --------------------------------------------------------------------------
+
+def _refuse(case: Case, category: str, action: str = "write"):
+    audit.refused(f"policy: {category} {action} not granted", panel=case.panel, case_id=case.id)
+    abort(403)
+
+
+def _guard_write(case: Case, category: str) -> None:
+    if not current_policy().can(case.panel_id, category, "write"):
+        _refuse(case, category)
+
+
+def _seen_now() -> str:
+    return clock.utcnow().isoformat()
+
+
+def _parse_seen(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _versioned(form, case: Case):
+    """Stamp a fresh form with the case version it is drawn from."""
+    if not form.is_submitted():
+        form.version.data = case.version
+        form.seen.data = _seen_now()
+    return form
+
+
+def _field_error(form, message: str) -> None:
+    """Show a service's message against the form's first visible field (GOV.UK error summary)."""
+    for name, field in form._fields.items():
+        if name not in ("csrf_token", "version", "seen", "submit", "nominal_id"):
+            field.errors = [*field.errors, message]
+            return
+
+
+def _log_view(case: Case, detail: str) -> None:
+    policy = current_policy()
+    audit.record("view", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=policy.readable(case.panel_id), detail=detail)
+
+
+# -- the tracker ----------------------------------------------------------------------
+
+def _tracker_context(panel, params: TrackerParams):
+    policy = current_policy()
+    token = queries.change_token(panel, policy)  # before the rows: a change in between shows next poll
+    page = queries.tracker_page(panel, policy, params)
+    ids = ",".join(str(r.case.id) for r in page.rows)
+    audit.record("view", panel=panel, categories=page.readable.intersection(TRACKER_CATEGORIES),
+                 detail=f"tracker page {page.params.page}: cases {ids}"[:4000])
+    return {
+        "page": page,
+        "token": token,
+        "policy": policy,
+        "flags": FLAGS,
+        "refreshed": clock.to_london(clock.utcnow()).strftime("%H:%M:%S"),
+        "pagination": _pagination(panel.code, page),
+        "rows_url": url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
+        "withheld_message": policy.withheld_message(panel.id),
+    }
+
+
+def _pagination(code: str, page) -> dict | None:
+    if page.pages <= 1:
+        return None
+    current = page.params.page
+
+    def href(n: int) -> str:
+        return url_for(".tracker", code=code, **page.params.query(page=n))
+
+    items, last = [], 0
+    for n in range(1, page.pages + 1):
+        if n in (1, page.pages) or abs(n - current) <= 1:
+            if last and n - last > 1:
+                items.append({"ellipsis": True})
+            items.append({"number": n, "href": href(n), "current": n == current})
+            last = n
+    out: dict = {"items": items}
+    if current > 1:
+        out["previous"] = {"href": href(current - 1)}
+    if current < page.pages:
+        out["next"] = {"href": href(current + 1)}
+    return out
+
+
+@bp.route("/panels/<code>/tracker")
+@login_required
+def tracker(code: str):
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    params = TrackerParams.from_args(request.args)
+    ctx = _tracker_context(panel, params)
+    return render_template(
+        "cohort/tracker.html", title=f"{panel.name}: live tracker", panel=panel,
+        agencies=queries.lead_agencies(), can_refer=policy.can(panel.id, "offending", "write"), **ctx,
+    )
+
+
+def signed_in_or_401(view):
+    """For fragments fetched by htmx: 401 instead of a redirect, which htmx would follow and
+    swap the sign-in page into the table (static/app/tracker.mjs reloads the page on 401)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("user") is None or totp_pending():
+            abort(401)
+        return view(*args, **kwargs)
+
+    wrapper.login_required = True
+    return wrapper
+
+
+@bp.route("/panels/<code>/tracker/rows")
+@signed_in_or_401
+def tracker_rows(code: str):
+    """The polled fragment: 204 when nothing on the panel changed since `since`."""
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    if request.args.get("since") == queries.change_token(panel, policy):
+        return "", 204
+    params = TrackerParams.from_args(request.args)
+    ctx = _tracker_context(panel, params)
+    return render_template("cohort/_tracker_results.html", panel=panel, fragment=True, **ctx)
+
+
+# -- the case page --------------------------------------------------------------------
+
+def _case_page(case: Case, *, rag_form: RagForm | None = None):
+    policy = current_policy()
+    data = queries.case_page_data(case, policy)
+    rag_form = rag_form or _versioned(RagForm(formdata=None), case)
+    _log_view(case, "case page")
+    return render_template(
+        "cohort/case.html", title=data["name"], case=case, d=data, rag_form=rag_form,
+        form=rag_form if rag_form.errors else None, policy=policy, flags=FLAGS,
+        engagement_labels=ENGAGEMENT_LABELS, need_labels=NEED_LABELS, category_labels=CATEGORY_LABELS,
+        rerefer_form=_versioned(RereferForm(formdata=None), case),
+    )
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def case(case_id: int):
+    return _case_page(queries.case_or_404(case_id, current_policy()))
+
+
+def _conflict(case_id: int, form, *, action: str, heading: str):
+    """The case changed since the user loaded the form: show what changed, keep their values."""
+    policy = current_policy()
+    case = queries.case_or_404(case_id, policy)
+    seen = _parse_seen(form.seen.data)
+    readable = policy.readable(case.panel_id)
+    rag_changes, events = [], []
+    if "risk" in readable:
+        stmt = db.select(RagChange).filter_by(case_id=case.id).order_by(RagChange.at.desc(), RagChange.id.desc())
+        stmt = stmt.where(RagChange.at >= seen) if seen else stmt.limit(1)
+        rag_changes = db.session.execute(stmt.limit(20)).scalars().all()
+    if "offending" in readable and seen:
+        events = db.session.execute(
+            db.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.at >= seen)
+            .order_by(CaseEvent.at.desc()).limit(20)
+        ).scalars().all()
+    form.version.data = case.version
+    form.version.raw_data = [str(case.version)]
+    form.seen.data = _seen_now()
+    form.seen.raw_data = [form.seen.data]
+    _log_view(case, "conflict page")
+    return render_template(
+        "cohort/conflict.html", title="Someone else changed this case", case=case, form_obj=form,
+        name=display_name(case, policy), rag_changes=rag_changes, events=events, action=action, heading=heading,
+        updated_by=case.updated_by, readable=readable,
+    )
+
+
+@bp.route("/cases/<int:case_id>/rag", methods=["POST"])
+@login_required
+def change_rag(case_id: int):
+    policy = current_policy()
+    case = queries.case_or_404(case_id, policy)
+    _guard_write(case, "risk")
+    form = RagForm()
+    if not form.validate_on_submit():
+        return _case_page(case, rag_form=form)
+    try:
+        services.change_rag(case, to=form.rag.data, rationale=form.rationale.data, policy=policy,
+                            expected_version=form.version.data)
+    except StaleVersion:
+        return _conflict(case_id, form, action=url_for(".change_rag", case_id=case_id), heading="Change the RAG")
+    except Invalid as exc:
+        form.rationale.errors = [*form.rationale.errors, str(exc)]
+        return _case_page(case, rag_form=form)
+    except Refused:
+        _refuse(case, "risk")
+    flash(f"RAG changed to {form.rag.data}", "success")
+    return redirect(url_for(".case", case_id=case_id))
+
+
+def _form_page(case: Case, form, *, title: str, template: str = "cohort/form.html", **extra):
+    _log_view(case, f"form: {title}")
+    return render_template(template, title=title, case=case, form=form,
+                           name=display_name(case, current_policy()), **extra)
+
+
+def _apply(case_id: int, form, call, *, success: str, heading: str, page_title: str, **extra):
+    """Validate, call the service, handle conflicts and invalid input the same way everywhere."""
+    case = queries.case_or_404(case_id, current_policy())
+    if form.validate_on_submit():
+        try:
+            call(case, form)
+        except StaleVersion:
+            return _conflict(case_id, form, action=request.path, heading=heading)
+        except Invalid as exc:
+            _field_error(form, str(exc))
+        except Refused:
+            _refuse(case, "the category")
+        else:
+            flash(success, "success")
+            return redirect(url_for(".case", case_id=case_id))
+    return _form_page(case, _versioned(form, case), title=page_title, **extra)
+
+
+@bp.route("/cases/<int:case_id>/engagement", methods=["GET", "POST"])
+@login_required
+def add_engagement(case_id: int):
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, "offending")
+    form = EngagementForm()
+    if not form.is_submitted():
+        form.on.data = clock.today()
+
+    def call(case, form):  # append-only: nothing to overwrite, so a newer version is fine
+        services.add_engagement(case, on=form.on.data, kind=form.kind.data, note=form.note.data,
+                                policy=current_policy())
+
+    return _apply(case_id, form, call, success="Engagement added", heading="Add engagement",
+                  page_title="Add engagement")
+
+
+@bp.route("/cases/<int:case_id>/needs/<pathway>", methods=["GET", "POST"])
+@login_required
+def set_need(case_id: int, pathway: str):
+    if pathway not in PATHWAYS:
+        abort(404)
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, PATHWAYS[pathway][1])
+    form = NeedForm()
+    if not form.is_submitted():
+        current = queries.need_of(case.id, pathway)
+        if current is not None:
+            form.level.data, form.note.data = current.level, current.note
+
+    def call(case, form):
+        services.set_need(case, pathway=pathway, level=form.level.data, note=form.note.data,
+                          policy=current_policy(), expected_version=form.version.data)
+
+    label = PATHWAYS[pathway][0]
+    return _apply(case_id, form, call, success=f"{label} need saved", heading=f"Need: {label}",
+                  page_title=f"Resettlement need: {label}")
+
+
+@bp.route("/cases/<int:case_id>/actions/new", methods=["GET", "POST"])
+@login_required
+def add_action(case_id: int):
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, "offending")
+    form = ActionForm()
+    form.owner_agency_id.choices = [(a.id, f"{a.name} ({a.code})") for a in queries.lead_agencies()]
+    if not form.is_submitted():
+        form.owner_agency_id.data = g.user.agency_id
+
+    def call(case, form):
+        services.add_action(case, description=form.description.data, owner_agency_id=form.owner_agency_id.data,
+                            owner_name=form.owner_name.data, due=form.due.data, policy=current_policy())
+
+    return _apply(case_id, form, call, success="Action added", heading="Add an action", page_title="Add an action")
+
+
+@bp.route("/cases/<int:case_id>/actions/<int:action_id>/complete", methods=["POST"])
+@login_required
+def complete_action(case_id: int, action_id: int):
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, "offending")
+    action = db.session.get(Action, action_id)
+    if action is None or action.case_id != case.id:
+        abort(404)
+    services.set_action_status(action, status="done", policy=current_policy())
+    flash("Action marked as done", "success")
+    return redirect(url_for(".case", case_id=case_id) + "#actions")
+
+
+@bp.route("/cases/<int:case_id>/notes/new", methods=["GET", "POST"])
+@login_required
+def add_note(case_id: int):
+    policy = current_policy()
+    case = queries.case_or_404(case_id, policy)
+    writable = [c for c in NOTE_CATEGORIES if policy.can(case.panel_id, c, "write")]
+    if not writable:
+        _refuse(case, "note")
+    form = NoteForm()
+    form.category.choices = [(c, CATEGORY_LABELS[c]) for c in writable]
+
+    def call(case, form):
+        services.add_note(case, category=form.category.data, body=form.body.data, policy=current_policy())
+
+    return _apply(case_id, form, call, success="Note added", heading="Add a note", page_title="Add a note")
+
+
+@bp.route("/cases/<int:case_id>/exit", methods=["GET", "POST"])
+@login_required
+def exit_case(case_id: int):
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, "offending")
+    if case.status == "exited" and request.method == "GET":
+        flash("This case has already been exited", "info")
+        return redirect(url_for(".case", case_id=case_id))
+    form = ExitForm()
+
+    def call(case, form):
+        services.exit_case(case, reason=form.reason.data, policy=current_policy(),
+                           expected_version=form.version.data)
+
+    return _apply(case_id, form, call, success="Case exited from the panel", heading="Exit from the panel",
+                  page_title="Exit from the panel")
+
+
+@bp.route("/cases/<int:case_id>/rerefer", methods=["POST"])
+@login_required
+def rerefer(case_id: int):
+    case = queries.case_or_404(case_id, current_policy())
+    _guard_write(case, "offending")
+    form = RereferForm()
+
+    def call(case, form):
+        if form.version.data != case.version:
+            raise StaleVersion(case, form.version.data)
+        if case.status != "exited":
+            raise Invalid("Only an exited case can be re-referred")
+        services.refer(case.nominal, case.panel, ref=case.ref, policy=current_policy())
+
+    return _apply(case_id, form, call, success="Case re-referred to the panel", heading="Re-refer",
+                  page_title="Re-refer to the panel")
+
+
+@bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_case(case_id: int):
+    policy = current_policy()
+    case = queries.case_or_404(case_id, policy)
+    form = CaseDetailsForm()
+    fields = [f for f, (cat, _) in services.CASE_FIELDS.items() if policy.can(case.panel_id, cat, "write")]
+    if not fields:
+        _refuse(case, "case details")
+    for name in list(services.CASE_FIELDS):
+        if name not in fields:
+            delattr(form, name)
+    if case.status == "exited" and "status" in fields:
+        delattr(form, "status")
+        fields.remove("status")
+    if "lead_agency_id" in fields:
+        form.lead_agency_id.choices = [("", "Not set")] + [(str(a.id), a.name) for a in queries.lead_agencies()]
+    if not form.is_submitted():
+        for name in fields:
+            value = getattr(case, name)
+            getattr(form, name).data = value if isinstance(value, dt.date) else ("" if value is None else str(value))
+
+    def call(case, form):
+        changes = {}
+        for name in fields:
+            value = getattr(form, name).data
+            if name in ("lead_agency_id", "mappa_category", "mappa_level"):
+                value = int(value) if value else None
+            elif isinstance(value, str):
+                value = value.strip() or None
+            changes[name] = value
+        services.update_case(case, changes=changes, policy=current_policy(), expected_version=form.version.data)
+
+    return _apply(case_id, form, call, success="Case details saved", heading="Change case details",
+                  page_title="Change case details")
+
+
+# -- referral -------------------------------------------------------------------------
+
+def _guard_refer(panel) -> None:
+    if not current_policy().can(panel.id, "offending", "write"):
+        audit.refused("policy: offending write not granted (refer)", panel=panel)
+        abort(403)
+
+
+def _new_ref(panel) -> str:
+    return f"{panel.code}-{uuid.uuid4().hex[:8].upper()}"
+
+
+@bp.route("/panels/<code>/refer")
+@login_required
+def refer(code: str):
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    _guard_refer(panel)
+    form = ReferSearchForm(request.args)
+    results = None
+    if request.args.get("q") is not None and form.validate():
+        results = queries.referral_candidates(form.q.data, policy, panel)
+        audit.record("search", panel=panel, categories=["identity"],
+                     detail=f"referral search: {len(results)} result(s)")
+    return render_template("cohort/refer.html", title=f"Refer someone to {panel.name}", panel=panel,
+                           search_form=form, form=form if form.errors else None, results=results,
+                           existing_form=ReferExistingForm(formdata=None))
+
+
+@bp.route("/panels/<code>/refer/existing", methods=["POST"])
+@login_required
+def refer_existing(code: str):
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    _guard_refer(panel)
+    form = ReferExistingForm()
+    if not form.validate_on_submit():
+        abort(400, "Choose the person to refer")
+    nominal = db.session.get(Nominal, form.nominal_id.data)
+    if nominal is None or nominal.merged_into_id is not None or not queries.may_see_nominal(nominal.id, policy):
+        audit.refused("refer: nominal not visible to the agency", panel=panel, nominal_id=form.nominal_id.data)
+        abort(404, "There is no such person you may see")
+    try:
+        case = services.refer(nominal, panel, ref=(form.ref.data or "").strip() or _new_ref(panel), policy=policy)
+    except Invalid as exc:
+        flash(str(exc), "info")
+        return redirect(url_for(".refer", code=code))
+    except Refused:
+        audit.refused("policy: offending write not granted (refer)", panel=panel)
+        abort(403)
+    flash(f"Referred to {panel.name}", "success")
+    return redirect(url_for(".case", case_id=case.id))
+
+
+@bp.route("/panels/<code>/refer/new", methods=["GET", "POST"])
+@login_required
+def refer_new(code: str):
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    _guard_refer(panel)
+    if not policy.can(panel.id, "identity", "write"):
+        audit.refused("policy: identity write not granted (new nominal)", panel=panel)
+        abort(403)
+    form = ReferNewForm()
+    form.lead_agency_id.choices = [("", "Not set")] + [(str(a.id), a.name) for a in queries.lead_agencies()]
+    can_contact = policy.can(panel.id, "contact", "write")
+    if not can_contact:
+        del form.address
+        del form.postcode
+    possible = []
+    if form.validate_on_submit():
+        identity = form.identity()
+        if request.form.get("confirm") != "yes":
+            possible = queries.possible_existing(identity, policy, panel)
+        if not possible:
+            try:
+                case = services.refer_new_nominal(
+                    panel, identity=identity, ref=(form.ref.data or "").strip() or _new_ref(panel), policy=policy,
+                    lead_agency_id=int(form.lead_agency_id.data) if form.lead_agency_id.data else None,
+                    lead_officer=(form.lead_officer.data or "").strip() or None,
+                )
+            except Invalid as exc:
+                _field_error(form, str(exc))
+            except Refused:
+                audit.refused("policy: write not granted (new nominal)", panel=panel)
+                abort(403)
+            else:
+                flash(f"Referred to {panel.name}", "success")
+                return redirect(url_for(".case", case_id=case.id))
+    if possible:
+        audit.record("search", panel=panel, categories=["identity"],
+                     detail=f"referral duplicate check: {len(possible)} possible match(es)")
+    return render_template("cohort/refer_new.html", title=f"Refer a new person to {panel.name}", panel=panel,
+                           form=form, possible=possible, existing_form=ReferExistingForm(formdata=None))

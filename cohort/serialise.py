@@ -100,3 +100,49 @@ def rag_history(case, policy: Policy) -> list[dict[str, Any]] | None:
         }
         for r in rows
     ]
+
+
+def notes(case, policy: Policy) -> list[dict[str, Any]]:
+    """Notes in categories the viewer may read, newest first."""
+    from cohort.models import Note
+    from core.extensions import db
+
+    readable = policy.readable(case.panel_id)
+    if not readable:
+        return []
+    rows = db.session.execute(
+        db.select(Note).where(Note.case_id == case.id, Note.category.in_(sorted(readable)))
+        .order_by(Note.at.desc(), Note.id.desc())
+    ).scalars()
+    return [
+        {"id": n.id, "category": n.category, "at": n.at.isoformat() + "Z",
+         "by": n.user.name if n.user else "system", "agency": n.user.agency.code if n.user else "", "body": n.body}
+        for n in rows
+    ]
+
+
+def needs(case, policy: Policy) -> list[dict[str, Any]]:
+    """Resettlement needs on the pathways whose category the viewer may read."""
+    from cohort.models import PATHWAYS, Need
+    from core.extensions import db
+
+    readable = policy.readable(case.panel_id)
+    rows = {n.pathway: n for n in db.session.execute(db.select(Need).filter_by(case_id=case.id)).scalars()}
+    out = []
+    for key, (label, category) in PATHWAYS.items():
+        if category not in readable or key not in rows:
+            continue
+        need = rows[key]
+        out.append({"pathway": key, "label": label, "category": category, "level": need.level, "note": need.note})
+    return out
+
+
+def case_detail(case, policy: Policy) -> dict[str, Any]:
+    """One case for GET /cases/<id>: the case dict, RAG history, needs and notes as permitted."""
+    out = case_dict(case, policy)
+    history = rag_history(case, policy)
+    if history is not None:
+        out["rag_history"] = history
+    out["needs"] = needs(case, policy)
+    out["notes"] = notes(case, policy)
+    return out

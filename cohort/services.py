@@ -11,7 +11,23 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from cohort.models import RAGS, Case, CaseEvent, Nominal, RagChange
+from cohort.models import (
+    ACTION_STATUSES,
+    CASE_STATUSES,
+    COHORT_TYPES,
+    NOTE_CATEGORIES,
+    PATHWAYS,
+    RAGS,
+    RISK_LEVELS,
+    Action,
+    Case,
+    CaseEvent,
+    Engagement,
+    Need,
+    Nominal,
+    Note,
+    RagChange,
+)
 from core import clock
 from core.extensions import db
 from sharing import audit
@@ -158,3 +174,199 @@ def exit_case(case: Case, *, reason: str, policy: Policy, expected_version: int 
     db.session.flush()
     audit.record("change", user=policy.user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=["offending"], detail="exited")
+
+
+# -- engagement, needs, actions, notes, case details ------------------------------------
+
+ENGAGEMENT_KINDS = ("contact", "home_visit", "office_visit", "phone", "attempted", "other")
+NEED_LEVELS = ("need", "no_need", "met")
+MAX_TEXT = 5000
+
+
+def _text(value: str | None, what: str, *, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"Enter {what}")
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"{what[0].upper()}{what[1:]} must be 5,000 characters or fewer")
+    return value
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != case.version:
+        raise StaleVersion(case, expected_version)
+
+
+def _touch(case: Case, user) -> None:
+    """Mark the case changed: a new version and updated_at, so trackers and forms notice."""
+    case.updated_at = clock.utcnow()
+    case.updated_by_id = user.id if user else None
+
+
+def _flush(case: Case, expected_version: int | None) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise StaleVersion(db.session.get(Case, case.id), expected_version) from exc
+
+
+def add_engagement(case: Case, *, on: dt.date, kind: str, note: str, policy: Policy) -> Engagement:
+    """Log contact with the nominal; the case's last engagement moves forward, never back."""
+    require(policy, case.panel_id, "offending")
+    if kind not in ENGAGEMENT_KINDS:
+        raise Invalid("Choose what kind of engagement it was")
+    if on is None:
+        raise Invalid("Enter the date of the engagement")
+    if on > clock.today():
+        raise Invalid("The date of the engagement must be today or in the past")
+    note = _text(note, "a note", required=False)
+    user = policy.user
+    row = Engagement(case_id=case.id, on=on, kind=kind, user_id=user.id if user else None, created_at=clock.utcnow())
+    row.note = note or None
+    db.session.add(row)
+    if kind != "attempted" and (case.last_engagement is None or on > case.last_engagement):
+        case.last_engagement = on
+    _touch(case, user)
+    _flush(case, None)
+    audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=["offending"], detail=f"engagement {kind} on {on.isoformat()}")
+    return row
+
+
+def set_need(
+    case: Case, *, pathway: str, level: str, note: str, policy: Policy, expected_version: int | None = None
+) -> Need:
+    """Record the need on one resettlement pathway (its category follows the pathway)."""
+    if pathway not in PATHWAYS:
+        raise Invalid("Choose a pathway")
+    if level not in NEED_LEVELS:
+        raise Invalid("Choose whether there is a need")
+    require(policy, case.panel_id, PATHWAYS[pathway][1])
+    _check_version(case, expected_version)
+    note = _text(note, "a note", required=False)
+    user = policy.user
+    need = db.session.execute(db.select(Need).filter_by(case_id=case.id, pathway=pathway)).scalar_one_or_none()
+    if need is None:
+        need = Need(case_id=case.id, pathway=pathway, level=level, updated_at=clock.utcnow())
+        db.session.add(need)
+    need.level = level
+    need.note = note or None
+    need.updated_at = clock.utcnow()
+    need.user_id = user.id if user else None
+    _touch(case, user)
+    _flush(case, expected_version)
+    audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=[PATHWAYS[pathway][1]], detail=f"need {pathway}: {level}")
+    return need
+
+
+def add_action(
+    case: Case, *, description: str, owner_agency_id: int | None, owner_name: str, due: dt.date | None,
+    policy: Policy, meeting_id: int | None = None,
+) -> Action:
+    require(policy, case.panel_id, "offending")
+    description = _text(description, "what needs to be done")
+    owner_name = _text(owner_name, "the owner's name", required=False)
+    if owner_agency_id is None and not owner_name:
+        raise Invalid("Choose the agency that owns the action")
+    user = policy.user
+    action = Action(case_id=case.id, owner_agency_id=owner_agency_id, due=due, status="open",
+                    user_id=user.id if user else None, meeting_id=meeting_id)
+    action.description = description
+    action.owner_name = owner_name or None
+    db.session.add(action)
+    db.session.flush()
+    audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=["offending"], detail=f"action {action.id} added")
+    return action
+
+
+def set_action_status(action: Action, *, status: str, policy: Policy) -> Action:
+    case = action.case
+    require(policy, case.panel_id, "offending")
+    if status not in ACTION_STATUSES:
+        raise Invalid("Choose a status for the action")
+    action.status = status
+    action.completed_on = clock.today() if status == "done" else None
+    db.session.flush()
+    audit.record("change", user=policy.user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=["offending"], detail=f"action {action.id} {status}")
+    return action
+
+
+def add_note(case: Case, *, category: str, body: str, policy: Policy) -> Note:
+    """A note encrypted under its own category: only agencies that may read it ever see it."""
+    if category not in NOTE_CATEGORIES:
+        raise Invalid("Choose what kind of information the note holds")
+    require(policy, case.panel_id, category)
+    body = _text(body, "the note")
+    user = policy.user
+    note = Note(case_id=case.id, category=category, at=clock.utcnow(), user_id=user.id if user else None)
+    note.body = body
+    db.session.add(note)
+    db.session.flush()
+    audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=[category], detail=f"note {note.id} added")
+    return note
+
+
+# field -> (category, allowed values or None for free text/dates)
+CASE_FIELDS: dict[str, tuple[str, tuple | None]] = {
+    "status": ("offending", tuple(s for s in CASE_STATUSES if s != "exited")),
+    "lead_agency_id": ("offending", None),
+    "lead_officer": ("offending", None),
+    "order_end_date": ("offending", None),
+    "cohort_type": ("offending", COHORT_TYPES),
+    "mappa_category": ("offending", (1, 2, 3, 4)),
+    "risk_level": ("risk", RISK_LEVELS),
+    "mappa_level": ("risk", (1, 2, 3)),
+    "next_review": ("risk", None),
+    "accommodation": ("resettlement", None),
+    "employment": ("resettlement", None),
+}
+
+
+def update_case(case: Case, *, changes: dict[str, Any], policy: Policy, expected_version: int | None) -> list[str]:
+    """Edit case details; every field needs write on its category. Returns the fields changed."""
+    unknown = [f for f in changes if f not in CASE_FIELDS]
+    if unknown:
+        raise Invalid(f"Unknown field: {', '.join(sorted(unknown))}")
+    for field_name in changes:
+        require(policy, case.panel_id, CASE_FIELDS[field_name][0])
+    _check_version(case, expected_version)
+    changed = []
+    for field_name, value in changes.items():
+        if value == "":
+            value = None
+        allowed = CASE_FIELDS[field_name][1]
+        if value is not None and allowed is not None and value not in allowed:
+            raise Invalid(f"{field_name.replace('_', ' ').capitalize()} is not one of the allowed values")
+        if isinstance(value, str) and len(value) > 500:
+            raise Invalid(f"{field_name.replace('_', ' ').capitalize()} must be 500 characters or fewer")
+        if field_name == "status" and case.status == "exited":
+            raise Invalid("Re-refer an exited case instead of changing its status")
+        if getattr(case, field_name) != value:
+            setattr(case, field_name, value)
+            changed.append(field_name)
+    if not changed:
+        return []
+    user = policy.user
+    _touch(case, user)
+    add_event(case, "updated", user, "changed " + ", ".join(f.replace("_id", "").replace("_", " ") for f in changed))
+    _flush(case, expected_version)
+    audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=sorted({CASE_FIELDS[f][0] for f in changed}), detail="changed " + ", ".join(changed))
+    return changed
+
+
+def refer_new_nominal(panel, *, identity: dict[str, Any], ref: str, policy: Policy, **fields: Any) -> Case:
+    """Create a person and refer them in one step; identity (and contact) writes are checked first."""
+    require(policy, panel.id, "offending")
+    require(policy, panel.id, "identity")
+    if identity.get("address") or identity.get("postcode"):
+        require(policy, panel.id, "contact")
+    if not (identity.get("given_name") or identity.get("family_name")):
+        raise Invalid("Enter the person's name")
+    nominal = create_nominal(**identity)
+    return refer(nominal, panel, ref=ref, policy=policy, **fields)

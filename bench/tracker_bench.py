@@ -1,0 +1,166 @@
+"""Tracker bench: a 5,000-case panel, timed through the Flask test client.
+
+    .venv/bin/python -m bench.tracker_bench [--cases 5000] [--runs 30]
+
+Builds the panel in a temporary SQLite database (and in PostgreSQL too when
+TEST_DATABASE_URL is set — its schema is dropped and recreated, so point it at a scratch
+database), then measures the median and p95 of the tracker page, a tracker poll that
+answers 204, a filtered + sorted tracker page, GET /api/v1/panels/<code>/cases and
+/healthz in the same run, and prints each as a ratio to /healthz (target: 4x or less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+TEST_KEY = "q2bXNtEFb3Q0mOkSE8x0o1Hk7rUj9t1bwzDbTvV2Kcs="
+GIVEN = ("James", "Zoë", "Liam", "Aisha", "Nguyễn Thị", "Piotr", "Siobhán", "Mohammed", "Kasia", "Dylan")
+FAMILY = ("O'Brien", "Smith", "Wojciechowski-Kaczmarek", "Khan", "Jones", "Murphy", "Lan", "Evans", "Patel")
+
+
+def build_app(url: str):
+    from core.app import create_app
+    from core.extensions import db
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench-secret-key-0123456789abcdefghij",
+        "TRACKER_MASTER_KEY": TEST_KEY, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "REQUIRE_TOTP": False,
+    })
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(db.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(db.text("CREATE SCHEMA public"))
+        db.create_all()
+        from sharing.crypto import ensure_data_keys
+
+        ensure_data_keys()
+    return app
+
+
+def seed(app, n: int) -> None:
+    """The test partnership and n cases on IOM (rows built directly, identities encrypted)."""
+    import datetime as dt
+
+    from cohort.models import Case, RagChange
+    from cohort.services import create_nominal
+    from core import clock
+    from core.extensions import db
+    from panels.models import Panel
+    from sharing.partnership import load
+    from tests.support import partnership_data
+
+    rnd = random.Random(2026)
+    with app.app_context():
+        load(partnership_data())
+        db.session.commit()
+        panel = db.session.execute(db.select(Panel).filter_by(code="IOM")).scalar_one()
+        from auth.models import Agency
+
+        agencies = [a.id for a in db.session.execute(db.select(Agency)).scalars()]
+        today = clock.today()
+        for i in range(n):
+            nominal = create_nominal(given_name=rnd.choice(GIVEN), family_name=f"{rnd.choice(FAMILY)}{i}")
+            case = Case(nominal_id=nominal.id, panel_id=panel.id, ref=f"B{i:05d}",
+                        status=rnd.choice(("referred", "active", "active", "active", "paused", "exited")),
+                        rag=rnd.choice(("red", "amber", "green", None)),
+                        referral_date=today - dt.timedelta(days=rnd.randint(0, 900)),
+                        last_engagement=today - dt.timedelta(days=rnd.randint(0, 300)) if rnd.random() < .9 else None,
+                        next_review=today + dt.timedelta(days=rnd.randint(-30, 60)),
+                        lead_agency_id=rnd.choice(agencies))
+            case.lead_officer = f"Officer {i % 40}"
+            db.session.add(case)
+            if i % 500 == 499:
+                db.session.flush()
+        db.session.flush()
+        ids = db.session.execute(db.select(Case.id).where(Case.rag.is_not(None))).scalars().all()
+        for cid in ids[:1000]:
+            change = RagChange(case_id=cid, at=clock.utcnow(), to_rag="red", source="import")
+            change.rationale = "seeded"
+            db.session.add(change)
+        db.session.commit()
+
+
+def timed(client, url: str, runs: int, **kwargs) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        resp = client.get(url, **kwargs)
+        out.append(time.perf_counter() - start)
+        assert resp.status_code in (200, 204), (url, resp.status_code)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def run(url: str, label: str, n: int, runs: int) -> None:
+    import re
+
+    from tests.support import login
+
+    app = build_app(url)
+    t0 = time.perf_counter()
+    seed(app, n)
+    print(f"\n== {label}: {n} cases on one panel (built in {time.perf_counter() - t0:.1f} s), {runs} runs each")
+    with app.app_context():
+        from auth.models import User
+        from auth.tokens import create_token
+        from core.extensions import db
+
+        token = create_token(db.session.execute(db.select(User).filter_by(email="police@test.example")).scalar_one())
+        db.session.commit()
+    client = app.test_client()
+    assert login(client, "coord").status_code == 302
+    page = client.get("/panels/IOM/tracker").get_data(as_text=True)
+    rows_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    api = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):  # warm caches (keys, templates)
+        client.get("/healthz")
+        client.get("/panels/IOM/tracker")
+        client.get("/api/v1/panels/IOM/cases", headers=api)
+    results = {
+        "/healthz": timed(client, "/healthz", runs),
+        "tracker page": timed(client, "/panels/IOM/tracker", runs),
+        "tracker page, filtered+sorted": timed(
+            client, "/panels/IOM/tracker?status=active&flag=no_engagement_3m&sort=last_engagement&page=2", runs),
+        "tracker poll (204)": timed(client, rows_url, runs),
+        "API cases page": timed(client, "/api/v1/panels/IOM/cases?page=3", runs, headers=api),
+        "tracker search (fuzzy)": timed(client, "/panels/IOM/tracker?q=Wojciekowski", max(3, runs // 5)),
+    }
+    base = statistics.median(results["/healthz"])
+    print(f"{'what':34} {'median ms':>10} {'p95 ms':>9} {'x healthz':>10}")
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"{name:34} {med * 1000:10.1f} {p95(values) * 1000:9.1f} {med / base:10.1f}")
+    with app.app_context():
+        from core.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    os.environ.setdefault("TRACKER_ENV", "bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", "SQLite", args.cases, args.runs)
+    if os.environ.get("TEST_DATABASE_URL"):
+        run(os.environ["TEST_DATABASE_URL"], "PostgreSQL", args.cases, args.runs)
+    print("\nTarget: tracker page and API page at most 4x /healthz (medians).")
+
+
+if __name__ == "__main__":
+    main()

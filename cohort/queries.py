@@ -1,0 +1,556 @@
+"""Reads of cohort data, already filtered by the access policy.
+
+Counting, filtering and sorting use plain columns in SQL, so a 5,000-case panel is never
+decrypted to draw one page: only the 50 rows shown are decrypted (plus names when the user
+searches). A filter or sort on a category the viewer may not read is ignored, because the
+order of rows would otherwise reveal the withheld values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from flask import abort
+from rapidfuzz import fuzz, process
+from sqlalchemy import case as sql_case
+from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
+from sqlalchemy.orm import aliased, load_only
+
+from auth.models import Agency
+from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
+from cohort.models import CASE_STATUSES, RAGS, Case, Nominal
+from core import clock
+from core.extensions import db
+from panels.models import Panel
+from sharing import audit
+from sharing.blind_index import blind_index
+from sharing.policy import Policy
+
+PAGE_SIZE = 50
+NEW_REFERRAL_DAYS = 28
+NO_ENGAGEMENT_3M_DAYS = 91
+NO_ENGAGEMENT_6M_DAYS = 182
+FUZZY_CUTOFF = 85
+IDENTIFIER_KINDS = ("pnc", "cro", "nomis", "crn")
+
+# flag -> (label, the category a viewer must read to see it)
+FLAGS: dict[str, tuple[str, str]] = {
+    "new_referral": ("New referral", "offending"),
+    "no_engagement_3m": ("No engagement 3+ months: intensive background check due", "offending"),
+    "no_engagement_6m": ("No engagement 6+ months: consider a media appeal", "offending"),
+    "review_due": ("Review due", "risk"),
+    "on_other_panels": ("On other panels", "identity"),
+}
+
+# sort key -> category needed (None: always allowed)
+SORTS: dict[str, str | None] = {
+    "ref": None,
+    "status": None,
+    "rag": "risk",
+    "lead_agency": "offending",
+    "last_engagement": "offending",
+    "next_review": "risk",
+    "referral_date": "offending",
+}
+
+
+# -- access ---------------------------------------------------------------------------
+
+def panel_or_404(code: str, policy: Policy) -> Panel:
+    """The panel, if the user's agency takes part in it; otherwise a logged 404."""
+    panel = db.session.execute(db.select(Panel).filter_by(code=code)).scalar_one_or_none()
+    if panel is None or not policy.takes_part(panel.id):
+        audit.refused("panel: not a party to any agreement covering it", panel=code[:32])
+        abort(404, "There is no panel with that code that you take part in")
+    return panel
+
+
+def case_or_404(case_id: int, policy: Policy) -> Case:
+    """The case, if it is on a panel the user's agency takes part in; otherwise a logged 404."""
+    case = db.session.get(Case, case_id)
+    if case is None or not policy.takes_part(case.panel_id):
+        audit.refused("case: not on a panel the agency takes part in", case_id=case_id,
+                      panel=case.panel if case is not None else None)
+        abort(404, "There is no case with that number on a panel you take part in")
+    return case
+
+
+# -- flags ----------------------------------------------------------------------------
+
+def _other_panel_exists():
+    other = aliased(Case)
+    return exists().where(
+        other.nominal_id == Case.nominal_id, other.panel_id != Case.panel_id, other.status != "exited"
+    )
+
+
+def flag_condition(flag: str, today: dt.date):
+    """The SQL condition for one flag (so flags filter in the database)."""
+    engaged = func.coalesce(Case.last_engagement, Case.referral_date)
+    if flag == "new_referral":
+        return or_(Case.status == "referred", Case.referral_date >= today - dt.timedelta(days=NEW_REFERRAL_DAYS))
+    if flag in ("no_engagement_3m", "no_engagement_6m"):
+        days = NO_ENGAGEMENT_3M_DAYS if flag == "no_engagement_3m" else NO_ENGAGEMENT_6M_DAYS
+        return (Case.status != "exited") & or_(engaged.is_(None), engaged < today - dt.timedelta(days=days))
+    if flag == "review_due":
+        return (Case.status != "exited") & (Case.next_review <= today)
+    if flag == "on_other_panels":
+        return (Case.status != "exited") & _other_panel_exists()
+    raise KeyError(flag)
+
+
+def case_flags(case: Case, today: dt.date, on_other_panels: bool) -> list[str]:
+    """The flags of one case, in Python, matching flag_condition."""
+    flags = []
+    if case.status == "referred" or (
+        case.referral_date and case.referral_date >= today - dt.timedelta(days=NEW_REFERRAL_DAYS)
+    ):
+        flags.append("new_referral")
+    if case.status != "exited":
+        engaged = case.last_engagement or case.referral_date
+        if engaged is None or engaged < today - dt.timedelta(days=NO_ENGAGEMENT_6M_DAYS):
+            flags.append("no_engagement_6m")
+        elif engaged < today - dt.timedelta(days=NO_ENGAGEMENT_3M_DAYS):
+            flags.append("no_engagement_3m")
+        if case.next_review is not None and case.next_review <= today:
+            flags.append("review_due")
+        if on_other_panels:
+            flags.append("on_other_panels")
+    return flags
+
+
+def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int) -> dict[int, list[str]]:
+    """nominal id -> codes of other panels where the nominal has an active case (one query)."""
+    if not nominal_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(Case.nominal_id, Panel.code)
+        .join(Panel, Panel.id == Case.panel_id)
+        .where(Case.nominal_id.in_(nominal_ids), Case.panel_id != exclude_panel_id, Case.status != "exited")
+        .order_by(Panel.code)
+    ).all()
+    out: dict[int, list[str]] = {}
+    for nominal_id, code in rows:
+        out.setdefault(nominal_id, []).append(code)
+    return out
+
+
+# -- the tracker ----------------------------------------------------------------------
+
+@dataclass
+class TrackerParams:
+    rag: str = ""
+    status: str = ""
+    lead_agency: str = ""
+    flag: str = ""
+    q: str = ""
+    sort: str = ""
+    dir: str = "asc"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> TrackerParams:
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except (TypeError, ValueError):
+            page = 1
+        p = cls(
+            rag=args.get("rag", "") if args.get("rag", "") in RAGS else "",
+            status=args.get("status", "") if args.get("status", "") in CASE_STATUSES else "",
+            lead_agency=(args.get("lead_agency", "") or "")[:32],
+            flag=args.get("flag", "") if args.get("flag", "") in FLAGS else "",
+            q=(args.get("q", "") or "").strip()[:200],
+            sort=args.get("sort", "") if args.get("sort", "") in SORTS else "",
+            dir="desc" if args.get("dir") == "desc" else "asc",
+            page=page,
+        )
+        return p
+
+    def query(self, **changes) -> dict[str, str]:
+        """Query-string arguments (non-empty only), with changes applied."""
+        values = {k: getattr(self, k) for k in ("rag", "status", "lead_agency", "flag", "q", "sort", "dir", "page")}
+        values.update(changes)
+        if values.get("page") == 1:
+            values.pop("page")
+        if not values.get("sort"):
+            values.pop("dir", None)
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+
+@dataclass
+class TrackerRow:
+    case: Case
+    name: str
+    flags: list[str]
+    other_panels: list[str]
+
+
+@dataclass
+class TrackerPage:
+    panel: Panel
+    params: TrackerParams
+    rows: list[TrackerRow]
+    total: int
+    pages: int
+    counts: dict[str, int] | None
+    readable: set[str]
+    searched: bool = False
+    ignored: list[str] = field(default_factory=list)
+
+
+def _allowed(category: str | None, readable: set[str]) -> bool:
+    return category is None or category in readable
+
+
+def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str]):
+    stmt = db.select(Case.id).where(Case.panel_id == panel.id)
+    if params.status:
+        stmt = stmt.where(Case.status == params.status)
+    if params.rag:
+        if "risk" in readable:
+            stmt = stmt.where(Case.rag == params.rag)
+        else:
+            ignored.append("RAG")
+    if params.lead_agency:
+        if "offending" in readable:
+            stmt = stmt.where(Case.lead_agency_id.in_(db.select(Agency.id).filter_by(code=params.lead_agency)))
+        else:
+            ignored.append("lead agency")
+    if params.flag:
+        if FLAGS[params.flag][1] in readable:
+            # "3+ months" includes the 6+ month cases: the condition is on the date alone.
+            stmt = stmt.where(flag_condition(params.flag, today))
+        else:
+            ignored.append("flag")
+    return stmt
+
+
+def _order(stmt, params: TrackerParams, readable: set[str]):
+    sort = params.sort if params.sort and _allowed(SORTS[params.sort], readable) else ""
+    if not sort:
+        sort = "rag" if "risk" in readable else "ref"
+        desc = False
+    else:
+        desc = params.dir == "desc"
+    if sort == "rag":
+        key = sql_case({"red": 0, "amber": 1, "green": 2}, value=Case.rag, else_=3)
+    elif sort == "status":
+        key = sql_case({s: i for i, s in enumerate(CASE_STATUSES)}, value=Case.status, else_=9)
+    elif sort == "lead_agency":
+        lead = aliased(Agency)
+        stmt = stmt.outerjoin(lead, lead.id == Case.lead_agency_id)
+        key = lead.code
+    else:
+        key = getattr(Case, sort)
+    ordered = key.desc() if desc else key.asc()
+    if sort in ("last_engagement", "next_review", "referral_date", "lead_agency"):
+        # Never-engaged / unset first when ascending: the most neglected cases lead.
+        ordered = nulls_last(ordered) if desc else nulls_first(ordered)
+    return stmt.order_by(ordered, Case.ref, Case.id)
+
+
+def rag_counts(panel_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        db.select(Case.rag, func.count(Case.id)).where(Case.panel_id == panel_id).group_by(Case.rag)
+    ).all()
+    counts = {r: 0 for r in (*RAGS, "none")}
+    for rag, n in rows:
+        counts[rag if rag in RAGS else "none"] += n
+    return counts
+
+
+def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> TrackerPage:
+    """One page of the tracker as this viewer may see it (the caller logs the view)."""
+    readable = policy.readable(panel.id)
+    today = clock.today()
+    ignored: list[str] = []
+    ids_stmt = _filtered(panel, params, readable, today, ignored)
+    searched = bool(params.q)
+    if searched:
+        found = search_panel(panel, policy, params.q)
+        ids_stmt = ids_stmt.where(Case.id.in_(found)) if found else ids_stmt.where(false())
+    total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(params.page, pages)
+    params.page = page
+    ordered = _order(ids_stmt, params, readable).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ids = [r[0] for r in db.session.execute(ordered)]
+    cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
+    shown = [cases[i] for i in ids]
+    others = other_panel_codes([c.nominal_id for c in shown], panel.id) if "identity" in readable else {}
+    from cohort.serialise import display_name
+
+    rows = []
+    for case in shown:
+        flags = [f for f in case_flags(case, today, case.nominal_id in others) if FLAGS[f][1] in readable]
+        rows.append(TrackerRow(case, display_name(case, policy), flags, others.get(case.nominal_id, [])))
+    counts = rag_counts(panel.id) if "risk" in readable else None
+    return TrackerPage(panel, params, rows, total, pages, counts, readable, searched, ignored)
+
+
+def change_token(panel: Panel, policy: Policy) -> str:
+    """A cheap fingerprint of the panel's cases (and of what this viewer may read today).
+
+    One aggregate per poll over the panel's cases: count, sum of versions, newest update and
+    highest id. Every ORM write to a case bumps its version (and updated_at), so an
+    unchanged token means the tracker would draw the same rows. Today's date and the
+    viewer's readable categories are part of it: flags turn over at midnight, grants change.
+    """
+    row = db.session.execute(
+        db.select(func.count(Case.id), func.sum(Case.version), func.max(Case.updated_at), func.max(Case.id)).where(
+            Case.panel_id == panel.id
+        )
+    ).one()
+    basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])
+    return hashlib.sha256(basis.encode()).hexdigest()[:20]
+
+
+# -- search ---------------------------------------------------------------------------
+
+def _phrases(tokens: list[str]) -> list[str]:
+    out = []
+    for i in range(len(tokens)):
+        for j in range(i + 1, min(len(tokens), i + 4) + 1):
+            out.append(" ".join(tokens[i:j]))
+    return out
+
+
+def _bi_conditions(q: str) -> list:
+    conds = []
+    for kind in IDENTIFIER_KINDS:
+        value = blind_index(kind, q)
+        if value is not None:
+            conds.append(getattr(Nominal, f"bi_{kind}") == value)
+    for phrase in _phrases(name_tokens(q)[:8]):
+        for kind in ("given", "family"):
+            value = blind_index(kind, phrase)
+            if value is not None:
+                conds.append(getattr(Nominal, f"bi_{kind}") == value)
+    return conds
+
+
+def _name_tokens_of(nominal: Nominal) -> set[str]:
+    tokens = set(name_tokens(nominal.given_name)) | set(name_tokens(nominal.family_name))
+    for alias in nominal.aliases or []:
+        tokens |= set(name_tokens(alias))
+    return tokens
+
+
+def _confirmed(nominal: Nominal, q: str) -> bool:
+    """Decrypt a blind-index candidate and check it really matches (indexes are truncated)."""
+    for kind in IDENTIFIER_KINDS:
+        value = getattr(nominal, kind)
+        if value and normalise_identifier(kind, value) == normalise_identifier(kind, q):
+            return True
+    wanted = set(name_tokens(q))
+    return bool(wanted) and wanted <= _name_tokens_of(nominal)
+
+
+def _names_of(nominal: Nominal) -> list[str]:
+    """Full names and aliases, hyphens as spaces (so "Wojciechowski Kaczmarek" compares well)."""
+    names = [normalise_name(nominal.full_name)]
+    names += [normalise_name(a) for a in nominal.aliases or []]
+    return [n.replace("-", " ") for n in names if n]
+
+
+def _fuzzy_score(query: str, name: str, **_kwargs) -> float:
+    """How well a typed name matches a person's name: whole name, or each typed word against
+    the person's closest name word (so one misspelt surname still finds them)."""
+    whole = fuzz.WRatio(query, name)
+    words = name.split()
+    typed = query.split()
+    if not words or not typed:
+        return whole
+    per_word = sum(max(fuzz.ratio(t, w) for w in words) for t in typed) / len(typed)
+    return max(whole, per_word)
+
+
+def match_nominals(q: str, nominal_scope) -> list[int]:
+    """Nominal ids matching `q` among `nominal_scope` (a select of nominal ids).
+
+    First exact matches through the blind indexes, confirmed by decrypting the candidates;
+    only when there are none, a fuzzy match (rapidfuzz) over the decrypted names in scope.
+    """
+    q = (q or "").strip()
+    if not q:
+        return []
+    conds = _bi_conditions(q)
+    base = db.select(Nominal).where(Nominal.id.in_(nominal_scope), Nominal.merged_into_id.is_(None))
+    if conds:
+        candidates = db.session.execute(base.where(or_(*conds))).scalars().all()
+        exact = [n.id for n in candidates if _confirmed(n, q)]
+        if exact:
+            return exact
+    wanted = normalise_name(q).replace("-", " ")
+    if len(wanted) < 2:
+        return []
+    everyone = db.session.execute(
+        base.options(load_only(Nominal.id, Nominal.uid, Nominal.given_name_enc, Nominal.family_name_enc,
+                               Nominal.aliases_enc))
+    ).scalars().all()
+    choices = {}
+    for n in everyone:
+        for i, name in enumerate(_names_of(n)):
+            choices[(n.id, i)] = name
+    hits = process.extract(wanted, choices, scorer=_fuzzy_score, score_cutoff=FUZZY_CUTOFF, limit=None)
+    seen: list[int] = []
+    for _name, _score, key in sorted(hits, key=lambda h: -h[1]):
+        if key[0] not in seen:
+            seen.append(key[0])
+    return seen
+
+
+def search_panel(panel: Panel, policy: Policy, q: str) -> list[int]:
+    """Case ids on the panel matching `q`; empty for a viewer without identity on the panel.
+
+    The answer for a viewer without the identity grant is the same empty result whether or
+    not the person exists. Every search is logged (without the search text).
+    """
+    found: list[int] = []
+    if policy.can(panel.id, "identity"):
+        scope = db.select(Case.nominal_id).where(Case.panel_id == panel.id)
+        nominal_ids = match_nominals(q, scope)
+        if nominal_ids:
+            found = list(db.session.execute(
+                db.select(Case.id).where(Case.panel_id == panel.id, Case.nominal_id.in_(nominal_ids))
+            ).scalars())
+    audit.record("search", panel=panel, categories=["identity"] if policy.can(panel.id, "identity") else [],
+                 detail=f"tracker search: {len(found)} case(s)")
+    return found
+
+
+def find_nominals_for_referral(q: str, policy: Policy) -> list[Nominal]:
+    """Existing people matching `q` whose identity the user may read on some panel."""
+    panels = [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
+    if not panels:
+        return []
+    scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
+    ids = match_nominals(q, scope)[:20]
+    if not ids:
+        return []
+    rows = {n.id: n for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(ids))).scalars()}
+    return [rows[i] for i in ids if i in rows]
+
+
+def cases_of_nominal(nominal_id: int) -> list[Case]:
+    return list(db.session.execute(
+        db.select(Case).where(Case.nominal_id == nominal_id).order_by(Case.id)
+    ).unique().scalars())
+
+
+def lead_agencies() -> list[Agency]:
+    return list(db.session.execute(db.select(Agency).order_by(Agency.code)).scalars())
+
+
+# -- the case page and referral ---------------------------------------------------------
+
+def need_of(case_id: int, pathway: str):
+    from cohort.models import Need
+
+    return db.session.execute(db.select(Need).filter_by(case_id=case_id, pathway=pathway)).scalar_one_or_none()
+
+
+def case_page_data(case: Case, policy: Policy) -> dict:
+    """Everything the case page shows, each part only where its category is readable."""
+    from cohort.models import PATHWAYS, Action, CaseEvent, Engagement, Need, Note, RagChange
+    from cohort.serialise import case_dict, display_name
+    from sharing.crypto import CATEGORIES
+    from sharing.pseudonym import pseudonym
+
+    pid = case.panel_id
+    readable = policy.readable(pid)
+    today = clock.today()
+    data: dict = {
+        "name": display_name(case, policy),
+        "pseudonym": pseudonym(case.nominal.uid),
+        "readable": readable,
+        "writable": {c for c in CATEGORIES if policy.can(pid, c, "write")},
+        "withheld_message": policy.withheld_message(pid),
+        "fields": case_dict(case, policy, json=False),
+        "today": today,
+    }
+    others = [c for c in cases_of_nominal(case.nominal_id) if c.id != case.id] if "identity" in readable else []
+    data["other_cases"] = [(c, policy.takes_part(c.panel_id)) for c in others]
+    active_elsewhere = any(c.status != "exited" for c in others)
+    data["flags"] = [f for f in case_flags(case, today, active_elsewhere) if FLAGS[f][1] in readable]
+    data["rag_changes"] = db.session.execute(
+        db.select(RagChange).filter_by(case_id=case.id).order_by(RagChange.at.desc(), RagChange.id.desc())
+    ).scalars().all() if "risk" in readable else []
+    if "offending" in readable:
+        data["engagements"] = db.session.execute(
+            db.select(Engagement).filter_by(case_id=case.id).order_by(Engagement.on.desc(), Engagement.id.desc())
+        ).scalars().all()
+        data["actions"] = db.session.execute(
+            db.select(Action).filter_by(case_id=case.id).order_by(Action.status, Action.due, Action.id)
+        ).unique().scalars().all()
+        data["events"] = db.session.execute(
+            db.select(CaseEvent).filter_by(case_id=case.id).order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+        ).scalars().all()
+    else:
+        data["engagements"] = data["actions"] = data["events"] = None
+    needs = {n.pathway: n for n in db.session.execute(db.select(Need).filter_by(case_id=case.id)).scalars()}
+    data["needs"] = [
+        {"pathway": key, "label": label, "category": cat, "readable": cat in readable,
+         "writable": policy.can(pid, cat, "write"), "need": needs.get(key) if cat in readable else None}
+        for key, (label, cat) in PATHWAYS.items()
+    ]
+    data["notes"] = db.session.execute(
+        db.select(Note).where(Note.case_id == case.id, Note.category.in_(sorted(readable)))
+        .order_by(Note.at.desc(), Note.id.desc())
+    ).scalars().all() if readable else []
+    from cohort.models import NOTE_CATEGORIES
+
+    data["can_note"] = any(policy.can(pid, c, "write") for c in NOTE_CATEGORIES)
+    return data
+
+
+def _identity_panels(policy: Policy) -> list[int]:
+    return [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
+
+
+def may_see_nominal(nominal_id: int, policy: Policy) -> bool:
+    panels = _identity_panels(policy)
+    if not panels:
+        return False
+    return db.session.execute(
+        db.select(Case.id).where(Case.nominal_id == nominal_id, Case.panel_id.in_(panels)).limit(1)
+    ).first() is not None
+
+
+def _candidate(nominal: Nominal, panel: Panel, policy: Policy) -> dict:
+    cases = cases_of_nominal(nominal.id)
+    here = next((c for c in cases if c.panel_id == panel.id), None)
+    return {
+        "nominal": nominal,
+        "name": nominal.full_name or "(no name recorded)",
+        "date_of_birth": nominal.date_of_birth,
+        "identifiers": [(k.upper(), getattr(nominal, k)) for k in IDENTIFIER_KINDS if getattr(nominal, k)],
+        "panels": [c.panel.code for c in cases if policy.takes_part(c.panel_id) and c.status != "exited"],
+        "here": here,
+    }
+
+
+def referral_candidates(q: str, policy: Policy, panel: Panel) -> list[dict]:
+    """People the user may see who match `q`, so a referral joins them instead of duplicating."""
+    return [_candidate(n, panel, policy) for n in find_nominals_for_referral(q, policy)]
+
+
+def possible_existing(identity: dict, policy: Policy, panel: Panel) -> list[dict]:
+    """Before creating a person: anyone visible sharing an identifier or (closely) the name."""
+    panels = _identity_panels(policy)
+    if not panels:
+        return []
+    scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
+    ids: list[int] = []
+    for kind in IDENTIFIER_KINDS:
+        if identity.get(kind):
+            ids += [i for i in match_nominals(identity[kind], scope) if i not in ids]
+    full = " ".join(p for p in (identity.get("given_name"), identity.get("family_name")) if p)
+    if full:
+        ids += [i for i in match_nominals(full, scope) if i not in ids]
+    if not ids:
+        return []
+    rows = {n.id: n for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(ids[:20]))).scalars()}
+    return [_candidate(rows[i], panel, policy) for i in ids[:20] if i in rows]

@@ -126,7 +126,7 @@ class Case(UidMixin, TimestampMixin, db.Model):
     nominal: Mapped[Nominal] = relationship(back_populates="cases", foreign_keys=[nominal_id], lazy="joined")
     panel = relationship("Panel", lazy="joined")
     lead_agency = relationship("Agency", foreign_keys=[lead_agency_id], lazy="joined")
-    referring_agency = relationship("Agency", foreign_keys=[referring_agency_id])
+    referring_agency = relationship("Agency", foreign_keys=[referring_agency_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id])
 
     # A stale write (another request bumped the version first) raises StaleDataError.

@@ -262,6 +262,15 @@ def _set(obj, **values) -> bool:
     return changed
 
 
+def _signatories(value) -> str:
+    """One signatory a line, whether the file gives a list or a single string."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return "\n".join(str(v).strip() for v in value)
+
+
 def load(data: dict[str, Any]) -> LoadResult:
     """Validate then upsert; the caller commits. Raises PartnershipError listing every problem."""
     problems = validate(data)
@@ -319,8 +328,9 @@ def load(data: dict[str, Any]) -> LoadResult:
             starts=dt.date.fromisoformat(str(spec["starts"])),
             expires=dt.date.fromisoformat(str(spec["expires"])),
             review=dt.date.fromisoformat(str(spec["review"])) if spec.get("review") else None,
-            status=spec.get("status", "active"),
-            signatories="\n".join(spec.get("signatories") or []),
+            # A status set in the service (suspended, ended) survives reloading a file that does not name one.
+            status=spec.get("status", "active" if created else obj.status),
+            signatories=_signatories(spec.get("signatories")),
         )
         wanted_panels = sorted(spec["panels"])
         if sorted(p.code for p in obj.panels) != wanted_panels:

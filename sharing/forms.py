@@ -1,0 +1,139 @@
+"""Forms of the sharing pages: an agreement with its grant matrix, and the access-log filters."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from sharing.crypto import CATEGORIES
+
+DATE_FORMAT = "%d %m %Y"
+ACCESS_CHOICES = [("", "None"), ("r", "Read"), ("rw", "Read and write")]
+ACCESS_LABELS = {"": "None", "r": "Read", "rw": "Read and write"}
+CATEGORY_LABELS = {
+    "identity": "Identity", "contact": "Contact", "offending": "Offending", "risk": "Risk",
+    "health": "Health", "substance_misuse": "Substance misuse", "resettlement": "Resettlement",
+    "intelligence": "Intelligence",
+}
+
+
+class GovDate(DateField):
+    """A day/month/year date input; a partly missing post reads as blank, not as a crash."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=DATE_FORMAT, widget=GovDateInput(), **kwargs)
+
+    def process(self, formdata, data=None, **kwargs):
+        super().process(formdata, data, **kwargs)
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = None if not self.raw_data else (list(self.raw_data) + ["", "", ""])[:3]
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(f"{self.label.text.removesuffix(' (optional)')} must be a real date") from exc
+
+
+def grant_field_name(agency_id: int, category: str) -> str:
+    return f"grant_{agency_id}_{category}"
+
+
+class IsaForm(FlaskForm):
+    ref = StringField("Reference", widget=GovTextInput(),
+                      validators=[InputRequired("Enter a reference"), Length(max=64)])
+    title = StringField("Title", widget=GovTextInput(),
+                        validators=[InputRequired("Enter a title"), Length(max=300)])
+    purpose = TextAreaField("Purpose", widget=GovTextArea(), validators=[Length(max=5000)])
+    panels = SelectMultipleField("Panels covered", widget=GovCheckboxesInput(), coerce=int,
+                                 validators=[InputRequired("Choose the panels this agreement covers")])
+    starts = GovDate("Start date", validators=[InputRequired("Enter the start date")])
+    review = GovDate("Review date (optional)", validators=[Optional()])
+    expires = GovDate("Expiry date", validators=[InputRequired("Enter the expiry date")])
+    signatories = TextAreaField("Signatories (one a line)", widget=GovTextArea(), validators=[Length(max=5000)])
+    status = RadioField("Status", choices=[("draft", "Draft: nothing is shared yet"),
+                                           ("active", "Active: shares from the start date")],
+                        default="draft", widget=GovRadioInput(), validators=[InputRequired("Choose a status")])
+    submit = SubmitField("Save agreement", widget=GovSubmitInput())
+
+    def grant_fields(self):
+        return [f for name, f in self._fields.items() if name.startswith("grant_")]
+
+
+def isa_form(agencies, panels, *, creating: bool, **kwargs) -> IsaForm:
+    """An agreement form with one select per agency and category (the grant matrix)."""
+
+    class _Form(IsaForm):
+        pass
+
+    for agency in agencies:
+        for category in CATEGORIES:
+            setattr(_Form, grant_field_name(agency.id, category), SelectField(
+                f"{agency.code} {CATEGORY_LABELS[category]}", choices=ACCESS_CHOICES, default="",
+                widget=GovSelect(), validators=[Optional()],
+            ))
+    if not creating:
+        _Form.status = None
+    form = _Form(**kwargs)
+    form.panels.choices = [(p.id, f"{p.code} – {p.name}") for p in panels]
+    return form
+
+
+class StatusForm(FlaskForm):
+    """Suspend, reactivate or end: buttons only; the action comes from the button pressed."""
+
+
+class LogFilterForm(FlaskForm):
+    """The access-log filters: a GET form (no CSRF; it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    email = StringField("User email", widget=GovTextInput(), validators=[Optional(), Length(max=254)])
+    agency = SelectField("Agency", widget=GovSelect(), validators=[Optional()])
+    action = SelectField("Action", widget=GovSelect(), validators=[Optional()])
+    outcome = SelectField("Outcome", widget=GovSelect(), validators=[Optional()])
+    panel = SelectField("Panel", widget=GovSelect(), validators=[Optional()])
+    nominal_id = IntegerField("Nominal ID", widget=GovTextInput(),
+                              validators=[Optional(), NumberRange(min=1, message="Enter a nominal ID, like 123")])
+    date_from = GovDate("From", validators=[Optional()])
+    date_to = GovDate("To", validators=[Optional()])
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def set_choices(self, choices: dict[str, list[str]]) -> None:
+        def opts(values, label):
+            return [("", label)] + [(v, v) for v in values]
+
+        self.agency.choices = opts(choices["agencies"], "Any agency")
+        self.action.choices = opts(choices["actions"], "Any action")
+        self.outcome.choices = opts(choices["outcomes"], "Any outcome")
+        self.panel.choices = opts(choices["panels"], "Any panel")
+
+
+class NominalLookupForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    nominal_id = IntegerField("Nominal ID", widget=GovTextInput(),
+                              validators=[InputRequired("Enter a nominal ID"),
+                                          NumberRange(min=1, message="Enter a nominal ID, like 123")])
+    submit = SubmitField("Show who has seen this nominal", widget=GovSubmitInput())

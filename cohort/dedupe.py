@@ -1,0 +1,485 @@
+"""The cross-panel duplication check: the matcher run over the nominals a viewer may read.
+
+The record-linkage engine (cohort.matching) knows nothing of the database or the policy;
+this module decides which nominals it sees (identity readable under the policy, never
+merged-away pointers, postcode only where contact is readable), keeps the analyst's
+verdicts (a rejected pair is never proposed again), stores open candidates for the queue
+and logs each run as a "match" event (counts only, no personal data in the log).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from cohort.matching import Matcher, Pair, Record
+from cohort.models import Case, DuplicateCandidate, Nominal
+from core import clock
+from core.extensions import db
+from sharing import audit
+from sharing.policy import Policy
+
+OPEN, REJECTED, MERGED = "open", "rejected", "merged"
+PROBABLE = 0.5  # CONTRACT.md: at 0.5 or more the pair is "probably the same person"
+QUEUE_PAGE = 20
+
+
+# -- scope: which nominals a viewer may run the check over --------------------------------
+
+@dataclass
+class Scope:
+    """What a run may see: identity-readable panels, contact-readable panels (None: everything)."""
+
+    identity_panels: frozenset[int] | None
+    contact_panels: frozenset[int] | None
+
+    @classmethod
+    def of(cls, policy: Policy | None) -> Scope:
+        if policy is None:
+            return cls(None, None)
+        ids = policy.panel_ids()
+        return cls(frozenset(p for p in ids if policy.can(p, "identity")),
+                   frozenset(p for p in ids if policy.can(p, "contact")))
+
+    @property
+    def everything(self) -> bool:
+        return self.identity_panels is None
+
+    def sees_identity(self, panel_ids) -> bool:
+        return self.everything or bool(self.identity_panels & set(panel_ids))
+
+    def sees_contact(self, panel_ids) -> bool:
+        return self.contact_panels is None or bool(self.contact_panels & set(panel_ids))
+
+    def key(self) -> tuple:
+        if self.everything:
+            return ("all",)
+        return (tuple(sorted(self.identity_panels)), tuple(sorted(self.contact_panels)))
+
+
+@dataclass
+class CaseInfo:
+    id: int
+    panel_id: int
+    panel_code: str
+    ref: str
+    status: str
+
+
+def cases_by_nominal(nominal_ids=None) -> dict[int, list[CaseInfo]]:
+    """Every case (any status) of the given nominals (all when None), by nominal id."""
+    from panels.models import Panel
+
+    stmt = (db.select(Case.id, Case.nominal_id, Case.panel_id, Panel.code, Case.ref, Case.status)
+            .join(Panel, Panel.id == Case.panel_id).order_by(Panel.code, Case.ref))
+    if nominal_ids is not None:
+        ids = list(nominal_ids)
+        if not ids:
+            return {}
+        stmt = stmt.where(Case.nominal_id.in_(ids))
+    out: dict[int, list[CaseInfo]] = {}
+    for cid, nid, pid, code, ref, status in db.session.execute(stmt):
+        out.setdefault(nid, []).append(CaseInfo(cid, pid, code, ref, status))
+    return out
+
+
+def _nominals_in(scope: Scope) -> list[Nominal]:
+    stmt = db.select(Nominal).where(Nominal.merged_into_id.is_(None)).order_by(Nominal.id)
+    if not scope.everything:
+        if not scope.identity_panels:
+            return []
+        stmt = stmt.where(Nominal.id.in_(
+            db.select(Case.nominal_id).where(Case.panel_id.in_(sorted(scope.identity_panels)))
+        ))
+    return list(db.session.execute(stmt).scalars())
+
+
+def to_record(nominal: Nominal, *, with_postcode: bool = True) -> Record:
+    """The matcher's view of a nominal (decrypted here, never stored in clear)."""
+    return Record(
+        id=nominal.id,
+        given_name=nominal.given_name,
+        family_name=nominal.family_name,
+        aliases=tuple(nominal.aliases or ()),
+        date_of_birth=nominal.date_of_birth,
+        gender=nominal.gender,
+        pnc=nominal.pnc,
+        cro=nominal.cro,
+        nomis=nominal.nomis,
+        crn=nominal.crn,
+        postcode=nominal.postcode if with_postcode else None,
+    )
+
+
+def _records(scope: Scope) -> tuple[list[Record], dict[int, list[CaseInfo]]]:
+    nominals = _nominals_in(scope)
+    cases = cases_by_nominal()  # one query for the whole register, not an IN list of thousands
+    records = [
+        to_record(n, with_postcode=scope.sees_contact(c.panel_id for c in cases.get(n.id, [])))
+        for n in nominals
+    ]
+    return records, cases
+
+
+# -- a per-process cache of fitted matchers, keyed by a cheap change token ------------------
+
+_cache: dict[tuple, Matcher] = {}
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 4
+
+
+_generation = [0]  # bumped by this process's own writes to nominals and cases
+_WATCHED = ("nominals", "cases")
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Nominal | Case):
+            _generation[0] += 1
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state) -> None:
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) in _WATCHED:
+        _generation[0] += 1
+
+
+def change_token() -> tuple:
+    """Changes whenever a nominal or case is added, edited, moved or merged (here or elsewhere)."""
+    n = db.session.execute(db.select(
+        db.func.count(Nominal.id), db.func.max(Nominal.id), db.func.sum(Nominal.id), db.func.max(Nominal.updated_at)
+    )).one()
+    c = db.session.execute(db.select(
+        db.func.count(Case.id), db.func.max(Case.id), db.func.sum(Case.nominal_id), db.func.max(Case.updated_at)
+    )).one()
+    return (str(db.engine.url), _generation[0], *map(str, n), *map(str, c))
+
+
+def fitted_matcher(scope: Scope) -> tuple[Matcher, dict[int, list[CaseInfo]]]:
+    """A fitted matcher over the scope's register, reused while nothing has changed."""
+    key = (change_token(), scope.key())
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit, cases_by_nominal()
+    records, cases = _records(scope)
+    matcher = Matcher(records).fit()
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = matcher
+    return matcher, cases
+
+
+# -- the run ------------------------------------------------------------------------------
+
+def evidence_json(pair: Pair) -> list[dict[str, Any]]:
+    return [{"field": e.field, "level": e.level, "weight": e.weight, "text": e.text} for e in pair.evidence]
+
+
+def visible_evidence(evidence: list[dict], show_contact: bool) -> list[dict]:
+    """Evidence a viewer may see: postcode evidence only where contact is readable."""
+    return [e for e in evidence if show_contact or e.get("field") != "postcode"]
+
+
+def rejected_pairs() -> frozenset[frozenset[int]]:
+    rows = db.session.execute(
+        db.select(DuplicateCandidate.nominal_a_id, DuplicateCandidate.nominal_b_id)
+        .where(DuplicateCandidate.status == REJECTED)
+    )
+    return frozenset(frozenset((a, b)) for a, b in rows)
+
+
+@dataclass
+class RunResult:
+    pairs: list[Pair]
+    cases: dict[int, list[CaseInfo]]
+    scope: Scope
+    compared: int = 0
+    new: int = 0
+    stored: int = 0
+    excluded: int = 0
+    dropped: int = 0
+
+
+def run(policy: Policy | None, *, min_score: float = 0.1, store: bool = True, user=None) -> RunResult:
+    """Run the check for a viewer (None: the system, over everyone); store and log it."""
+    scope = Scope.of(policy)
+    matcher, cases = fitted_matcher(scope)
+    rejected = rejected_pairs()
+    pairs = matcher.pairs(min_score=min_score, exclude=rejected)
+    result = RunResult(pairs, cases, scope, compared=len(matcher.records), excluded=len(rejected))
+    if store:
+        _store(result, {int(i) for i in matcher.ids})
+    who = user if user is not None else (policy.user if policy is not None else None)
+    audit.record(
+        "match", user=who, email="system", categories=["identity"],
+        detail=(f"duplicate check{' (stored)' if store else ''}: {result.compared} nominals compared, "
+                f"{len(pairs)} pair(s) at {min_score:g} or more ({sum(p.score >= PROBABLE for p in pairs)} probable), "
+                f"{result.new} new, {result.dropped} no longer found, {result.excluded} rejected pair(s) excluded"),
+    )
+    return result
+
+
+def run_dedupe(policy_or_none: Policy | None, *, min_score: float = 0.1) -> list[Pair]:
+    """The duplication check as the brief names it: pairs found (and stored) for this viewer."""
+    return run(policy_or_none, min_score=min_score).pairs
+
+
+def _store(result: RunResult, in_scope: set[int]) -> None:
+    """Upsert open candidates; drop open ones (both sides in scope) the matcher no longer finds."""
+    now = clock.utcnow()
+    existing = {
+        (c.nominal_a_id, c.nominal_b_id): c
+        for c in db.session.execute(db.select(DuplicateCandidate).where(
+            DuplicateCandidate.status == OPEN,
+        )).scalars()
+        if c.nominal_a_id in in_scope and c.nominal_b_id in in_scope
+    }
+    found = set()
+    for pair in result.pairs:
+        key = (pair.a, pair.b)
+        found.add(key)
+        row = existing.get(key)
+        if row is None:
+            row = db.session.execute(db.select(DuplicateCandidate).filter_by(
+                nominal_a_id=pair.a, nominal_b_id=pair.b)).scalar_one_or_none()
+        if row is None:
+            row = DuplicateCandidate(nominal_a_id=pair.a, nominal_b_id=pair.b, status=OPEN, found_at=now)
+            db.session.add(row)
+            result.new += 1
+        elif row.status != OPEN:
+            continue  # merged pairs stay decided; rejected ones were excluded already
+        row.score = float(pair.score)
+        row.evidence = evidence_json(pair)
+        result.stored += 1
+    for key, row in existing.items():
+        if key not in found:
+            db.session.delete(row)
+            result.dropped += 1
+    db.session.flush()
+
+
+def nightly_dedupe(now: dt.datetime | None = None) -> int:
+    """Scheduler job: the system-wide check, once per London day; returns pairs stored."""
+    from core.db import immediate_transactions
+    from panels.jobs import london_date, run_once
+    from panels.services import system_user
+
+    when = now or clock.utcnow()
+    stored: list[int] = []
+
+    def work() -> str:
+        result = run(None, user=system_user())
+        stored.append(result.stored)
+        return f"{result.stored} pair(s) stored, {result.new} new"
+
+    with immediate_transactions():
+        run_once("dedupe", london_date(when).isoformat(), work)
+    return stored[0] if stored else 0
+
+
+# -- pair output for the CLI and the API (CONTRACT.md) ---------------------------------------
+
+def pair_json(pair: Pair, cases: dict[int, list[CaseInfo]], scope: Scope) -> dict[str, Any]:
+    """{"a": {"nominal_id", "refs"}, "b": {...}, "score", "reasons"} as `dedupe run --json`."""
+    def side(nid: int) -> dict[str, Any]:
+        own = cases.get(nid, [])
+        refs = [c.ref for c in own if scope.everything or c.panel_id in scope.identity_panels]
+        return {"nominal_id": nid, "refs": refs}
+
+    show_contact = all(scope.sees_contact(c.panel_id for c in cases.get(n, [])) for n in (pair.a, pair.b))
+    evidence = visible_evidence(evidence_json(pair), show_contact)
+    return {"a": side(pair.a), "b": side(pair.b), "score": round(float(pair.score), 4),
+            "reasons": [e["text"] for e in evidence]}
+
+
+# -- the "possible duplicate" warning on a referral -------------------------------------------
+
+RECORD_FIELDS = ("given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn",
+                 "postcode")
+
+
+def possible_duplicates(record_fields: dict[str, Any], policy: Policy, *, min_score: float = PROBABLE,
+                        limit: int = 5) -> list[dict[str, Any]]:
+    """Nominals this viewer may see that are probably the person being entered, best first.
+
+    Each item: {"nominal_id", "nominal", "score", "reasons", "refs"}. The caller logs the
+    search (it knows the panel and purpose).
+    """
+    scope = Scope.of(policy)
+    if not scope.everything and not scope.identity_panels:
+        return []
+    fields = {k: v for k, v in record_fields.items() if k in RECORD_FIELDS and v not in (None, "", [], ())}
+    if "aliases" in fields:
+        aliases = fields["aliases"]
+        fields["aliases"] = tuple([aliases] if isinstance(aliases, str) else aliases)
+    if not fields:
+        return []
+    matcher, _ = fitted_matcher(Scope(None, None))
+    found = matcher.match_one(Record(id=-1, **fields), min_score=min_score, limit=limit * 4)
+    ids = [p.b if p.a == -1 else p.a for p in found]
+    cases = cases_by_nominal(ids)
+    nominals = {n.id: n for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(ids))).scalars()} \
+        if ids else {}
+    out = []
+    for pair, nid in zip(found, ids, strict=True):
+        own = cases.get(nid, [])
+        if nid not in nominals or not scope.sees_identity(c.panel_id for c in own):
+            continue
+        evidence = visible_evidence(evidence_json(pair), scope.sees_contact(c.panel_id for c in own))
+        out.append({"nominal_id": nid, "nominal": nominals[nid], "score": round(float(pair.score), 4),
+                    "reasons": [e["text"] for e in evidence],
+                    "refs": [c.ref for c in own if scope.sees_identity([c.panel_id])]})
+        if len(out) >= limit:
+            break
+    return out
+
+
+# -- the analyst's queue ------------------------------------------------------------------------
+
+SIDE_FIELDS = (
+    ("Name", "full_name", "identity"), ("Other names", "aliases", "identity"),
+    ("Date of birth", "date_of_birth", "identity"), ("Gender", "gender", "identity"),
+    ("PNC ID", "pnc", "identity"), ("CRO number", "cro", "identity"), ("NOMIS number", "nomis", "identity"),
+    ("CRN", "crn", "identity"), ("Postcode", "postcode", "contact"),
+)
+
+
+class NotAllowed(Exception):
+    """The viewer may not act on this pair (logged as a refusal by the caller)."""
+
+
+@dataclass
+class Side:
+    nominal: Nominal
+    name: str
+    cases: list[CaseInfo]
+    values: dict[str, Any]
+
+
+@dataclass
+class QueueItem:
+    candidate: DuplicateCandidate
+    a: Side
+    b: Side
+    evidence: list[dict]
+    rows: list[tuple[str, Any, Any, bool]]
+
+    @property
+    def probable(self) -> bool:
+        return self.candidate.score >= PROBABLE
+
+
+def _side(nominal: Nominal, cases: list[CaseInfo], scope: Scope) -> Side:
+    from sharing.pseudonym import pseudonym
+
+    visible = [c for c in cases if scope.sees_identity([c.panel_id])]
+    identity = scope.sees_identity(c.panel_id for c in cases)
+    contact = scope.sees_contact(c.panel_id for c in cases)
+    values: dict[str, Any] = {}
+    for _label, attr, category in SIDE_FIELDS:
+        if (category == "identity" and identity) or (category == "contact" and contact):
+            value = getattr(nominal, attr)
+            values[attr] = ", ".join(value) if isinstance(value, list) else value
+    name = (nominal.full_name if identity else "") or pseudonym(nominal.uid)
+    return Side(nominal, name, visible, values)
+
+
+def _rows(a: Side, b: Side) -> list[tuple[str, Any, Any, bool]]:
+    rows = []
+    for label, attr, _category in SIDE_FIELDS:
+        if attr in a.values or attr in b.values:
+            va, vb = a.values.get(attr), b.values.get(attr)
+            rows.append((label, va, vb, bool(va) and bool(vb) and va != vb))
+    return rows
+
+
+def _visible_pairs(candidates, scope: Scope, cases: dict[int, list[CaseInfo]]):
+    for cand in candidates:
+        ca, cb = cases.get(cand.nominal_a_id, []), cases.get(cand.nominal_b_id, [])
+        if scope.sees_identity(c.panel_id for c in ca) and scope.sees_identity(c.panel_id for c in cb):
+            yield cand
+
+
+def open_queue(policy: Policy) -> list[DuplicateCandidate]:
+    """Open pairs this viewer may judge: unskipped by score, then skipped (oldest skip first)."""
+    scope = Scope.of(policy)
+    live = db.select(Nominal.id).where(Nominal.merged_into_id.is_(None))
+    rows = list(db.session.execute(db.select(DuplicateCandidate).where(
+        DuplicateCandidate.status == OPEN,
+        DuplicateCandidate.nominal_a_id.in_(live), DuplicateCandidate.nominal_b_id.in_(live),
+    )).scalars())
+    cases = cases_by_nominal({r.nominal_a_id for r in rows} | {r.nominal_b_id for r in rows})
+    visible = list(_visible_pairs(rows, scope, cases))
+    never = dt.datetime.min
+    visible.sort(key=lambda c: (c.decided_at is not None, c.decided_at or never, -c.score, c.id))
+    return visible
+
+
+def queue_items(candidates: list[DuplicateCandidate], policy: Policy) -> list[QueueItem]:
+    """Both nominals side by side, as this viewer may see them, with the evidence in words."""
+    scope = Scope.of(policy)
+    ids = {c.nominal_a_id for c in candidates} | {c.nominal_b_id for c in candidates}
+    if not ids:
+        return []
+    nominals = {n.id: n for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(ids))).scalars()}
+    cases = cases_by_nominal(ids)
+    items = []
+    for cand in candidates:
+        a = _side(nominals[cand.nominal_a_id], cases.get(cand.nominal_a_id, []), scope)
+        b = _side(nominals[cand.nominal_b_id], cases.get(cand.nominal_b_id, []), scope)
+        show_contact = "postcode" in a.values and "postcode" in b.values
+        items.append(QueueItem(cand, a, b, visible_evidence(cand.evidence or [], show_contact), _rows(a, b)))
+    return items
+
+
+def candidate_for(candidate_id: int, policy: Policy) -> DuplicateCandidate | None:
+    """An open pair this viewer may judge, or None (missing, decided, merged away or not readable)."""
+    cand = db.session.get(DuplicateCandidate, candidate_id)
+    if cand is None or cand.status != OPEN:
+        return None
+    pair = [cand.nominal_a_id, cand.nominal_b_id]
+    merged = db.session.execute(db.select(Nominal.id).where(
+        Nominal.id.in_(pair), Nominal.merged_into_id.is_not(None))).first()
+    if merged is not None:
+        return None
+    visible = list(_visible_pairs([cand], Scope.of(policy), cases_by_nominal(pair)))
+    return cand if visible else None
+
+
+def reject(candidate: DuplicateCandidate, policy: Policy) -> None:
+    """Not the same person: never proposed again."""
+    candidate.status = REJECTED
+    candidate.decided_at = clock.utcnow()
+    candidate.decided_by_id = policy.user.id
+    db.session.flush()
+    audit.record("match", user=policy.user, nominal_id=candidate.nominal_a_id, categories=["identity"],
+                 detail=f"pair {candidate.id}: nominals {candidate.nominal_a_id} and {candidate.nominal_b_id} "
+                        "rejected (not the same person)")
+
+
+def skip(candidate: DuplicateCandidate, policy: Policy) -> None:
+    """Not decided yet: stays open, moves to the end of the queue."""
+    candidate.decided_at = clock.utcnow()
+    candidate.decided_by_id = policy.user.id
+    db.session.flush()
+
+
+def decided(policy: Policy, limit: int = 50) -> list[DuplicateCandidate]:
+    """Rejected pairs this viewer may see, newest decision first."""
+    scope = Scope.of(policy)
+    rows = list(db.session.execute(
+        db.select(DuplicateCandidate).where(DuplicateCandidate.status == REJECTED)
+        .order_by(DuplicateCandidate.decided_at.desc(), DuplicateCandidate.id.desc())
+    ).scalars())
+    cases = cases_by_nominal({r.nominal_a_id for r in rows} | {r.nominal_b_id for r in rows})
+    return list(_visible_pairs(rows, scope, cases))[:limit]

@@ -1,0 +1,60 @@
+"""`flask dedupe run [--json] [--as EMAIL]`: the cross-panel duplicate check from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from core.db import immediate_transactions
+from core.extensions import db
+
+dedupe_cli = AppGroup("dedupe", help="Cross-panel duplicate detection.")
+
+
+def _policy_for(email: str | None):
+    from auth.models import User
+    from sharing.policy import Policy
+
+    if not email:
+        return None
+    user = db.session.execute(db.select(User).filter_by(email=email.strip().lower())).scalar_one_or_none()
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user {email}")
+    if not user.has_role("analyst"):
+        raise click.ClickException(f"{email} does not have the analyst role")
+    return Policy(user)
+
+
+@dedupe_cli.command("run")
+@click.option("--json", "as_json", is_flag=True, help='Print {"pairs": [...]} (CONTRACT.md).')
+@click.option("--as", "as_email", metavar="EMAIL", help="Run as this analyst (their agency's access applies).")
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=0.1, show_default=True,
+              help="Lowest probability listed.")
+def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
+    """Find pairs of records that may be the same person; store them for the analysts' queue."""
+    from cohort import dedupe
+    from sharing.crypto import ensure_data_keys
+
+    ensure_data_keys()
+    with immediate_transactions():
+        policy = _policy_for(as_email)
+        result = dedupe.run(policy, min_score=min_score)
+        out = [dedupe.pair_json(p, result.cases, result.scope) for p in result.pairs]
+        db.session.commit()
+    if as_json:
+        click.echo(json.dumps({"pairs": out}, ensure_ascii=False))
+        return
+    click.echo(f"{result.compared} nominals compared; {len(out)} possible duplicate pair(s) "
+               f"({result.new} new, {result.excluded} rejected pair(s) excluded).")
+    if not out:
+        return
+    click.echo(f"{'score':>6}  {'record A':<28}  {'record B':<28}  strongest evidence")
+    for p in out:
+        a = f"#{p['a']['nominal_id']} {','.join(p['a']['refs'])}"[:28]
+        b = f"#{p['b']['nominal_id']} {','.join(p['b']['refs'])}"[:28]
+        click.echo(f"{p['score']:>6.3f}  {a:<28}  {b:<28}  {p['reasons'][0] if p['reasons'] else ''}")
+
+
+CLI_GROUPS = (dedupe_cli,)

@@ -1,0 +1,109 @@
+"""In Chromium: an analyst runs the check, confirms one pair (merge), rejects another, and sees
+the merge in the history; the queue has no serious accessibility problems."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cohort.models import DuplicateCandidate, Merge, Nominal
+from core.extensions import db
+from tests.cohort.test_dedupe_helpers import MUST_MATCH, MUST_NOT_MATCH, add_nominal, make_background
+
+pytestmark = pytest.mark.browser
+
+AXE = """async () => {
+  const r = await axe.run(document, {resultTypes: ['violations']});
+  return r.violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id + ': ' + v.help);
+}"""
+
+
+@pytest.fixture
+def world(engine_name, partnership):
+    if engine_name != "sqlite":
+        pytest.skip("browser tests run once, on SQLite")
+    make_background(60)
+    same = [add_nominal(p) for p in MUST_MATCH["nickname Bill/William"]]
+    twins = [add_nominal(p) for p in MUST_NOT_MATCH["twins"]]
+    # the twins scored low; keep them in the queue as a pair an analyst must reject
+    twins[1].given_name = "Jake"
+    ids = {"william": same[0].id, "bill": same[1].id, "jack": twins[0].id, "jake": twins[1].id,
+           "case": same[0].cases[0].id}
+    from sharing.blind_index import index_nominal
+
+    index_nominal(twins[1])
+    db.session.commit()
+    db.session.remove()
+    return ids
+
+
+def section(page, *names: str):
+    loc = page.locator("section.app-dedupe-pair")
+    for name in names:
+        loc = loc.filter(has_text=name)
+    return loc.first
+
+
+def test_analyst_merges_one_pair_and_rejects_another(page_for, world):
+    page = page_for("analyst")
+    page.goto("/duplicates")
+    page.get_by_role("button", name="Run the duplicate check now").click()
+    page.wait_for_url(re.compile(r"/duplicates$"))
+    assert "Duplicate check run" in page.content()
+
+    merge_pair = section(page, "William Hargreaves", "Bill Hargreaves")
+    assert "known nickname" in merge_pair.inner_text()
+    page.add_script_tag(url="/assets/js/axe.min.js")
+    assert page.evaluate(AXE) == []
+
+    merge_pair.get_by_label(re.compile(r"Keep record [AB] \(William Hargreaves\)")).check()
+    merge_pair.get_by_role("button", name=re.compile("Same person: merge")).click()
+    page.wait_for_url(re.compile(r"/duplicates$"))
+    assert "Merged:" in page.content()
+    assert page.locator("section.app-dedupe-pair", has_text="Bill Hargreaves").count() == 0
+
+    reject_pair = section(page, "Jack Hargreaves", "Jake Hargreaves")
+    reject_pair.get_by_role("button", name=re.compile("Not the same person")).click()
+    page.wait_for_url(re.compile(r"/duplicates$"))
+    assert "will not be proposed again" in page.content()
+    assert page.locator("section.app-dedupe-pair", has_text="Jake Hargreaves").count() == 0
+
+    page.get_by_role("link", name="Decided").click()
+    history = page.locator("#merge-history").inner_text()
+    assert "William Hargreaves" in history and "Bill Hargreaves" in history and "Merged" in history
+    rejected = page.locator("#rejected-pairs").inner_text()
+    assert "Jack Hargreaves" in rejected and "Jake Hargreaves" in rejected
+
+    page.goto(f"/cases/{world['case']}")
+    assert "A duplicate record of the same person was merged into this one" in page.content()
+
+    db.session.remove()
+    assert db.session.get(Nominal, world["bill"]).merged_into_id == world["william"]
+    assert db.session.execute(db.select(Merge)).scalar_one().kept_id == world["william"]
+    statuses = dict(db.session.execute(db.select(DuplicateCandidate.nominal_b_id, DuplicateCandidate.status)).all())
+    assert statuses[world["jake"]] == "rejected"
+    db.session.remove()
+
+
+def test_admin_undoes_a_merge(page_for, world):
+    from cohort import dedupe, merging
+    from tests.cohort.test_dedupe_helpers import policy_for
+
+    dedupe.run(None)
+    cand = db.session.execute(db.select(DuplicateCandidate).filter_by(
+        nominal_a_id=world["william"], nominal_b_id=world["bill"])).scalar_one()
+    merging.merge(cand, world["william"], policy_for("analyst"))
+    db.session.commit()
+    db.session.remove()
+    page = page_for("admin")
+    page.goto("/")
+    page.get_by_role("link", name="Duplicates").click()
+    page.wait_for_url(re.compile(r"/duplicates/merges$"))
+    page.get_by_role("link", name=re.compile("Undo")).click()
+    page.get_by_role("button", name=re.compile("Undo merge")).click()
+    page.wait_for_url(re.compile(r"/duplicates/merges$"))
+    assert "undone" in page.content()
+    db.session.remove()
+    assert db.session.get(Nominal, world["bill"]).merged_into_id is None
+    db.session.remove()

@@ -374,12 +374,20 @@ def run_snapshots(now: dt.datetime) -> int:
     return made
 
 
+def run_dedupe(now: dt.datetime) -> int:
+    """The nightly cross-panel duplicate check (cohort owns it; the schedule lives here)."""
+    from cohort.dedupe import nightly_dedupe
+
+    return nightly_dedupe(now)
+
+
 JOBS: dict[str, Callable[[dt.datetime], int]] = {
     "meetings": run_meetings,
     "agendas": run_agendas,
     "reminders": run_reminders,
     "flags": run_flags,
     "snapshots": run_snapshots,
+    "dedupe": run_dedupe,
 }
 
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
-from .compare import FIELDS, LEVELS, MISSING, Table, Vocab, compare_pairs
+from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING, Table, Vocab, compare_pairs
 from .model import FSModel, log2_odds, probability
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Record", "Evidence", "Pair", "Matcher", "find_duplicates"]
+_ID_CONFLICT_LOG2ODDS = log2_odds(0.2)  # a pair with conflicting identifiers scores at most 0.2
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,14 @@ class Matcher:
     def _score(self, levels, g_codes, f_codes):
         w, adj, twins, relatives = self._weights(levels, g_codes, f_codes)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
+        # A PNC, CRO, NOMIS number or CRN belongs to one person: two records carrying
+        # different ones (not a one-character slip) are two people, however alike the
+        # names. Such pairs stay reviewable but never reach the "same person" verdict.
+        id_cols = [_COL[k] for k in ID_KINDS]
+        conflict = (levels[:, id_cols] == ID_LEVELS.index("disagree")).any(axis=1)
+        capped = np.minimum(total, _ID_CONFLICT_LOG2ODDS)
+        adj = adj + np.where(conflict, capped - total, 0.0)
+        total = np.where(conflict, capped, total)
         return probability(total), w, adj, twins, relatives
 
     def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, twins: bool, relatives: bool) -> list[Evidence]:
@@ -272,7 +281,14 @@ class Matcher:
                 continue
             ev.append(Evidence(f, level, round(float(w[c]), 3), _text(f, level, float(w[c]))))
         if adj < 0:
-            if twins:
+            ids = [f for f in ID_KINDS if LEVELS[f][int(lv[_COL[f]])] == "disagree"]
+            if ids:
+                text = (
+                    f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
+                    "so this pair is at most a possible match for review"
+                )
+                ev.append(Evidence("identifiers", "conflict", round(float(adj), 3), text))
+            elif twins:
                 text = (
                     "same family name and date of birth but different given names: could be twins, "
                     "so the shared family name and date of birth count for less and the address for nothing"

@@ -1,0 +1,105 @@
+"""`flask cohort import` and `flask cohort export`: cohort lists in and out, acting as a user.
+
+The access policy applies exactly as on the web pages: the command acts as the user named
+by --as, on the agreements in force today. Imports are all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from core.db import immediate_transactions
+from core.extensions import db
+
+cohort_cli = AppGroup("cohort", help="Import and export panel cohort lists.")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _user_and_panel(email: str, code: str):
+    from auth.models import User
+    from panels.models import Panel
+
+    user = db.session.execute(db.select(User).filter(db.func.lower(User.email) == email.strip().lower())).scalar()
+    if user is None or not user.active:
+        _fail(f"no active user with the e-mail address {email}")
+    panel = db.session.execute(db.select(Panel).filter_by(code=code.strip().upper())).scalar()
+    if panel is None:
+        _fail(f"no panel with the code {code}")
+    return user, panel
+
+
+@cohort_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--panel", "code", required=True, help="Panel code, e.g. IOM.")
+@click.option("--as", "email", required=True, help="E-mail address of the user the import acts as.")
+@click.option("--dry-run", is_flag=True, help="Validate and say what would happen; write nothing.")
+def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
+    """Import a CSV or XLSX cohort list onto a panel (all-or-nothing)."""
+    from cohort.importing import apply_import, plan_import
+    from cohort.spreadsheet import SpreadsheetError, read_table
+    from sharing.crypto import ensure_data_keys
+    from sharing.policy import Policy
+
+    ensure_data_keys()
+    with immediate_transactions():
+        user, panel = _user_and_panel(email, code)
+        policy = Policy(user)
+        try:
+            headers, rows = read_table(file.name, file.read_bytes())
+        except SpreadsheetError as exc:
+            _fail(f"{file.name}: {exc}")
+        plan = plan_import(panel, headers, rows, policy, filename=file.name)
+        if plan.errors:
+            for error in plan.errors:
+                click.echo(str(error), err=True)
+            db.session.rollback()
+            _fail(f"{len(plan.errors)} problem(s) in {file.name}; nothing was imported")
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"Dry run: {plan.data_rows} row(s) are valid and would give {plan.summary()}. "
+                       "Nothing was written.")
+            return
+        result = apply_import(plan, policy, source="command line: flask cohort import")
+        db.session.commit()
+    click.echo(f"Imported {file.name} onto {panel.code}: {result.summary()}.")
+
+
+@cohort_cli.command("export")
+@click.option("--panel", "code", required=True, help="Panel code, e.g. IOM.")
+@click.option("--as", "email", required=True, help="E-mail address of the user the export acts as.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_command(code: str, email: str, fmt: str, output: Path) -> None:
+    """Export the panel's cohort as that user may see it (withheld categories left out)."""
+    from cohort.exporting import export_file
+    from sharing import audit
+    from sharing.crypto import ensure_data_keys
+    from sharing.policy import Policy
+
+    ensure_data_keys()
+    with immediate_transactions():
+        user, panel = _user_and_panel(email, code)
+        policy = Policy(user)
+        if not policy.takes_part(panel.id):
+            audit.record("refused", user=user, outcome="refused", panel=panel,
+                         detail="export: not a party to any agreement covering the panel")
+            db.session.commit()
+            _fail(f"{email} does not take part in the {panel.code} panel under any agreement in force")
+        data, count = export_file(panel, policy, fmt, purpose="command line: flask cohort export")
+        db.session.commit()  # the access-log row first: no export leaves without its record
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        _fail(f"could not write {output}: {exc.strerror}")
+    click.echo(f"Exported {count} case(s) from {panel.code} to {output}.")
+
+
+CLI_GROUPS = (cohort_cli,)

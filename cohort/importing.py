@@ -1,0 +1,491 @@
+"""Cohort import: plan a whole file against what is recorded, then apply it in one go.
+
+Planning validates every row (cohort.spreadsheet.validate_rows), checks that the importing
+user may write every category the file touches, and decides for each row whether it
+creates a person or joins one already recorded -- ONLY on an exact PNC, CRO, NOMIS or CRN
+match, found through the blind indexes and confirmed by decrypting the candidates, never
+on names -- and whether it adds a case or updates the panel's case with the same ref.
+Planning writes nothing, so one plan serves the preview page, the CLI's --dry-run and the
+import itself.
+
+Applying writes the rows cohort.services writes (nominals with their blind indexes, cases,
+case events, RAG history with source "import") but in batches, one flush per few hundred
+rows instead of several per row, so a 10,000-row list imports in seconds; the caller
+commits once, so any error leaves nothing behind. The access log gets one "import" event
+with counts and no personal data.
+
+Update rules, which the preview page states: an empty cell never erases what is recorded;
+a panel's list corrects its own cases' people (non-empty values overwrite), but adds to,
+and never overwrites, a person another panel recorded; an identifier that differs from
+the one recorded for the person is an error, not an overwrite; a person whose case on the
+panel was exited and who is on the list again is re-referred (the case becomes active).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auth.models import Agency
+from cohort.matching.normalise import normalise_identifier
+from cohort.models import Case, CaseEvent, Nominal, RagChange
+from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
+from core import clock
+from core.extensions import db
+from panels.models import Panel
+from sharing import audit
+from sharing.blind_index import blind_index, index_nominal
+from sharing.policy import Policy
+
+IDENTIFIERS = ("pnc", "cro", "nomis", "crn")
+IDENTIFIER_LABELS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "CRN"}
+NOMINAL_FIELDS = tuple(c for c in COLUMNS if FIELD_CATEGORY.get(c) in ("identity", "contact"))
+CASE_FIELDS = (
+    "referral_date", "last_engagement", "order_end_date", "cohort_type", "mappa_category", "mappa_level",
+    "risk_level", "accommodation", "employment",
+)
+BATCH = 500
+IN_CHUNK = 900
+
+
+# -- the plan -------------------------------------------------------------------------
+
+@dataclass
+class PlannedRow:
+    """What one valid row will do. `nominal`/`case` are existing records, None for new ones."""
+
+    row: CohortRow
+    nominal: Nominal | None = None
+    case: Case | None = None
+    joined_on: tuple[str, ...] = ()
+    lead_agency_id: int | None = None
+    rerefer: bool = False
+    by_ref: bool = False
+
+    @property
+    def action(self) -> str:
+        if self.case is not None:
+            return "Re-refers case" if self.rerefer else "Updates case"
+        if self.nominal is not None:
+            return "Joins existing person (" + ", ".join(IDENTIFIER_LABELS[k] for k in self.joined_on) + ")"
+        return "New person"
+
+
+@dataclass
+class ImportPlan:
+    panel: Panel
+    filename: str
+    columns: tuple[str, ...]
+    rows: list[PlannedRow]
+    errors: list[RowError]
+    data_rows: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories the file writes: offending always, plus those of its columns."""
+        return sorted({"offending"} | {FIELD_CATEGORY[c] for c in self.columns if c in FIELD_CATEGORY})
+
+    def counts(self) -> dict[str, int]:
+        new_cases = sum(1 for p in self.rows if p.case is None)
+        return {
+            "new_nominals": sum(1 for p in self.rows if p.nominal is None),
+            "joined_nominals": sum(1 for p in self.rows if p.nominal is not None and p.case is None),
+            "new_cases": new_cases,
+            "updated_cases": len(self.rows) - new_cases,
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        return (f"{c['new_cases']} new case(s) ({c['new_nominals']} new people, {c['joined_nominals']} joined to "
+                f"people already recorded), {c['updated_cases']} updated case(s)")
+
+
+@dataclass
+class ImportResult:
+    new_nominals: int = 0
+    joined_nominals: int = 0
+    new_cases: int = 0
+    updated_cases: int = 0
+    unchanged_cases: int = 0
+    rag_changes: int = 0
+    case_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.new_cases} new case(s) ({self.new_nominals} new people, {self.joined_nominals} joined to "
+                f"people already recorded), {self.updated_cases} updated case(s) ({self.unchanged_cases} unchanged), "
+                f"{self.rag_changes} RAG change(s)")
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _file_columns(headers: Iterable[str]) -> tuple[str, ...]:
+    keys = {_header_key(h) for h in headers}
+    return tuple(c for c in COLUMNS if c in keys)
+
+
+def _policy_errors(panel: Panel, columns: tuple[str, ...], policy: Policy) -> list[RowError]:
+    """One error per category the file would write that the user's agency may not write."""
+    agency = policy.user.agency.code if policy.user is not None and policy.user.agency else "you"
+    needed: dict[str, list[str]] = {"offending": []}
+    for column in columns:
+        if column in FIELD_CATEGORY:
+            needed.setdefault(FIELD_CATEGORY[column], []).append(column)
+    errors = []
+    for category, cols in needed.items():
+        if not policy.can(panel.id, category, "write"):
+            errors.append(RowError(1, ", ".join(cols) or "ref",
+                                   f"{agency} may not write {category} data on the {panel.code} panel "
+                                   f"under the agreements in force"))
+    return errors
+
+
+def _survivor(nominal: Nominal) -> Nominal:
+    """Follow merges to the record that was kept."""
+    seen: set[int] = set()
+    while nominal.merged_into_id is not None and nominal.id not in seen:
+        seen.add(nominal.id)
+        kept = db.session.get(Nominal, nominal.merged_into_id)
+        if kept is None:
+            break
+        nominal = kept
+    return nominal
+
+
+def _identifier_index(rows: Sequence[CohortRow]) -> dict[tuple[str, str], list[Nominal]]:
+    """(kind, normalised value) -> the recorded people holding exactly that identifier.
+
+    One query per identifier kind (chunked) finds the blind-index candidates for every row
+    at once; decrypting each candidate confirms the exact value, since a truncated index
+    is shared by several people on purpose.
+    """
+    found: dict[tuple[str, str], list[Nominal]] = {}
+    for kind in IDENTIFIERS:
+        wanted = {normalise_identifier(kind, getattr(r, kind)) for r in rows if getattr(r, kind)}
+        if not wanted:
+            continue
+        indexes = sorted({blind_index(kind, v) for v in wanted} - {None})
+        column = getattr(Nominal, f"bi_{kind}")
+        for chunk in _chunks(indexes, IN_CHUNK):
+            for candidate in db.session.execute(db.select(Nominal).where(column.in_(chunk))).scalars():
+                value = normalise_identifier(kind, getattr(candidate, kind))
+                if value in wanted:
+                    people = found.setdefault((kind, value), [])
+                    kept = _survivor(candidate)
+                    if all(p.id != kept.id for p in people):
+                        people.append(kept)
+    return found
+
+
+def plan_import(
+    panel: Panel,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    policy: Policy,
+    *,
+    filename: str = "",
+    today: dt.date | None = None,
+) -> ImportPlan:
+    """Validate the whole file and decide what every row would do; write nothing.
+
+    Every problem is reported (`row N: column: problem`), including categories the user
+    may not write; the plan is applicable only when `plan.errors` is empty.
+    """
+    valid, errors = validate_rows(headers, rows, today=today)
+    columns = _file_columns(headers)
+    plan = ImportPlan(panel=panel, filename=filename, columns=columns, rows=[], errors=[],
+                      data_rows=sum(1 for r in rows if any(str(c).strip() for c in r)))
+    if not plan.data_rows and not errors:
+        errors.append(RowError(2, "ref", "the file has column names but no rows to import"))
+    refused = _policy_errors(panel, columns, policy)
+    if refused:
+        # Do not look anyone up for a user who may not write here: report and stop.
+        plan.errors = sorted(refused + errors, key=lambda e: e.row)
+        return plan
+
+    existing = db.session.execute(db.select(Case).where(Case.panel_id == panel.id)).scalars().all()
+    case_by_ref = {c.ref: c for c in existing}
+    case_by_folded_ref = {c.ref.casefold(): c for c in existing}
+    by_nominal: dict[int, Case] = {}
+    for c in existing:
+        if c.nominal_id not in by_nominal or by_nominal[c.nominal_id].status == "exited":
+            by_nominal[c.nominal_id] = c
+    agencies = {code: id_ for id_, code in db.session.execute(db.select(Agency.id, Agency.code))}
+    index = _identifier_index(valid)
+
+    claimed: dict[int, int] = {}  # nominal id -> the row that already uses that person
+    for r in valid:
+        row_errors: list[RowError] = []
+        planned = PlannedRow(row=r)
+        matched: dict[int, tuple[Nominal, list[str]]] = {}
+        for kind in IDENTIFIERS:
+            value = getattr(r, kind)
+            if not value:
+                continue
+            people = index.get((kind, normalise_identifier(kind, value)), [])
+            if len(people) > 1:
+                row_errors.append(RowError(r.row, kind, f"matches {len(people)} people already recorded; merge them "
+                                                        f"in the duplicate check first"))
+            elif people:
+                matched.setdefault(people[0].id, (people[0], []))[1].append(kind)
+        if len(matched) > 1:
+            kinds = [k for _, ks in matched.values() for k in ks]
+            row_errors.append(RowError(r.row, ", ".join(kinds), "identifiers match different people already "
+                                                                "recorded; check the row or merge the people first"))
+        person, kinds = next(iter(matched.values())) if len(matched) == 1 else (None, [])
+
+        case = case_by_ref.get(r.ref) or case_by_folded_ref.get(r.ref.casefold())
+        if case is not None:
+            if person is not None and person.id != case.nominal_id:
+                row_errors.append(RowError(r.row, "ref", f"case {case.ref} is a different person from the one whose "
+                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)} matches"))
+            planned.case, planned.nominal, planned.by_ref = case, case.nominal, True
+            planned.rerefer = case.status == "exited"  # back on the panel's list: back on the panel
+        elif person is not None:
+            planned.nominal, planned.joined_on = person, tuple(kinds)
+            other = by_nominal.get(person.id)
+            if other is not None and other.status != "exited":
+                row_errors.append(RowError(r.row, "ref", f"this person (matched on "
+                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)}) is "
+                                                         f"already on the {panel.code} panel as {other.ref}"))
+            elif other is not None:
+                planned.case, planned.rerefer = other, True
+        elif not (r.given_name or r.family_name):
+            row_errors.append(RowError(r.row, "family_name", "enter a given_name or family_name: no case on the panel "
+                                                             "has this ref and no identifier matches anyone recorded"))
+
+        if planned.nominal is not None:
+            for kind in IDENTIFIERS:
+                value, held = getattr(r, kind), getattr(planned.nominal, kind)
+                if value and held and normalise_identifier(kind, held) != normalise_identifier(kind, value):
+                    row_errors.append(RowError(r.row, kind, f"differs from the {IDENTIFIER_LABELS[kind]} already "
+                                                            f"recorded for this person"))
+            first = claimed.setdefault(planned.nominal.id, r.row)
+            if first != r.row:
+                row_errors.append(RowError(r.row, "ref", f"is the same person as row {first}"))
+
+        if r.lead_agency:
+            planned.lead_agency_id = agencies.get(r.lead_agency)
+            if planned.lead_agency_id is None:
+                row_errors.append(RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}"))
+
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            plan.rows.append(planned)
+    plan.errors = sorted(errors, key=lambda e: e.row)
+    return plan
+
+
+# -- applying -------------------------------------------------------------------------
+
+def _set_nominal(nominal: Nominal, row: CohortRow, *, overwrite: bool) -> bool:
+    """Copy the row's non-empty identity and contact values; True when anything changed."""
+    changed = False
+    for name in NOMINAL_FIELDS:
+        if name not in row.columns:
+            continue
+        value = getattr(row, name)
+        if value in (None, "", []):
+            continue
+        held = getattr(nominal, name)
+        if held == value or (held not in (None, "", []) and not overwrite):
+            continue
+        setattr(nominal, name, value)
+        changed = True
+    return changed
+
+
+def _set_case(case: Case, planned: PlannedRow) -> list[str]:
+    """Copy the row's non-empty case values; returns the fields that changed."""
+    row, changed = planned.row, []
+    lead = planned.lead_agency_id
+    if "lead_agency" in row.columns and lead is not None and case.lead_agency_id != lead:
+        case.lead_agency_id = lead
+        changed.append("lead agency")
+    for name in CASE_FIELDS:
+        if name not in row.columns:
+            continue
+        value = getattr(row, name)
+        if value in (None, "") or getattr(case, name) == value:
+            continue
+        setattr(case, name, value)
+        changed.append(name.replace("_", " "))
+    return changed
+
+
+def _columns(model) -> list[str]:
+    return [prop.key for prop in db.inspect(model).column_attrs if prop.key != "id"]
+
+
+def _bulk_insert(model, objects: list, *, ids: bool = False) -> dict[str, int]:
+    """INSERT transient objects in one executemany; with `ids`, return uid -> new id.
+
+    The objects are built with the model's own constructor and Encrypted attributes, so
+    each ciphertext is bound to its row's uid exactly as a normal flush would bind it;
+    only the write is batched. (A unit-of-work flush inserts these tables one row per
+    statement on SQLite, since it needs RETURNING in parameter order.)
+    """
+    if not objects:
+        return {}
+    keys = _columns(model)
+    values = [{key: getattr(obj, key) for key in keys} for obj in objects]
+    options = {"render_nulls": True}  # NULLs sent, not omitted: every row has the same columns, one batch
+    if not ids:
+        db.session.execute(db.insert(model), values, execution_options=options)
+        return {}
+    rows = db.session.execute(db.insert(model).returning(model.id, model.uid), values, execution_options=options)
+    return {uid: id_ for id_, uid in rows}
+
+
+def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None) -> ImportResult:
+    """Write an error-free plan in the current transaction; the caller commits once.
+
+    Raises ValueError for a plan with errors (validate first). `source` becomes the access
+    log's purpose (the request path by default, "command line" outside a request).
+    """
+    if plan.errors:
+        raise ValueError("the import has errors; nothing was written")
+    panel, user = plan.panel, policy.user
+    for category in plan.categories:
+        if not policy.can(panel.id, category, "write"):
+            raise PermissionError(f"{category} write not granted on {panel.code}")
+    now, today = clock.utcnow(), clock.today()
+    user_id = user.id if user is not None else None
+    agency_id = user.agency_id if user is not None else None
+    rationale = f"Imported from {plan.filename or 'a cohort file'}"
+    result = ImportResult()
+
+    for batch in _chunks(plan.rows, BATCH):
+        # People: new ones built and inserted in bulk; known ones updated in the session.
+        new_people: list[Nominal] = []
+        people: list[Nominal] = []
+        for p in batch:
+            if p.nominal is None:
+                nominal = Nominal(created_at=now, updated_at=now)
+                _set_nominal(nominal, p.row, overwrite=True)
+                index_nominal(nominal)
+                new_people.append(nominal)
+                result.new_nominals += 1
+            else:
+                nominal = p.nominal
+                # A panel's list corrects its own case's person; it only fills gaps in someone else's.
+                if _set_nominal(nominal, p.row, overwrite=p.by_ref):
+                    index_nominal(nominal)
+                if p.case is None:
+                    result.joined_nominals += 1
+            people.append(nominal)
+        person_ids = _bulk_insert(Nominal, new_people, ids=True)
+
+        # Cases: new ones in bulk, existing ones changed only where the row differs.
+        new_cases: list[Case] = []
+        row_cases: list[Case] = []
+        events: list[tuple[Case, str, str]] = []  # (case, event kind, detail)
+        rag_from: list[tuple[Case, str | None, str]] = []  # (case, from, to)
+        for p, nominal in zip(batch, people, strict=True):
+            if p.case is None:
+                case = Case(nominal_id=nominal.id or person_ids[nominal.uid], panel_id=panel.id, ref=p.row.ref,
+                            status="active", version=1, referral_date=p.row.referral_date or today,
+                            referring_agency_id=agency_id, updated_by_id=user_id, created_at=now, updated_at=now)
+                _set_case(case, p)
+                if p.row.rag is not None:
+                    case.rag = p.row.rag
+                    rag_from.append((case, None, p.row.rag))
+                new_cases.append(case)
+                row_cases.append(case)
+                events.append((case, "imported", rationale))
+                result.new_cases += 1
+                continue
+            case = p.case
+            row_cases.append(case)
+            changed = _set_case(case, p)
+            if p.rerefer:
+                case.ref, case.status, case.exited_on, case.exit_reason = p.row.ref, "active", None, None
+                if "referral date" not in changed:
+                    case.referral_date = p.row.referral_date or today
+                changed.insert(0, "re-referred")
+            result.updated_cases += 1
+            rag_differs = p.row.rag is not None and p.row.rag != case.rag
+            if rag_differs:
+                rag_from.append((case, case.rag, p.row.rag))
+                case.rag = p.row.rag
+            if changed or rag_differs:
+                case.updated_by_id = user_id
+                case.updated_at = now
+                if changed:
+                    events.append((case, "re-referred" if p.rerefer else "updated",
+                                   f"{rationale}: changed {', '.join(changed)}"))
+            else:
+                result.unchanged_cases += 1
+        db.session.flush()
+        case_ids = _bulk_insert(Case, new_cases, ids=True)
+
+        def case_id(case: Case, _ids: dict[str, int] = case_ids) -> int:
+            return case.id or _ids[case.uid]
+
+        history = []
+        for case, kind, detail in events:
+            event = CaseEvent(case_id=case_id(case), at=now, user_id=user_id, kind=kind)
+            event.detail = detail
+            history.append(event)
+        _bulk_insert(CaseEvent, history)
+        changes = []
+        for case, from_rag, to_rag in rag_from:
+            change = RagChange(case_id=case_id(case), at=now, user_id=user_id, from_rag=from_rag, to_rag=to_rag,
+                               source="import", meeting_id=None)
+            change.rationale = rationale
+            changes.append(change)
+        _bulk_insert(RagChange, changes)
+        result.rag_changes += len(changes)
+        result.case_ids.extend(case_id(case) for case in row_cases)
+
+    audit.record("import", user=user, panel=panel, categories=plan.categories, purpose=source,
+                 detail=f"{plan.data_rows} row(s): {result.summary()}")
+    return result
+
+
+# -- the demo cohort ------------------------------------------------------------------
+
+class SystemLoad(Policy):
+    """Writes every panel's list for a system load (the demo), whatever the agency's grants."""
+
+    def can(self, panel_id: int, category: str, action: str = "read") -> bool:
+        return True
+
+
+def import_demo_cohort(cohort: dict[str, list[dict[str, Any]]], user) -> str:
+    """Import every panel's demo rows as `user` (a coordinator), bypassing the per-agency grants.
+
+    Used by `flask demo load`; logged as a system load. The caller commits. Returns one line.
+    """
+    policy = SystemLoad(user)
+    panels = {p.code: p for p in db.session.execute(db.select(Panel)).scalars()}
+    parts, skipped = [], []
+    total = ImportResult()
+    for code, rows in cohort.items():
+        panel = panels.get(code)
+        if panel is None:
+            skipped.append(code)
+            continue
+        table = [[str(row.get(c) or "") for c in COLUMNS] for row in rows]
+        plan = plan_import(panel, list(COLUMNS), table, policy, filename=f"the demo cohort ({code})")
+        if plan.errors:
+            raise ValueError(f"demo cohort for {code} is invalid: " + "; ".join(str(e) for e in plan.errors[:5]))
+        result = apply_import(plan, policy, source="system load: demo cohort (agreements not applied)")
+        parts.append(f"{code} {result.new_cases}")
+        total.new_cases += result.new_cases
+        total.new_nominals += result.new_nominals
+        total.joined_nominals += result.joined_nominals
+    line = (f"Demo cohort: {total.new_cases} cases ({', '.join(parts)}) for {total.new_nominals} people, "
+            f"{total.joined_nominals} on a second panel")
+    if skipped:
+        line += f"; no panel for {', '.join(skipped)}"
+    return line

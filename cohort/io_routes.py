@@ -1,0 +1,256 @@
+"""Pages for cohort lists in and out: upload -> preview -> confirm, CSV/XLSX export, print.
+
+The uploaded bytes wait between preview and confirm in the instance folder, encrypted
+under a key derived for uploads and bound (AES-GCM associated data) to the user and the
+signed-in session, so a token is useless to anyone else; files expire after an hour and
+are deleted on confirm. Confirm re-validates the stored file from scratch: the preview is
+never trusted, and nothing is written until the user confirms an error-free plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
+from wtforms import SubmitField
+
+from auth.decorators import login_required
+from cohort import queries
+from cohort.exporting import FORMATS, export_file, export_filename, snapshot
+from cohort.importing import ImportPlan, apply_import, plan_import
+from cohort.spreadsheet import FIELD_CATEGORY, NOT_A_SPREADSHEET, SpreadsheetError, read_table
+from core import clock
+from sharing import audit
+from sharing.crypto import keyring
+from sharing.policy import current_policy
+
+bp = Blueprint("cohort_io", __name__)
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+UPLOAD_MAX_AGE = dt.timedelta(hours=1)
+PREVIEW_ROWS = 20
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Upload a cohort list", widget=GovFileInput(),
+                     validators=[FileRequired("Select a CSV or Excel (.xlsx) file")])
+    submit = SubmitField("Upload and check", widget=GovSubmitInput())
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Import", widget=GovSubmitInput())
+
+
+# -- the stored upload ----------------------------------------------------------------
+
+def _uploads() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _cipher() -> AESGCM:
+    return AESGCM(keyring().derived_key("import-upload"))
+
+
+def _aad(token: str) -> bytes:
+    sess = g.get("user_session")
+    return f"import-upload:{token}:{g.user.uid}:{sess.id if sess is not None else ''}".encode()
+
+
+def _sweep() -> None:
+    """Delete uploads older than the limit (abandoned previews)."""
+    cutoff = time.time() - UPLOAD_MAX_AGE.total_seconds()
+    for path in _uploads().iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def store_upload(panel_code: str, filename: str, data: bytes) -> str:
+    """Keep an upload, encrypted, until the user confirms it; returns its token."""
+    _sweep()
+    token = secrets.token_urlsafe(24)
+    meta = json.dumps({"panel": panel_code, "filename": filename, "at": clock.utcnow().isoformat()}).encode()
+    nonce = secrets.token_bytes(12)
+    blob = nonce + _cipher().encrypt(nonce, len(meta).to_bytes(4, "big") + meta + data, _aad(token))
+    fd = os.open(_uploads() / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(blob)
+    return token
+
+
+def load_upload(panel_code: str, token: str) -> tuple[str, bytes] | None:
+    """(filename, bytes) of this user's upload for this panel, or None if absent or expired."""
+    if not TOKEN.match(token):
+        return None
+    path = _uploads() / token
+    try:
+        blob = path.read_bytes()
+        plain = _cipher().decrypt(blob[:12], blob[12:], _aad(token))
+    except (OSError, InvalidTag, ValueError):
+        return None
+    size = int.from_bytes(plain[:4], "big")
+    meta = json.loads(plain[4:4 + size])
+    if meta["panel"] != panel_code or clock.utcnow() - dt.datetime.fromisoformat(meta["at"]) > UPLOAD_MAX_AGE:
+        discard_upload(token)
+        return None
+    return meta["filename"], plain[4 + size:]
+
+
+def discard_upload(token: str) -> None:
+    if TOKEN.match(token):
+        (_uploads() / token).unlink(missing_ok=True)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+def _import_panel(code: str):
+    """The panel, if the user may add and change cases on it (offending write)."""
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    if not policy.can(panel.id, "offending", "write"):
+        audit.refused("policy: offending write not granted (import)", panel=panel)
+        abort(403)
+    return panel
+
+
+def _file_problem(exc: SpreadsheetError) -> str:
+    text = str(exc)
+    if text.startswith(NOT_A_SPREADSHEET):
+        return "The selected file must be a CSV or Excel (.xlsx) spreadsheet" + text[len(NOT_A_SPREADSHEET):]
+    return f"The selected file could not be read: {text}"
+
+
+def _mb(size: int) -> str:
+    """A limit as people write it: 15 MB, 2 KB."""
+    if size >= 1024 * 1024:
+        return f"{round(size / (1024 * 1024), 1):g} MB"
+    return f"{max(1, round(size / 1024)):g} KB"
+
+
+def _preview(panel, plan: ImportPlan, token: str):
+    policy = current_policy()
+    readable = policy.readable(panel.id)
+    columns = [c for c in plan.columns if c == "ref" or FIELD_CATEGORY.get(c) in readable]
+    audit.record("view", panel=panel, categories=plan.categories,
+                 detail=f"import preview: {plan.data_rows} row(s), {len(plan.errors)} problem(s)")
+    return render_template(
+        "cohort/import_preview.html", title=f"Check the import: {plan.filename}", panel=panel, plan=plan,
+        counts=plan.counts(), sample=plan.rows[:PREVIEW_ROWS], columns=columns, token=token,
+        confirm_form=ConfirmForm(formdata=None), withheld_message=policy.withheld_message(panel.id),
+    )
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@bp.app_template_filter("import_cell")
+def _import_cell(value) -> str:
+    return _cell(value)
+
+
+# -- import ---------------------------------------------------------------------------
+
+@bp.route("/panels/<code>/import", methods=["GET", "POST"])
+@login_required
+def upload(code: str):
+    panel = _import_panel(code)
+    form = ImportForm()
+    limit = current_app.config["MAX_IMPORT_BYTES"]
+    if form.validate_on_submit():
+        storage = form.file.data
+        data = storage.stream.read(limit + 1)
+        filename = Path(storage.filename or "upload").name[:200]
+        if len(data) > limit:
+            form.file.errors.append(f"The selected file must be smaller than {_mb(limit)}")
+        else:
+            try:
+                read_table(filename, data)
+            except SpreadsheetError as exc:
+                form.file.errors.append(_file_problem(exc))
+            else:
+                token = store_upload(panel.code, filename, data)
+                return redirect(url_for(".preview", code=panel.code, token=token))
+    return render_template("cohort/import.html", title=f"Import a cohort list to {panel.name}", panel=panel,
+                           form=form, limit=_mb(limit))
+
+
+@bp.route("/panels/<code>/import/<token>")
+@login_required
+def preview(code: str, token: str):
+    panel = _import_panel(code)
+    stored = load_upload(panel.code, token)
+    if stored is None:
+        flash("That upload has expired or cannot be found. Upload the file again.", "info")
+        return redirect(url_for(".upload", code=panel.code))
+    filename, data = stored
+    headers, rows = read_table(filename, data)
+    return _preview(panel, plan_import(panel, headers, rows, current_policy(), filename=filename), token)
+
+
+@bp.route("/panels/<code>/import/<token>", methods=["POST"])
+@login_required
+def confirm(code: str, token: str):
+    panel = _import_panel(code)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form has expired. Upload the file again.")
+    stored = load_upload(panel.code, token)
+    if stored is None:
+        flash("That upload has expired or cannot be found. Upload the file again.", "info")
+        return redirect(url_for(".upload", code=panel.code))
+    filename, data = stored
+    headers, rows = read_table(filename, data)
+    policy = current_policy()
+    plan = plan_import(panel, headers, rows, policy, filename=filename)
+    if plan.errors:  # the cohort changed since the preview: show the problems again
+        return _preview(panel, plan, token)
+    result = apply_import(plan, policy)
+    discard_upload(token)
+    flash(f"Imported {filename}: {result.summary()}", "success")
+    return redirect(url_for("cohort.tracker", code=panel.code))
+
+
+# -- export and print -----------------------------------------------------------------
+
+@bp.route("/panels/<code>/export.<fmt>")
+@login_required
+def export(code: str, fmt: str):
+    if fmt not in FORMATS:
+        abort(404)
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    data, _ = export_file(panel, policy, fmt)
+    return Response(data, mimetype=FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{export_filename(panel, fmt)}"',
+        "Cache-Control": "no-store",
+    })
+
+
+@bp.route("/panels/<code>/print")
+@login_required
+def print_snapshot(code: str):
+    policy = current_policy()
+    panel = queries.panel_or_404(code, policy)
+    return render_template("cohort/export_print.html", title=f"{panel.name}: monthly snapshot", panel=panel,
+                           s=snapshot(panel, policy))

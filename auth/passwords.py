@@ -54,7 +54,9 @@ def needs_rehash(stored: str) -> bool:
     return _hasher().check_needs_rehash(stored)
 
 
-def password_problem(password: str, *, email: str = "", name: str = "", extra_words: set[str] = frozenset()) -> str | None:
+def password_problem(
+    password: str, *, email: str = "", name: str = "", extra_words: set[str] = frozenset()
+) -> str | None:
     """Why a password is refused, in words for the error summary, or None when acceptable."""
     if len(password) < MIN_LENGTH:
         return f"Password must be {MIN_LENGTH} characters or more"
@@ -66,10 +68,14 @@ def password_problem(password: str, *, email: str = "", name: str = "", extra_wo
     stripped = re.sub(r"[^a-z]", "", low)
     words = CONTEXT_WORDS | {w.lower() for w in extra_words}
     words |= {p for p in re.split(r"[^a-z]+", (email.split("@")[0] + " " + name).lower()) if len(p) >= 3}
-    # A password that is little more than a context word plus digits/symbols is guessable.
-    for word in words:
-        if word and word in stripped and len(stripped) - len(word) < 4:
-            return "Password is too easy to guess from words about you or this service; choose another"
+    # A password that is little more than a context word plus digits/symbols is guessable ...
+    # ... or several such words run together ("paulapolice2026!").
+    rest = stripped
+    for word in sorted(words, key=len, reverse=True):
+        if word:
+            rest = rest.replace(word, "")
+    if rest != stripped and len(rest) < 4:
+        return "Password is too easy to guess from words about you or this service; choose another"
     if len(set(low)) < 5:
         return "Password is too repetitive; choose another"
     return None

@@ -43,3 +43,4 @@ def revoke_token(token_id: int, user: User) -> bool:
         return False
     row.revoked_at = clock.utcnow()
     return True
+

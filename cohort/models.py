@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -92,7 +93,11 @@ class Nominal(UidMixin, TimestampMixin, db.Model):
 
 class Case(UidMixin, TimestampMixin, db.Model):
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("panel_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("panel_id", "ref"),
+        # Covers the tracker's change-token aggregate, so a poll never reads the wide rows.
+        Index("ix_cases_panel_change", "panel_id", "version", "updated_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     nominal_id: Mapped[int] = mapped_column(ForeignKey("nominals.id"), nullable=False, index=True)
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), nullable=False, index=True)

@@ -111,7 +111,7 @@ def test_missed_runs_are_caught_up_on_start(app, cohort):
     assert keys == {"agenda:IOM:2027-01-06", "agenda:MAPPA:2027-01-14"}
     months = db.session.execute(db.select(Snapshot.month)).scalars().all()
     assert months == [dt.date(2027, 1, 1)] * 2
-    assert catch_up(app) == {"meetings": 0, "agendas": 0, "reminders": 0, "flags": 0, "snapshots": 0}
+    assert catch_up(app) == {"meetings": 0, "agendas": 0, "reminders": 0, "flags": 0, "snapshots": 0, "dedupe": 0}
 
 
 def test_restart_does_not_duplicate_jobs(app):

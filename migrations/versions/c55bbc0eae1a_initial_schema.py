@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3e5366defe32
+Revision ID: c55bbc0eae1a
 Revises: 
-Create Date: 2026-11-23 07:32:55.622128
+Create Date: 2026-11-23 08:29:03.110607
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3e5366defe32'
+revision = 'c55bbc0eae1a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -264,6 +264,7 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_next_review'), ['next_review'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_nominal_id'), ['nominal_id'], unique=False)
+        batch_op.create_index('ix_cases_panel_change', ['panel_id', 'version', 'updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_panel_id'), ['panel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_rag'), ['rag'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
@@ -569,6 +570,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_rag'))
         batch_op.drop_index(batch_op.f('ix_cases_panel_id'))
+        batch_op.drop_index('ix_cases_panel_change')
         batch_op.drop_index(batch_op.f('ix_cases_nominal_id'))
         batch_op.drop_index(batch_op.f('ix_cases_next_review'))
 

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 
 from auth.models import User, UserSession
 from core import clock
@@ -56,8 +56,9 @@ def load_session() -> UserSession | None:
     if row is None or _expired(row, now) or not row.user.active:
         session.clear()
         return None
-    # Touch at most once a minute: a poll every 10 s need not write every time.
-    if now - row.last_seen_at > dt.timedelta(seconds=60):
+    # Touch at most once a minute. A page's own background refresh (htmx polling) is not
+    # the user doing anything, so it never keeps an unattended session alive.
+    if request.headers.get("HX-Request") != "true" and now - row.last_seen_at > dt.timedelta(seconds=60):
         row.last_seen_at = now
     return row
 

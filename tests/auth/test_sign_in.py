@@ -177,3 +177,20 @@ def test_wrong_current_password_is_refused(client, partnership):
     resp = client.post("/account/password", data={
         "current": "not-my-password", "password": "velvet-harbour-tractor-9", "confirm": "velvet-harbour-tractor-9"})
     assert "Your current password is not correct" in resp.get_data(as_text=True)
+
+
+def test_tracker_polling_does_not_keep_an_idle_session_alive(client, partnership):
+    """Background refreshes (htmx) are not activity: 31 minutes of polling still times out."""
+    import datetime as dt
+
+    from core import clock
+    from tests.support import clock_at, login
+
+    assert login(client, "coord").status_code == 302
+    start = clock_at("2026-11-23T10:00:00")
+    for minute in range(0, 32, 2):
+        clock.set_now(start + dt.timedelta(minutes=minute))
+        client.get("/panels/IOM/tracker/rows?since=x", headers={"HX-Request": "true"})
+    clock.set_now(start + dt.timedelta(minutes=31))
+    resp = client.get("/panels/IOM/tracker")
+    assert resp.status_code == 302 and "/sign-in" in resp.headers["Location"]

@@ -216,3 +216,15 @@ def page_for(browser, live_server):
     yield _page
     for ctx in contexts:
         ctx.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests drive the whole stack once, on SQLite: don't generate PostgreSQL copies."""
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        on_pg = spec is not None and spec.params.get("_session_app") == "postgresql"
+        (drop if on_pg and item.get_closest_marker("browser") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

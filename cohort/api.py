@@ -17,6 +17,8 @@ from panels.models import Panel
 from sharing import audit
 from sharing.policy import current_policy
 
+MAX_PAGE = 1_000_000
+
 
 @api.get("/panels")
 def list_panels():
@@ -40,7 +42,7 @@ def list_cases(code: str):
         page = int(request.args.get("page", "1"))
     except ValueError:
         page = 0
-    if page < 1:
+    if page < 1 or page > MAX_PAGE:  # a huge page would overflow the database's OFFSET (a 500)
         abort(422, "page must be a whole number from 1")
     if rag and not policy.can(panel.id, "risk"):
         audit.refused("policy: rag filter needs risk read", panel=panel)
@@ -80,6 +82,9 @@ def get_case(case_id: int):
 def patch_case(case_id: int):
     policy = current_policy()
     case = queries.case_or_404(case_id, policy)
+    if not policy.can(case.panel_id, "risk", "write"):  # refuse before judging the body
+        audit.refused("policy: risk write not granted", panel=case.panel, case_id=case.id)
+        abort(403, "Changing the RAG needs write access to risk on this panel")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(422, 'Send a JSON object: {"rag": "red|amber|green", "rationale": "...", "version": N}')

@@ -24,7 +24,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from cohort.models import COHORT_TYPES, PATHWAYS, RISK_LEVELS
@@ -154,7 +154,7 @@ class ReferSearchForm(FlaskForm):
 
 
 class ReferExistingForm(FlaskForm):
-    nominal_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    nominal_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
     ref = StringField("Your reference for this case (optional)", widget=GovTextInput(),
                       validators=[Optional(), Length(max=64)])
     submit = SubmitField("Refer this person", widget=GovSubmitInput())

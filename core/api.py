@@ -17,6 +17,9 @@ API_MODULES = ("auth.api", "cohort.api", "cohort.dedupe_api", "panels.api", "sha
 @api.before_request
 def _require_token():
     if g.get("user") is None:
+        from sharing import audit
+
+        audit.refused("api: no valid token")  # refusals are logged, this one too
         abort(401, "Send a valid API token: Authorization: Bearer <token>")
 
 

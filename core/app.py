@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.routing import IntegerConverter
 
 from core.config import build_config, check_production
 from core.extensions import csrf, db, limiter, migrate
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     app.extensions["keyring"] = Keyring(load_master_key(cfg))
 
+    app.url_map.converters["int"] = DatabaseId
     _configure_templates(app)
     _register_request_hooks(app)
     _register_blueprints(app)
@@ -66,6 +68,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     maybe_start_in_process(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """<int:...> limited to what an id column holds: /cases/99999999999999999999 is a 404, not an overflow (500)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 def _import_models() -> None:
@@ -110,6 +120,9 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _before():
+        from core.security import reject_nul_bytes
+
+        reject_nul_bytes()
         if not app.extensions.get("keys_ready"):
             ensure_data_keys()
             app.extensions["keys_ready"] = True

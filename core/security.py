@@ -29,6 +29,20 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target if is_safe_next(target) else default
 
 
+def reject_nul_bytes() -> None:
+    """NUL is never valid text here, and PostgreSQL refuses it in a query (a 500): answer 400 instead."""
+    from flask import abort, request
+
+    values = [request.path]
+    values += [v for _, vs in request.args.lists() for v in vs]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        values += [v for _, vs in request.form.lists() for v in vs]
+    if any("\x00" in v for v in values):
+        abort(400, "The request contains a character that is not allowed (NUL).")
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(resp):

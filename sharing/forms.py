@@ -114,7 +114,8 @@ class LogFilterForm(FlaskForm):
     outcome = SelectField("Outcome", widget=GovSelect(), validators=[Optional()])
     panel = SelectField("Panel", widget=GovSelect(), validators=[Optional()])
     nominal_id = IntegerField("Nominal ID", widget=GovTextInput(),
-                              validators=[Optional(), NumberRange(min=1, message="Enter a nominal ID, like 123")])
+                              validators=[Optional(), NumberRange(min=1, max=2**31 - 1,
+                                                                  message="Enter a nominal ID, like 123")])
     date_from = GovDate("From", validators=[Optional()])
     date_to = GovDate("To", validators=[Optional()])
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
@@ -135,5 +136,5 @@ class NominalLookupForm(FlaskForm):
 
     nominal_id = IntegerField("Nominal ID", widget=GovTextInput(),
                               validators=[InputRequired("Enter a nominal ID"),
-                                          NumberRange(min=1, message="Enter a nominal ID, like 123")])
+                                          NumberRange(min=1, max=2**31 - 1, message="Enter a nominal ID, like 123")])
     submit = SubmitField("Show who has seen this nominal", widget=GovSubmitInput())

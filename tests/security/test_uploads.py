@@ -1,0 +1,132 @@
+"""Hostile uploads: too big, wrong type, zip bombs, bad dates, odd encodings, huge names. Nothing written."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import zipfile
+
+import pytest
+
+from tests.security.world import counts, upload
+from tests.support import login
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def errors(body: str) -> str:
+    """The GOV.UK error summary's text (empty when there is none)."""
+    found = re.search(r'govuk-error-summary__list">(.*?)</ul>', body, re.S)
+    return re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip() if found else ""
+
+
+def refused_upload(client, data: bytes, filename: str) -> str:
+    """Upload, expect the form back with a clear error; confirm nothing was stored as a preview."""
+    resp = upload(client, data=data, filename=filename)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (200, 422), (filename, resp.status_code)
+    assert "Traceback" not in body
+    message = errors(body)
+    assert message, f"no error summary for {filename}"
+    return message
+
+
+def import_through(client, data: bytes, filename: str = "cohort.csv"):
+    """Upload and (if the preview allows it) confirm; returns the preview page text."""
+    resp = upload(client, data=data, filename=filename)
+    assert resp.status_code == 302, errors(resp.get_data(as_text=True))
+    preview = client.get(resp.headers["Location"]).get_data(as_text=True)
+    client.post(resp.headers["Location"], data={})
+    return preview
+
+
+@pytest.fixture
+def coord(app, world):
+    client = app.test_client()
+    login(client, "coord")
+    return client
+
+
+def test_wrong_types_and_garbage_are_clear_errors(coord):
+    before = counts()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", "<" + "a" * (20 * 1024 * 1024))
+    garbage_zip = b"PK\x03\x04" + b"\x00" * 200
+    cases = [(PNG, "cohort.csv"), (PNG, "cohort.xlsx"), (garbage_zip, "cohort.xlsx"), (bomb.getvalue(), "c.xlsx"),
+             (b"", "cohort.csv"), (b"\x00\x01\x02" * 100, "cohort.csv")]
+    for data, name in cases:
+        started = time.monotonic()
+        message = refused_upload(coord, data, name)
+        assert time.monotonic() - started < 20, name
+        assert "Traceback" not in message and len(message) < 500
+    assert counts() == before
+
+
+def test_malformed_rows_write_nothing(coord):
+    before = counts()
+    rows = ("ref,given_name,family_name,date_of_birth,referral_date\n"
+            "BAD-1,Ann,Ok,31/02/1990,2026-01-01\n"
+            "BAD-2,Bob,Ok,1990-13-01,2026-01-01\n"
+            "BAD-3,Cy,Ok,yesterday,2026-01-01\n"
+            "BAD-4,Di,Ok,1990-01-01,01/01/0000\n"
+            "GOOD-1,Ed,Ok,1990-01-01,2026-01-01\n")
+    preview = import_through(coord, rows.encode())
+    assert re.search(r"row \d+", preview, re.I)
+    assert counts() == before  # all or nothing: the good row is not imported either
+
+
+def test_a_huge_name_is_refused_not_truncated_or_crashing(coord):
+    before = counts()
+    rows = "ref,given_name,family_name\nLONG-1," + "A" * 10_000 + ",Person\n"
+    resp = upload(coord, data=rows.encode(), filename="cohort.csv")
+    assert resp.status_code in (200, 302, 422)
+    if resp.status_code == 302:
+        preview = coord.get(resp.headers["Location"]).get_data(as_text=True)
+        assert coord.post(resp.headers["Location"], data={}).status_code in (200, 422)
+        assert re.search(r"row \d+", preview, re.I)
+    assert counts() == before
+    # and through the refer form
+    resp = coord.post("/panels/IOM/refer/new", data={"given_name": "A" * 10_000, "family_name": "B", "ref": "L-2"})
+    assert resp.status_code in (200, 422) and errors(resp.get_data(as_text=True))
+    assert counts() == before
+
+
+def test_a_bom_and_windows_1252_are_read_correctly(coord):
+    from cohort.models import Nominal
+    from core.extensions import db
+
+    before = counts()
+    bom = "\ufeffref,given_name,family_name\nBOM-1,Zoë,O'Brien\n".encode()
+    import_through(coord, bom)
+    cp1252 = "ref,given_name,family_name\nWIN-1,Seán,Müller\n".encode("cp1252")
+    resp = upload(coord, data=cp1252, filename="cohort.csv")
+    if resp.status_code == 302:
+        coord.post(resp.headers["Location"], data={})
+    else:
+        assert errors(resp.get_data(as_text=True))  # refused clearly is fine too; garbling is not
+    names = {(n.given_name, n.family_name) for n in db.session.execute(db.select(Nominal)).scalars()}
+    assert ("Zoë", "O'Brien") in names
+    assert not any(g and ("Ã" in g or "\ufffd" in g) for g, _ in names)
+    assert counts()["cases"] in (before["cases"] + 1, before["cases"] + 2)
+    if counts()["cases"] == before["cases"] + 2:
+        assert ("Seán", "Müller") in names
+
+
+def test_too_large_files(other_app, world):
+    small = other_app(MAX_CONTENT_LENGTH=8192, MAX_IMPORT_BYTES=2048)
+    client = small.test_client()
+    login(client, "coord")
+    before = counts()
+    over_import_limit = ("ref,given_name\n" + "".join(f"R{n:05d},Name\n" for n in range(300))).encode()
+    assert 2048 < len(over_import_limit) < 8192
+    resp = upload(client, data=over_import_limit)
+    assert resp.status_code in (200, 413, 422)
+    assert "smaller than" in errors(resp.get_data(as_text=True)) or resp.status_code == 413
+    resp = upload(client, data=b"ref,given_name\n" + b"R1,Name\n" * 5000)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "too large" in body and "Traceback" not in body and "<html" in body
+    assert counts() == before

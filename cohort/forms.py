@@ -7,7 +7,6 @@ import contextlib
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -15,7 +14,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -29,30 +27,13 @@ from wtforms.widgets import HiddenInput
 
 from cohort.models import COHORT_TYPES, PATHWAYS, RISK_LEVELS
 from cohort.services import NEED_LEVELS
+from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
 
-DATE_FORMAT = "%d %m %Y"
 ENGAGEMENT_LABELS = {
     "contact": "Face-to-face contact", "home_visit": "Home visit", "office_visit": "Office appointment",
     "phone": "Phone call", "attempted": "Attempted contact (no engagement)", "other": "Other",
 }
 NEED_LABELS = {"need": "Need identified", "no_need": "No need", "met": "Need met"}
-CATEGORY_LABELS = {
-    "identity": "Identity", "contact": "Contact", "offending": "Offending", "risk": "Risk",
-    "health": "Health", "substance_misuse": "Substance misuse", "resettlement": "Resettlement",
-    "intelligence": "Intelligence",
-}
-
-
-class GovDateField(DateField):
-    """A day/month/year date; a post without the field reads as blank instead of breaking the widget."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format=DATE_FORMAT, widget=GovDateInput(), **kwargs)
-
-    def process(self, formdata, data=None, **kwargs):
-        super().process(formdata, data, **kwargs)
-        if self.raw_data is not None and len(self.raw_data) != 3:
-            self.raw_data = None if not self.raw_data else (list(self.raw_data) + ["", "", ""])[:3]
 
 
 class VersionedForm(FlaskForm):

@@ -11,23 +11,13 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.utils import unset_value
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
+from core.forms import DATE_FORMAT, GovDateField
 from panels.models import ATTENDANCE
 
 ATTENDANCE_LABELS = {"present": "Present", "by_report": "By report", "apologies": "Apologies", "absent": "Absent"}
-DATE_FORMAT = "%d %m %Y"
-
-
-class GovDateField(DateField):
-    """A day / month / year date; a request without the three inputs counts as blank."""
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        super().process(formdata, data, extra_filters)
-        if self.raw_data is not None and len(self.raw_data) != 3:
-            self.raw_data = None
 
 
 class MoveMeetingForm(FlaskForm):

@@ -115,6 +115,14 @@ def _isa_warnings(today: dt.date) -> list[str]:
     return out
 
 
+try:
+    from sharing.queries import isa_warnings as _live_isa_warnings  # noqa: F401
+
+    _HAVE_LIVE_ISA_WARNINGS = True
+except ImportError:  # pragma: no cover
+    _HAVE_LIVE_ISA_WARNINGS = False
+
+
 def _reminders(panels: list[Panel], policy) -> list[Reminder]:
     codes = {p.code for p in panels}
     refs = {ref for p in panels for ref in policy.isa_refs(p.id)}
@@ -124,7 +132,10 @@ def _reminders(panels: list[Panel], policy) -> list[Reminder]:
     out = []
     for r in rows:
         panel_flag = r.kind == "flags" and r.key.split(":")[0] in codes
-        isa = r.kind.startswith("isa_") and (r.key.split(":")[1] in refs or g.user.has_role("admin"))
+        # Agreement reminders repeat the live warnings shown above them; list them only
+        # when those are not available.
+        isa = (r.kind.startswith("isa_") and not _HAVE_LIVE_ISA_WARNINGS
+               and (r.key.split(":")[1] in refs or g.user.has_role("admin")))
         if panel_flag or isa:
             out.append(r)
     return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -13,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -24,34 +22,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
 from sharing.crypto import CATEGORIES
 
-DATE_FORMAT = "%d %m %Y"
 ACCESS_CHOICES = [("", "None"), ("r", "Read"), ("rw", "Read and write")]
 ACCESS_LABELS = {"": "None", "r": "Read", "rw": "Read and write"}
-CATEGORY_LABELS = {
-    "identity": "Identity", "contact": "Contact", "offending": "Offending", "risk": "Risk",
-    "health": "Health", "substance_misuse": "Substance misuse", "resettlement": "Resettlement",
-    "intelligence": "Intelligence",
-}
-
-
-class GovDate(DateField):
-    """A day/month/year date input; a partly missing post reads as blank, not as a crash."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format=DATE_FORMAT, widget=GovDateInput(), **kwargs)
-
-    def process(self, formdata, data=None, **kwargs):
-        super().process(formdata, data, **kwargs)
-        if self.raw_data is not None and len(self.raw_data) != 3:
-            self.raw_data = None if not self.raw_data else (list(self.raw_data) + ["", "", ""])[:3]
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(f"{self.label.text.removesuffix(' (optional)')} must be a real date") from exc
 
 
 def grant_field_name(agency_id: int, category: str) -> str:
@@ -66,9 +41,9 @@ class IsaForm(FlaskForm):
     purpose = TextAreaField("Purpose", widget=GovTextArea(), validators=[Length(max=5000)])
     panels = SelectMultipleField("Panels covered", widget=GovCheckboxesInput(), coerce=int,
                                  validators=[InputRequired("Choose the panels this agreement covers")])
-    starts = GovDate("Start date", validators=[InputRequired("Enter the start date")])
-    review = GovDate("Review date (optional)", validators=[Optional()])
-    expires = GovDate("Expiry date", validators=[InputRequired("Enter the expiry date")])
+    starts = GovDateField("Start date", validators=[InputRequired("Enter the start date")])
+    review = GovDateField("Review date (optional)", validators=[Optional()])
+    expires = GovDateField("Expiry date", validators=[InputRequired("Enter the expiry date")])
     signatories = TextAreaField("Signatories (one a line)", widget=GovTextArea(), validators=[Length(max=5000)])
     status = RadioField("Status", choices=[("draft", "Draft: nothing is shared yet"),
                                            ("active", "Active: shares from the start date")],
@@ -116,8 +91,8 @@ class LogFilterForm(FlaskForm):
     nominal_id = IntegerField("Nominal ID", widget=GovTextInput(),
                               validators=[Optional(), NumberRange(min=1, max=2**31 - 1,
                                                                   message="Enter a nominal ID, like 123")])
-    date_from = GovDate("From", validators=[Optional()])
-    date_to = GovDate("To", validators=[Optional()])
+    date_from = GovDateField("From", validators=[Optional()])
+    date_to = GovDateField("To", validators=[Optional()])
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
 
     def set_choices(self, choices: dict[str, list[str]]) -> None:

@@ -2,7 +2,8 @@
 
 Each simulated user signs in (shared sessions per demo account), then loops for the run's
 duration: open a panel tracker, poll it, read a case, read the next meeting's agenda, and
-every fourth loop change a RAG through the API (read version -> PATCH). Reported per worker
+every fourth loop change a RAG through the API (read version -> PATCH), pausing about
+`--think` seconds between requests as a person would (0 = closed-loop stress). Reported per worker
 count: throughput, p50/p95/p99 latency, errors (any 5xx, timeout or unexpected status), and
 whether every successful RAG change is in the history exactly once (no lost update).
 
@@ -36,6 +37,7 @@ PG = os.environ.get("LOAD_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 ACCOUNTS = ["police@demo.example", "probation@demo.example", "coordinator@demo.example",
             "mappa.coordinator@demo.example", "housing@demo.example", "dwp@demo.example"]
 PASSWORD = "orchid-lantern-42"
+RUN_ID = secrets.token_hex(3)  # marks this run's RAG rationales, so earlier runs are not counted
 
 
 def env(port: int) -> dict:
@@ -103,7 +105,7 @@ class Client:
             raise RuntimeError(f"sign-in failed for {email}: {status}")
 
 
-def run_level(workers: int, users: int, seconds: float, size: int) -> dict:
+def run_level(workers: int, users: int, seconds: float, size: int, think: float = 2.0) -> dict:
     port = 8700 + workers
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
@@ -166,13 +168,16 @@ def run_level(workers: int, users: int, seconds: float, size: int) -> dict:
                         latencies.append(dt)
                         if status not in ok:
                             errors.append(f"{method} {path} -> {status}")
+                    if think:
+                        time.sleep(rnd.uniform(0.5 * think, 1.5 * think))
                 if loop % 4 == 0:
                     cid = rnd.choice(case_ids)
                     t0 = time.perf_counter()
                     status, data = c.request("GET", f"/api/v1/cases/{cid}", None, auth)
                     version = json.loads(data)["version"] if status == 200 else 0
                     payload = json.dumps({"rag": rnd.choice(["red", "amber", "green"]),
-                                          "rationale": f"load test {secrets.token_hex(4)}", "version": version})
+                                          "rationale": f"load test {RUN_ID} {secrets.token_hex(4)}",
+                                          "version": version})
                     status, data = c.request("PATCH", f"/api/v1/cases/{cid}", payload,
                                              {**auth, "Content-Type": "application/json"})
                     dt = time.perf_counter() - t0
@@ -205,7 +210,7 @@ def run_level(workers: int, users: int, seconds: float, size: int) -> dict:
         proc.wait(20)
 
 
-def lost_updates(expected: int, since_marker: str = "load test ") -> int:
+def lost_updates(expected: int, since_marker: str = f"load test {RUN_ID} ") -> int:
     """Successful PATCHes minus the RAG history rows they wrote (0 means nothing lost)."""
     code = (
         "from wsgi import create_app\nfrom core.extensions import db\nfrom cohort.models import RagChange\n"
@@ -223,6 +228,8 @@ def main(argv=None) -> int:
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--size", type=int, default=300, help="demo cohort size")
+    ap.add_argument("--think", type=float, default=2.0,
+                    help="mean seconds a user pauses between requests (0: closed-loop stress)")
     ap.add_argument("--skip-prepare", action="store_true")
     args = ap.parse_args(argv)
     if not args.skip_prepare:
@@ -231,7 +238,7 @@ def main(argv=None) -> int:
     total_ok = 0
     print(f"{'workers':>7} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
     for w in args.workers:
-        r = run_level(w, args.users, args.seconds, args.size)
+        r = run_level(w, args.users, args.seconds, args.size, args.think)
         total_ok += r["rag_changes_ok"]
         print(f"{r['workers']:>7} {r['requests']:>9} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
               f"{r['p99_ms']:>7.1f} {r['errors']:>6}  rag changes ok: {r['rag_changes_ok']}", flush=True)

@@ -36,7 +36,7 @@ def person(given: str, family: str, dob: D | None, **kw) -> dict:
     return {"given_name": given, "family_name": family, "date_of_birth": dob, **kw}
 
 
-PNC = {"pnc": "2003/0456789K"}
+PNC = {"pnc": "2003/0456789E"}
 
 # name -> (first record, second record); the first carries a PNC as a practitioner would key it.
 MUST_MATCH = {
@@ -70,8 +70,8 @@ MUST_NOT_MATCH = {
                        person("William", "Hargreaves", D(1985, 9, 17))),
     "namesakes": (person("John", "Smith", D(1970, 5, 1), postcode="LS8 1AB"),
                   person("John", "Smith", D(1982, 11, 23), postcode="WF1 2CD")),
-    "different PNC": (person("William", "Hargreaves", D(1984, 3, 12), pnc="2003/0456789K", postcode="LS8 1AB"),
-                      person("William", "Hargreaves", D(1984, 3, 12), pnc="2011/0998877T", postcode="WF1 2CD")),
+    "different PNC": (person("William", "Hargreaves", D(1984, 3, 12), pnc="2003/0456789E", postcode="LS8 1AB"),
+                      person("William", "Hargreaves", D(1984, 3, 12), pnc="2011/0998877C", postcode="WF1 2CD")),
 }
 
 

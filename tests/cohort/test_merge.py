@@ -44,7 +44,7 @@ def candidate(a: Nominal, b: Nominal, score: float = 0.97) -> DuplicateCandidate
 def people(partnership):
     """William (IOM, with history) and Bill (IOM and MAPPA, other identifiers): one person twice."""
     kept = add_nominal({"given_name": "William", "family_name": "Hargreaves", "date_of_birth": D(1984, 3, 12),
-                        "pnc": "2003/0456789K", "aliases": ["Billy H"]}, ("IOM",))
+                        "pnc": "2003/0456789E", "aliases": ["Billy H"]}, ("IOM",))
     iom = kept.cases[0]
     services.change_rag(iom, to="red", rationale="Arrested", policy=policy_for("coord"))
     services.add_engagement(iom, on=D(2026, 11, 1), kind="contact", note="Seen at home", policy=policy_for("coord"))
@@ -71,7 +71,7 @@ def test_merge_moves_cases_and_fills_identifiers(client, login_as, people):
     kept, merged = db.session.get(Nominal, people["kept"]), db.session.get(Nominal, people["merged"])
     assert merged.merged_into_id == kept.id
     assert all(getattr(merged, c) is None for c in NOMINAL_COLUMNS if c.startswith("bi_"))
-    assert kept.pnc == "2003/0456789K" and kept.crn == "X123456" and kept.nomis == "A1234BC"
+    assert kept.pnc == "2003/0456789E" and kept.crn == "X123456" and kept.nomis == "A1234BC"
     assert kept.postcode == "LS6 3QT" and kept.given_name == "William"
     assert kept.aliases == ["Billy H", "Bill Hargreaves"]
     assert kept.bi_crn is not None and kept.bi_nomis is not None

@@ -20,7 +20,7 @@ def person(id: int, given: str, family: str, dob: D | None = D(1984, 3, 12), **k
     return Record(id=id, given_name=given, family_name=family, date_of_birth=dob, **kw)
 
 
-BASE = dict(pnc="2003/0456789K")
+BASE = dict(pnc="2003/0456789E")
 
 MUST_MATCH = {
     "surname typo": (person(1, "William", "Hargreaves", **BASE), person(2, "William", "Hargraves")),
@@ -51,7 +51,7 @@ MUST_MATCH = {
         person(2, "William", "Hargreaves", D(1984, 3, 13)),
     ),
     "same PNC, different spelling": (
-        person(1, "William", "Hargreaves", pnc="2003/0456789K", postcode=None),
+        person(1, "William", "Hargreaves", pnc="2003/0456789E", postcode=None),
         person(2, "Will", "Hargraves", pnc="03/456789k", postcode="BD3 9ZZ"),
     ),
     "no identifiers, same name, DOB and postcode": (
@@ -74,8 +74,8 @@ MUST_NOT_MATCH = {
         person(2, "John", "Smith", D(1982, 11, 23), postcode="WF1 2CD"),
     ),
     "different PNC, same name": (
-        person(1, "William", "Hargreaves", pnc="2003/0456789K", postcode="LS8 1AB"),
-        person(2, "William", "Hargreaves", pnc="2011/0998877T", postcode="WF1 2CD"),
+        person(1, "William", "Hargreaves", pnc="2003/0456789E", postcode="LS8 1AB"),
+        person(2, "William", "Hargreaves", pnc="2011/0998877C", postcode="WF1 2CD"),
     ),
 }
 
@@ -187,3 +187,21 @@ def test_missing_everything_is_safe():
     records = [Record(id=i) for i in range(5)] + [Record(id=9, given_name="A")]
     assert find_duplicates(records) == []
     assert find_duplicates([]) == []
+
+
+def test_only_check_validated_identifiers_prove_two_people(register):
+    """Two valid PNCs that differ cap the pair below the verdict, with the reason given;
+    a free-text number that fails the PNC rules is left to the learned weights."""
+    from cohort.matching import Matcher
+
+    a = person(1, "William", "Hargreaves", D(1984, 3, 12), pnc="2003/0456789E", postcode="LS8 1AB")
+    b = person(2, "William", "Hargreaves", D(1984, 3, 12), pnc="2011/0998877C", postcode="LS8 1AB")
+    matcher = Matcher([*register, a, b]).fit()
+    pair = matcher.explain(a, b)
+    assert pair.score <= 0.2 + 1e-9
+    assert any(e.field == "identifiers" and "different PNC" in e.text for e in pair.evidence)
+
+    c = dataclasses.replace(a, pnc="2003/0456789K")  # wrong check character: not a checked PNC
+    d = dataclasses.replace(b, pnc="2011/0998877T")
+    unchecked = Matcher([*register, c, d]).fit().explain(c, d)
+    assert not any(e.field == "identifiers" for e in unchecked.evidence)

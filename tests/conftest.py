@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from core import clock
-from core.extensions import db
+from core.extensions import db, limiter
 from tests.support import (  # noqa: F401
     TEST_PASSWORD,
     LiveServer,
@@ -110,6 +110,28 @@ def app(_session_app):
         ctx.pop()
         clock.set_now(None)
         empty_tables(_session_app)
+
+
+@pytest.fixture
+def strict_app(app):
+    """strict_app(**config) -> an app on the same test database with some protections turned on."""
+    from wsgi import create_app
+
+    made = []
+    was_enabled = limiter.enabled
+
+    def _make(**extra):
+        other = create_app(test_overrides(app.config["SQLALCHEMY_DATABASE_URI"], **extra))
+        other.extensions["keys_ready"] = True
+        made.append(other)
+        return other
+
+    yield _make
+    limiter.enabled = was_enabled  # the limiter object is shared by every app in the process
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

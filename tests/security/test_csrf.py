@@ -20,9 +20,9 @@ def token_in(html: str) -> str:
     return found.group(1)
 
 
-def signed_in(other_app, short: str):
+def signed_in(strict_app, short: str):
     """A client of the CSRF-protected app, signed in through the real form (with its token)."""
-    client = other_app.test_client()
+    client = strict_app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     resp = client.post("/sign-in", data={"email": f"{short}@test.example", "password": TEST_PASSWORD,
                                          "csrf_token": token_in(page)})
@@ -31,8 +31,8 @@ def signed_in(other_app, short: str):
 
 
 @pytest.fixture
-def protected(other_app):
-    return other_app(WTF_CSRF_ENABLED=True)
+def protected(strict_app):
+    return strict_app(WTF_CSRF_ENABLED=True)
 
 
 def test_sign_in_itself_needs_the_token(protected, world):

@@ -103,8 +103,8 @@ def test_sign_in_locks_after_five_failures_and_unknown_emails_get_the_same_answe
     assert login(app.test_client(), "probation").status_code == 302
 
 
-def test_sign_in_is_rate_limited_per_address(other_app, world):
-    limited = other_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", LOCKOUT_THRESHOLD=1000)
+def test_sign_in_is_rate_limited_per_address(strict_app, world):
+    limited = strict_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", LOCKOUT_THRESHOLD=1000)
     client = limited.test_client()
     codes = [client.post("/sign-in", data={"email": "police@test.example", "password": f"guess-{n}"}).status_code
              for n in range(12)]
@@ -144,8 +144,8 @@ def test_security_code_guessing_locks_the_account(app, world):
     assert login(client, "police").status_code == 200
 
 
-def test_security_code_is_rate_limited(other_app, world):
-    limited = other_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", LOCKOUT_THRESHOLD=1000)
+def test_security_code_is_rate_limited(strict_app, world):
+    limited = strict_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", LOCKOUT_THRESHOLD=1000)
     enable_totp("police")
     client = limited.test_client()
     assert login(client, "police").status_code == 302

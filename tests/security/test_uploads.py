@@ -115,8 +115,8 @@ def test_a_bom_and_windows_1252_are_read_correctly(coord):
         assert ("Seán", "Müller") in names
 
 
-def test_too_large_files(other_app, world):
-    small = other_app(MAX_CONTENT_LENGTH=8192, MAX_IMPORT_BYTES=2048)
+def test_too_large_files(strict_app, world):
+    small = strict_app(MAX_CONTENT_LENGTH=8192, MAX_IMPORT_BYTES=2048)
     client = small.test_client()
     login(client, "coord")
     before = counts()

@@ -6,10 +6,11 @@ Same policy as the pages: fields of unreadable categories are left out and named
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, current_app, g, request
 
 from cohort import queries, services
 from cohort.models import CASE_STATUSES, RAGS, Case
+from cohort.page_cache import page_cache
 from cohort.serialise import case_detail, case_dict
 from core.api import api
 from core.extensions import db
@@ -47,25 +48,33 @@ def list_cases(code: str):
     if rag and not policy.can(panel.id, "risk"):
         audit.refused("policy: rag filter needs risk read", panel=panel)
         abort(403, "Filtering by rag needs the risk category, which is not shared with your agency on this panel")
-    stmt = db.select(Case.id).where(Case.panel_id == panel.id)
-    if rag:
-        stmt = stmt.where(Case.rag == rag)
-    if status:
-        stmt = stmt.where(Case.status == status)
-    total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
-    ids = list(db.session.execute(
-        stmt.order_by(Case.id).limit(queries.PAGE_SIZE).offset((page - 1) * queries.PAGE_SIZE)
-    ).scalars())
-    cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
-    out = [case_dict(cases[i], policy) for i in ids]
-    audit.record("view", panel=panel, categories=policy.readable(panel.id),
-                 detail=f"api cases page {page}: {','.join(map(str, ids))}"[:4000])
-    return {
-        "cases": out,
-        "page": page,
-        "next": page + 1 if page * queries.PAGE_SIZE < total else None,
-        "total": total,
-    }
+    readable = policy.readable(panel.id)
+    token = queries.change_token(panel, policy)
+
+    def draw() -> tuple[bytes, str]:
+        stmt = db.select(Case.id).where(Case.panel_id == panel.id)
+        if rag:
+            stmt = stmt.where(Case.rag == rag)
+        if status:
+            stmt = stmt.where(Case.status == status)
+        total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
+        ids = list(db.session.execute(
+            stmt.order_by(Case.id).limit(queries.PAGE_SIZE).offset((page - 1) * queries.PAGE_SIZE)
+        ).scalars())
+        cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
+        body = {
+            "cases": [case_dict(cases[i], policy) for i in ids],
+            "page": page,
+            "next": page + 1 if page * queries.PAGE_SIZE < total else None,
+            "total": total,
+        }
+        return current_app.json.dumps(body).encode(), ",".join(map(str, ids))
+
+    # Same answer for everyone in the agency until a case changes (cohort.page_cache).
+    key = ("api-cases", token, g.user.agency_id, frozenset(readable), rag, status, page)
+    body, ids = page_cache().get_or_make(key, draw)
+    audit.record("view", panel=panel, categories=readable, detail=f"api cases page {page}: {ids}"[:4000])
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @api.get("/cases/<int:case_id>")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import astuple, dataclass, replace
 from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from auth.decorators import login_required, totp_pending
 from cohort import queries, services
@@ -32,6 +34,7 @@ from cohort.forms import (
     RereferForm,
 )
 from cohort.models import NOTE_CATEGORIES, PATHWAYS, Action, Case, CaseEvent, Nominal, RagChange
+from cohort.page_cache import page_cache
 from cohort.queries import FLAGS, TrackerParams
 from cohort.serialise import display_name
 from cohort.services import Invalid, Refused, StaleVersion
@@ -92,21 +95,48 @@ def _log_view(case: Case, detail: str) -> None:
 
 # -- the tracker ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _DrawnResults:
+    """The results part of the tracker as drawn for one key (see cohort.page_cache)."""
+
+    html: Markup
+    page: int
+    case_ids: str
+    categories: frozenset[str]
+
+
 def _tracker_context(panel, params: TrackerParams):
+    """The tracker as this viewer may see it; the results table comes from the page cache
+    when nothing it shows has changed. Every view is logged, drawn or cached."""
     policy = current_policy()
     token = queries.change_token(panel, policy)  # before the rows: a change in between shows next poll
-    page = queries.tracker_page(panel, policy, params)
-    ids = ",".join(str(r.case.id) for r in page.rows)
-    audit.record("view", panel=panel, categories=page.readable.intersection(TRACKER_CATEGORIES),
-                 detail=f"tracker page {page.params.page}: cases {ids}"[:4000])
+    readable = policy.readable(panel.id)
+
+    def draw() -> _DrawnResults:
+        page = queries.tracker_page(panel, policy, replace(params))
+        drawn = render_template(
+            "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS,
+            pagination=_pagination(panel.code, page),
+            rows_url=url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
+        )
+        html = Markup(drawn)  # noqa: S704 - the output of an autoescaping template, placed in the page again
+        return _DrawnResults(html, page.params.page, ",".join(str(r.case.id) for r in page.rows),
+                             frozenset(page.readable.intersection(TRACKER_CATEGORIES)))
+
+    if params.q:  # searches are logged as searches and depend on decrypted names: always drawn
+        drawn = draw()
+    else:
+        key = ("tracker", token, g.user.agency_id, frozenset(readable), astuple(params))
+        drawn = page_cache().get_or_make(key, draw)
+    audit.record("view", panel=panel, categories=drawn.categories,
+                 detail=f"tracker page {drawn.page}: cases {drawn.case_ids}"[:4000])
     return {
-        "page": page,
+        "results": drawn.html,
+        "params": params,
+        "readable": readable,
         "token": token,
-        "policy": policy,
         "flags": FLAGS,
         "refreshed": clock.to_london(clock.utcnow()).strftime("%H:%M:%S"),
-        "pagination": _pagination(panel.code, page),
-        "rows_url": url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
         "withheld_message": policy.withheld_message(panel.id),
     }
 
@@ -171,7 +201,7 @@ def tracker_rows(code: str):
         return "", 204
     params = TrackerParams.from_args(request.args)
     ctx = _tracker_context(panel, params)
-    return render_template("cohort/_tracker_results.html", panel=panel, fragment=True, **ctx)
+    return render_template("cohort/_tracker_poll.html", **ctx)
 
 
 # -- the case page --------------------------------------------------------------------

@@ -144,6 +144,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_nominals_bi_nomis'), ['bi_nomis'], unique=False)
         batch_op.create_index(batch_op.f('ix_nominals_bi_pnc'), ['bi_pnc'], unique=False)
         batch_op.create_index(batch_op.f('ix_nominals_merged_into_id'), ['merged_into_id'], unique=False)
+        batch_op.create_index('ix_nominals_updated_at', ['updated_at'], unique=False)
 
     op.create_table('reminders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -264,7 +265,8 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_next_review'), ['next_review'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_nominal_id'), ['nominal_id'], unique=False)
-        batch_op.create_index('ix_cases_panel_change', ['panel_id', 'version', 'updated_at'], unique=False)
+        batch_op.create_index('ix_cases_panel_change', ['panel_id', 'version', 'updated_at', 'rag'], unique=False)
+        batch_op.create_index('ix_cases_updated_at', ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_panel_id'), ['panel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_rag'), ['rag'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
@@ -569,6 +571,7 @@ def downgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_rag'))
+        batch_op.drop_index('ix_cases_updated_at')
         batch_op.drop_index(batch_op.f('ix_cases_panel_id'))
         batch_op.drop_index('ix_cases_panel_change')
         batch_op.drop_index(batch_op.f('ix_cases_nominal_id'))
@@ -584,6 +587,7 @@ def downgrade():
     op.drop_table('isa_grants')
     op.drop_table('reminders')
     with op.batch_alter_table('nominals', schema=None) as batch_op:
+        batch_op.drop_index('ix_nominals_updated_at')
         batch_op.drop_index(batch_op.f('ix_nominals_merged_into_id'))
         batch_op.drop_index(batch_op.f('ix_nominals_bi_pnc'))
         batch_op.drop_index(batch_op.f('ix_nominals_bi_nomis'))

@@ -80,6 +80,27 @@ def test_cases_list_for_dwp_withholds_and_refuses_rag_filter(client, api_token, 
     assert client.get("/api/v1/panels/MAPPA/cases", headers=bearer(token)).status_code == 404
 
 
+def test_cases_list_from_the_cache_is_per_agency_logged_and_fresh(app, client, api_token, partnership, cases):
+    from cohort import services
+    from tests.cohort.test_tracker_helpers import policy_for
+
+    police, dwp = bearer(api_token("police")), bearer(api_token("dwp"))
+    for _ in range(2):  # the second round is served from the page cache
+        seen = db.session.execute(db.select(db.func.count(AccessEvent.seq))).scalar_one()
+        full = client.get("/api/v1/panels/IOM/cases", headers=police).get_json()["cases"]
+        withheld = client.get("/api/v1/panels/IOM/cases", headers=dwp).get_json()["cases"]
+        assert all("rag" in c and c["lead_officer"] == "DC Sharp" for c in full)
+        assert all("rag" not in c and "lead_officer" not in c for c in withheld)
+        logged = db.session.execute(db.select(AccessEvent).where(AccessEvent.seq > seen)).scalars().all()
+        assert [e.user_email for e in logged] == ["police@test.example", "dwp@test.example"]
+    assert app.extensions["cohort_page_cache"].hits >= 2
+    case = db.session.get(Case, cases[0].id)
+    services.change_rag(case, to="amber", rationale="Engaging well", policy=policy_for(partnership, "police"))
+    db.session.commit()
+    again = client.get("/api/v1/panels/IOM/cases", headers=police).get_json()["cases"]
+    assert next(c for c in again if c["id"] == case.id)["rag"] == "amber"
+
+
 def test_one_case_with_rag_history(client, api_token, cases):
     case = cases[0]
     body = client.get(f"/api/v1/cases/{case.id}", headers=bearer(api_token("police"))).get_json()

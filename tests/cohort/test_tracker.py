@@ -11,6 +11,7 @@ from cohort.models import Case
 from core.extensions import db
 from sharing.models import AccessEvent, Isa, IsaGrant
 from tests.cohort.test_tracker_helpers import make_case, policy_for
+from tests.support import login
 
 
 def events(action: str | None = None) -> list[AccessEvent]:
@@ -254,3 +255,49 @@ def test_hostile_names_are_inert(login_as, client, partnership):
     html = client.get("/panels/IOM/tracker").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# -- the page cache (cohort.page_cache): a hit must be exactly what this viewer would draw now --
+
+def test_a_drawn_tracker_is_never_handed_to_an_agency_with_other_grants(app, cohort):
+    coord, dwp = app.test_client(), app.test_client()
+    assert login(coord, "coord").status_code == 302 and login(dwp, "dwp").status_code == 302
+    for _ in range(2):  # the second round is served from the cache
+        named = coord.get("/panels/IOM/tracker").get_data(as_text=True)
+        withheld = dwp.get("/panels/IOM/tracker").get_data(as_text=True)
+        assert "Zoë O&#39;Brien" in rows_of(named) and "DC Sharp" in named
+        assert "DC Sharp" not in withheld and "govuk-tag--red" not in withheld and "No engagement" not in withheld
+        assert "Withheld" in withheld
+    assert app.extensions["cohort_page_cache"].hits >= 2
+
+
+def test_every_view_is_logged_even_when_served_from_the_cache(login_as, client, cohort):
+    login_as("coord")
+    before = len(events("view"))
+    for _ in range(3):
+        client.get("/panels/IOM/tracker?sort=ref")
+    views = events("view")[before:]
+    assert len(views) == 3 and all(str(cohort["lan"].id) in v.detail for v in views)
+
+
+def test_a_case_opened_on_another_panel_shows_at_once(login_as, client, cohort, partnership):
+    login_as("coord")
+    html = client.get("/panels/IOM/tracker?status=active").get_data(as_text=True)
+    rows_url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert html.count("On other panels: MAPPA") == 1  # Zoë only
+    make_case(partnership, "MAPPA", nominal=cohort["lan"].nominal)  # Lan referred to MAPPA: changes no IOM case
+    poll = client.get(rows_url, headers={"HX-Request": "true"})
+    assert poll.status_code == 200 and poll.get_data(as_text=True).count("On other panels: MAPPA") == 2
+    again = client.get("/panels/IOM/tracker?status=active").get_data(as_text=True)
+    assert again.count("On other panels: MAPPA") == 2
+
+
+def test_a_changed_case_is_drawn_again_not_served_stale(login_as, client, cohort, partnership):
+    from cohort import services
+
+    login_as("coord")
+    assert 'govuk-tag--red">Red' not in client.get("/panels/IOM/tracker?status=referred").get_data(as_text=True)
+    case = db.session.get(Case, cohort["piotr"].id)
+    services.change_rag(case, to="red", rationale="Breached licence", policy=policy_for(partnership, "police"))
+    db.session.commit()
+    assert 'govuk-tag--red">Red' in client.get("/panels/IOM/tracker?status=referred").get_data(as_text=True)

@@ -8,14 +8,18 @@ database), then measures the median and p95 of the tracker page, a tracker poll 
 answers 204, a filtered + sorted tracker page, GET /api/v1/panels/<code>/cases and
 /healthz in the same run, and prints each as a ratio to /healthz (target: 4x or less).
 
-Each is measured twice: in-process through the Flask test client (the framework's own cost
-with nothing around it), and over HTTP against gunicorn (one sync worker, a new loopback
-connection per request, as a browser or API client behind a proxy meets the service).
+"Just after a change" times the view that follows a colleague's write, which must draw the
+page afresh (the others may come from the page cache, as they do for a partnership
+watching a tracker between changes). Each is measured twice: in-process through the Flask
+test client (the framework's own cost with nothing around it), and over HTTP against
+gunicorn (one sync worker, a new loopback connection per request, as a browser or API
+client behind a proxy meets the service).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import http.client
 import os
 import random
@@ -96,9 +100,24 @@ def seed(app, n: int) -> None:
         db.session.commit()
 
 
-def timed(client, url: str, runs: int, **kwargs) -> list[float]:
+def colleague_changes_a_case(url: str) -> None:
+    """A colleague's write (a new version of one case), so the next view must be drawn afresh."""
+    import sqlalchemy as sa
+
+    engine = _engines.setdefault(url, sa.create_engine(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE cases SET version = version + 1, updated_at = :now WHERE id = "
+                             "(SELECT min(id) FROM cases)"), {"now": datetime.datetime.now(datetime.UTC)})
+
+
+_engines: dict = {}
+
+
+def timed(client, url: str, runs: int, before=None, **kwargs) -> list[float]:
     out = []
     for _ in range(runs):
+        if before:
+            before()
         start = time.perf_counter()
         resp = client.get(url, **kwargs)
         out.append(time.perf_counter() - start)
@@ -146,9 +165,11 @@ class Http:
         status, _ = self.get("/sign-in", {"Content-Type": "application/x-www-form-urlencoded"}, "POST", form)
         assert status == 302, status
 
-    def timed(self, path: str, runs: int, headers: dict | None = None) -> list[float]:
+    def timed(self, path: str, runs: int, headers: dict | None = None, before=None) -> list[float]:
         out = []
         for _ in range(runs):
+            if before:
+                before()
             start = time.perf_counter()
             status, _ = self.get(path, headers)
             out.append(time.perf_counter() - start)
@@ -188,6 +209,10 @@ def run_http(url: str, token: str, rows_url: str, runs: int) -> None:
                 "/panels/IOM/tracker?status=active&flag=no_engagement_3m&sort=last_engagement&page=2", runs),
             "tracker poll (204)": client.timed(rows_url, runs),
             "API cases page": client.timed("/api/v1/panels/IOM/cases?page=3", runs, api),
+            "tracker page just after a change": client.timed(
+                "/panels/IOM/tracker", runs, before=lambda: colleague_changes_a_case(url)),
+            "API cases page just after a change": client.timed(
+                "/api/v1/panels/IOM/cases?page=3", runs, api, before=lambda: colleague_changes_a_case(url)),
         })
     finally:
         server.terminate()
@@ -224,6 +249,10 @@ def run(url: str, label: str, n: int, runs: int) -> None:
             client, "/panels/IOM/tracker?status=active&flag=no_engagement_3m&sort=last_engagement&page=2", runs),
         "tracker poll (204)": timed(client, rows_url, runs),
         "API cases page": timed(client, "/api/v1/panels/IOM/cases?page=3", runs, headers=api),
+        "tracker page just after a change": timed(
+            client, "/panels/IOM/tracker", runs, before=lambda: colleague_changes_a_case(url)),
+        "API cases page just after a change": timed(
+            client, "/api/v1/panels/IOM/cases?page=3", runs, before=lambda: colleague_changes_a_case(url), headers=api),
         "tracker search (fuzzy)": timed(client, "/panels/IOM/tracker?q=Wojciekowski", max(3, runs // 5)),
     }
     print("-- in-process (Flask test client)")

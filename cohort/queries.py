@@ -16,7 +16,7 @@ from flask import abort
 from rapidfuzz import fuzz, process
 from sqlalchemy import case as sql_case
 from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased, lazyload, load_only
 
 from auth.models import Agency
 from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
@@ -205,26 +205,27 @@ def _allowed(category: str | None, readable: set[str]) -> bool:
 
 
 def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str]):
-    stmt = db.select(Case.id).where(Case.panel_id == panel.id)
+    """The ids of the panel's cases that pass the filters, and whether any filter applied."""
+    conditions = []
     if params.status:
-        stmt = stmt.where(Case.status == params.status)
+        conditions.append(Case.status == params.status)
     if params.rag:
         if "risk" in readable:
-            stmt = stmt.where(Case.rag == params.rag)
+            conditions.append(Case.rag == params.rag)
         else:
             ignored.append("RAG")
     if params.lead_agency:
         if "offending" in readable:
-            stmt = stmt.where(Case.lead_agency_id.in_(db.select(Agency.id).filter_by(code=params.lead_agency)))
+            conditions.append(Case.lead_agency_id.in_(db.select(Agency.id).filter_by(code=params.lead_agency)))
         else:
             ignored.append("lead agency")
     if params.flag:
         if FLAGS[params.flag][1] in readable:
             # "3+ months" includes the 6+ month cases: the condition is on the date alone.
-            stmt = stmt.where(flag_condition(params.flag, today))
+            conditions.append(flag_condition(params.flag, today))
         else:
             ignored.append("flag")
-    return stmt
+    return db.select(Case.id).where(Case.panel_id == panel.id, *conditions), bool(conditions)
 
 
 def _order(stmt, params: TrackerParams, readable: set[str]):
@@ -251,33 +252,36 @@ def _order(stmt, params: TrackerParams, readable: set[str]):
     return stmt.order_by(ordered, Case.ref, Case.id)
 
 
-def rag_counts(panel_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        db.select(Case.rag, func.count(Case.id)).where(Case.panel_id == panel_id).group_by(Case.rag)
-    ).all()
-    counts = {r: 0 for r in (*RAGS, "none")}
-    for rag, n in rows:
-        counts[rag if rag in RAGS else "none"] += n
-    return counts
+def rag_counts(row) -> dict[str, int]:
+    """Cases by RAG, from the panel aggregate (an index-only scan)."""
+    return {"red": row.red or 0, "amber": row.amber or 0, "green": row.green or 0,
+            "none": (row.cases or 0) - (row.red or 0) - (row.amber or 0) - (row.green or 0)}
 
 
-def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> TrackerPage:
+def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, aggregate=None) -> TrackerPage:
     """One page of the tracker as this viewer may see it (the caller logs the view)."""
     readable = policy.readable(panel.id)
     today = clock.today()
     ignored: list[str] = []
-    ids_stmt = _filtered(panel, params, readable, today, ignored)
+    aggregate = aggregate if aggregate is not None else panel_aggregate(panel.id)
+    ids_stmt, narrowed = _filtered(panel, params, readable, today, ignored)
     searched = bool(params.q)
     if searched:
         found = search_panel(panel, policy, params.q)
         ids_stmt = ids_stmt.where(Case.id.in_(found)) if found else ids_stmt.where(false())
-    total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
+    if searched or narrowed:
+        total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
+    else:  # the whole panel: the count is in the aggregate the change token read
+        total = aggregate.cases
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(params.page, pages)
     params.page = page
     ordered = _order(ids_stmt, params, readable).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ids = [r[0] for r in db.session.execute(ordered)]
-    cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
+    # The panel is this one and the referring agency is not shown: only the person and the
+    # lead agency are joined in (the others load from the identity map if ever touched).
+    rows_stmt = db.select(Case).where(Case.id.in_(ids)).options(lazyload(Case.panel), lazyload(Case.referring_agency))
+    cases = {c.id: c for c in db.session.execute(rows_stmt).unique().scalars()}
     shown = [cases[i] for i in ids]
     others = other_panel_codes([c.nominal_id for c in shown], panel.id) if "identity" in readable else {}
     from cohort.serialise import display_name
@@ -286,19 +290,30 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
     for case in shown:
         flags = [f for f in case_flags(case, today, case.nominal_id in others) if FLAGS[f][1] in readable]
         rows.append(TrackerRow(case, display_name(case, policy), flags, others.get(case.nominal_id, [])))
-    counts = rag_counts(panel.id) if "risk" in readable else None
+    counts = rag_counts(aggregate) if "risk" in readable else None
     return TrackerPage(panel, params, rows, total, pages, counts, readable, searched, ignored)
 
 
 # Plain SQL: it runs on every poll, and building the ORM statement cost more than running it.
-_CHANGE_TOKEN_SQL = db.text(
-    "SELECT count(id), sum(version), max(updated_at), max(id),"
-    " (SELECT max(updated_at) FROM cases), (SELECT max(id) FROM cases), (SELECT max(updated_at) FROM nominals)"
+# ix_cases_panel_change covers the per-panel part; the maxima elsewhere are index look-ups.
+_PANEL_AGGREGATE_SQL = db.text(
+    "SELECT count(id) AS cases, sum(version) AS versions, max(updated_at) AS updated, max(id) AS newest,"
+    " sum(CASE WHEN rag = 'red' THEN 1 ELSE 0 END) AS red,"
+    " sum(CASE WHEN rag = 'amber' THEN 1 ELSE 0 END) AS amber,"
+    " sum(CASE WHEN rag = 'green' THEN 1 ELSE 0 END) AS green,"
+    " (SELECT max(updated_at) FROM cases) AS updated_anywhere, (SELECT max(id) FROM cases) AS newest_anywhere,"
+    " (SELECT max(updated_at) FROM nominals) AS person_updated"
     " FROM cases WHERE panel_id = :panel_id"
 )
 
 
-def change_token(panel: Panel, policy: Policy) -> str:
+def panel_aggregate(panel_id: int):
+    """The panel's aggregate row: pass it on to change_token and tracker_page so that one
+    scan serves both (and the token and the counts drawn agree)."""
+    return db.session.execute(_PANEL_AGGREGATE_SQL, {"panel_id": panel_id}).one()
+
+
+def change_token(panel: Panel, policy: Policy, aggregate=None) -> str:
     """A cheap fingerprint of what the panel's tracker shows this viewer today.
 
     One statement per poll: over the panel's cases the count, sum of versions, newest update
@@ -307,7 +322,7 @@ def change_token(panel: Panel, policy: Policy) -> str:
     the "on other panels" flag and a merge changes a name. Today's date and the viewer's
     readable categories are part of it too: flags turn over at midnight, grants change.
     """
-    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id}).one()
+    row = aggregate if aggregate is not None else panel_aggregate(panel.id)
     basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 

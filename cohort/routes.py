@@ -109,11 +109,13 @@ def _tracker_context(panel, params: TrackerParams):
     """The tracker as this viewer may see it; the results table comes from the page cache
     when nothing it shows has changed. Every view is logged, drawn or cached."""
     policy = current_policy()
-    token = queries.change_token(panel, policy)  # before the rows: a change in between shows next poll
+    # The token is read before the rows, so a change in between shows at the next poll.
+    aggregate = queries.panel_aggregate(panel.id)
+    token = queries.change_token(panel, policy, aggregate)
     readable = policy.readable(panel.id)
 
     def draw() -> _DrawnResults:
-        page = queries.tracker_page(panel, policy, replace(params))
+        page = queries.tracker_page(panel, policy, replace(params), aggregate)
         drawn = render_template(
             "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS,
             pagination=_pagination(panel.code, page),

@@ -235,6 +235,10 @@ def test_unknown_user_panel_and_unreadable_file(partnership, runner, tmp_path):
     png = write(tmp_path, "list.csv", b"\x89PNG\r\n\x1a\n" + bytes(200))
     result = run_import(runner, png)
     assert result.exit_code == 1 and "list.csv: not a CSV or XLSX file" in result.output
+    renamed = run_import(runner, write(tmp_path, "list.exe", csv_bytes(synthetic_rows(1))))
+    assert renamed.exit_code == 1
+    assert "list.exe: not a CSV or XLSX file (list.exe is named as a .exe file" in renamed.output
+    assert counts() == (0, 0, 0)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])

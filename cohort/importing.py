@@ -28,6 +28,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from auth.models import Agency
 from cohort.matching.normalise import normalise_identifier
 from cohort.models import Case, CaseEvent, Nominal, RagChange
@@ -369,10 +371,21 @@ def _copy_insert(connection, model, objects: list, columns: list[tuple[str, str]
         ).scalars())
         names = ["id", *names]
     sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for position, obj in enumerate(objects):
-            row = [getattr(obj, key) for key, _ in columns]
-            copy.write_row([new_ids[position], *row] if ids else row)
+    dbapi = connection.dialect.loaded_dbapi
+    raw = connection.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for position, obj in enumerate(objects):
+                row = [getattr(obj, key) for key, _ in columns]
+                copy.write_row([new_ids[position], *row] if ids else row)
+    except dbapi.Error as exc:
+        # Raise what SQLAlchemy would have (IntegrityError, OperationalError...), so the error
+        # handlers treat a failed COPY like a failed INSERT; drop a connection that has gone.
+        gone = connection.dialect.is_disconnect(exc, raw, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, connection_invalidated=gone,
+                                  dialect=connection.dialect) from exc
     return {obj.uid: new_ids[position] for position, obj in enumerate(objects)} if ids else {}
 
 

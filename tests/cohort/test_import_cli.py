@@ -120,6 +120,21 @@ def test_a_list_of_several_batches_lands_row_for_row_and_ordinary_writes_carry_o
     assert person.id > max(c.nominal_id for c in cases.values()) and case.id > max(c.id for c in cases.values())
 
 
+def test_a_failed_bulk_write_raises_what_an_insert_would(partnership):
+    """PostgreSQL writes in bulk with COPY, around SQLAlchemy: its errors still arrive as
+    SQLAlchemy's (IntegrityError here), so error handlers treat them alike on both engines."""
+    from sqlalchemy.exc import IntegrityError
+
+    from cohort.importing import _bulk_insert
+    from core import clock
+
+    orphan = CaseEvent(case_id=999_999, at=clock.utcnow(), user_id=None, kind="imported")
+    with pytest.raises(IntegrityError):
+        _bulk_insert(CaseEvent, [orphan])
+    db.session.rollback()
+    assert counts() == (0, 0, 0)
+
+
 def test_invalid_pnc_check_character_is_refused(partnership, runner, tmp_path):
     rows = synthetic_rows(2)
     good = make_pnc(2001, 12345)

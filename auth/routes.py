@@ -190,11 +190,12 @@ def change_password_page():
             form.password.errors.append("Your new password must be different from your current password")
         else:
             try:
-                ended = services.change_password(user, form.password.data)
+                ended, tokens = services.change_password(user, form.password.data)
             except services.Invalid as exc:
                 form.password.errors.append(exc.message)
             else:
-                flash(f"Your password has been changed. {ended} other session(s) have been signed out.", "success")
+                flash(f"Your password has been changed. {ended} other session(s) have been signed out and "
+                      f"{tokens} API token(s) revoked.", "success")
                 return redirect(url_for("auth.account"))
     return render_template("auth/password.html", form=form, title="Change your password")
 

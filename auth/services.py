@@ -1,8 +1,8 @@
 """Changes to accounts and agencies: every one flushes (never commits) and is logged.
 
 Views, the admin pages and the `users` commands all come here, so the rules (a disabled
-account loses its sessions and tokens; a password change ends the other sessions) hold
-whichever way a change is made.
+account loses its sessions and tokens; a password change ends the other sessions and
+revokes the API tokens) hold whichever way a change is made.
 """
 
 from __future__ import annotations
@@ -146,15 +146,21 @@ def revoke_tokens(user: User) -> int:
     return len(rows)
 
 
-def change_password(user: User, new: str) -> int:
-    """Set a new password and end every other session; returns how many were ended."""
+def change_password(user: User, new: str) -> tuple[int, int]:
+    """Set a new password, end every other session and revoke every API token.
+
+    Whoever learnt the old password may have signed in elsewhere or made a token with it;
+    changing it must shut them out. Returns (sessions ended, tokens revoked).
+    """
     check_password(new, email=user.email, name=user.name, agency_id=user.agency_id)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.utcnow()
     ended = revoke_all(user, except_current=True)
+    tokens = revoke_tokens(user)
     db.session.flush()
-    audit.record("admin", user=user, purpose="account", detail=f"password changed; {ended} other session(s) ended")
-    return ended
+    audit.record("admin", user=user, purpose="account",
+                 detail=f"password changed; {ended} other session(s) ended, {tokens} API token(s) revoked")
+    return ended, tokens
 
 
 # -- set-up links: one-time, because they are bound to the password hash they replace --
@@ -192,10 +198,12 @@ def complete_setup(user: User, password: str) -> None:
     had_totp = user.totp_enabled
     user.totp_enabled = False
     user.totp_secret = None
-    revoke_all(user)
+    sessions = revoke_all(user)
+    tokens = revoke_tokens(user)
     db.session.flush()
     audit.record("admin", user=user, purpose="account",
-                 detail="password set with a set-up link" + ("; two-factor authentication reset" if had_totp else ""))
+                 detail="password set with a set-up link" + ("; two-factor authentication reset" if had_totp else "")
+                 + f"; {sessions} session(s) ended, {tokens} API token(s) revoked")
 
 
 # -- agencies ------------------------------------------------------------------------

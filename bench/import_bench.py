@@ -1,10 +1,13 @@
 """Benchmark of the cohort import: a 10,000-row CSV, validated, planned, applied and committed.
 
     /work/main/.venv/bin/python -m bench.import_bench [--rows 10000] [--reimport]
+    TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/SCRATCH \
+        /work/main/.venv/bin/python -m bench.import_bench [--rows 10000] [--reimport]
 
 Runs on a fresh SQLite database in a temporary folder, and also on PostgreSQL when
 TEST_DATABASE_URL is set (its schema is dropped and recreated: use a scratch database).
-Prints the time of each phase; the target is under 20 s for the whole import on SQLite.
+Prints the time of each phase; the target is under 20 s for the whole import on each
+engine, and the exit status is 1 when any engine misses it.
 `--reimport` also times importing the same file again (every row an update, no change).
 """
 
@@ -88,13 +91,13 @@ def main() -> int:
     os.environ.setdefault("TRACKER_ENV", "test")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     with tempfile.TemporaryDirectory() as tmp:
-        total = run(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.rows, args.reimport)
-    verdict = "within" if total < TARGET_SECONDS else "OVER"
-    print(f"sqlite: {total:.2f}s for {args.rows} rows ({verdict} the {TARGET_SECONDS:.0f} s target)")
+        totals = {"sqlite": run(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.rows, args.reimport)}
     if os.environ.get("TEST_DATABASE_URL"):
-        pg = run(os.environ["TEST_DATABASE_URL"], args.rows, args.reimport)
-        print(f"postgresql: {pg:.2f}s for {args.rows} rows")
-    return 0 if total < TARGET_SECONDS else 1
+        totals["postgresql"] = run(os.environ["TEST_DATABASE_URL"], args.rows, args.reimport)
+    for engine, total in totals.items():
+        verdict = "within" if total < TARGET_SECONDS else "OVER"
+        print(f"{engine}: {total:.2f}s for {args.rows} rows ({verdict} the {TARGET_SECONDS:.0f} s target)")
+    return 0 if all(total < TARGET_SECONDS for total in totals.values()) else 1
 
 
 if __name__ == "__main__":

@@ -29,7 +29,14 @@ from auth.decorators import login_required
 from cohort import queries
 from cohort.exporting import FORMATS, export_file, export_filename, snapshot
 from cohort.importing import ImportPlan, apply_import, plan_import
-from cohort.spreadsheet import FIELD_CATEGORY, NOT_A_SPREADSHEET, SpreadsheetError, read_table
+from cohort.spreadsheet import (
+    CSV_SUFFIXES,
+    FIELD_CATEGORY,
+    NOT_A_SPREADSHEET,
+    XLSX_SUFFIXES,
+    SpreadsheetError,
+    read_table,
+)
 from core import clock
 from sharing import audit
 from sharing.crypto import keyring
@@ -40,6 +47,9 @@ bp = Blueprint("cohort_io", __name__)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 UPLOAD_MAX_AGE = dt.timedelta(hours=1)
 PREVIEW_ROWS = 20
+# The file picker's filter (a convenience: read_table checks the name and content itself).
+ACCEPT = ",".join((*CSV_SUFFIXES, *XLSX_SUFFIXES, "text/csv",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 
 
 class ImportForm(FlaskForm):
@@ -193,7 +203,7 @@ def upload(code: str):
                 token = store_upload(panel.code, filename, data)
                 return redirect(url_for(".preview", code=panel.code, token=token))
     return render_template("cohort/import.html", title=f"Import a cohort list to {panel.name}", panel=panel,
-                           form=form, limit=_mb(limit))
+                           form=form, limit=_mb(limit), accept=ACCEPT)
 
 
 @bp.route("/panels/<code>/import/<token>")

@@ -43,6 +43,7 @@ __all__ = [
     "RowError",
     "CohortRow",
     "read_table",
+    "check_name",
     "validate_rows",
     "neutralise",
     "write_csv",
@@ -125,6 +126,18 @@ _BINARY_MAGICS = (
     b"SQLite format 3",
 )
 NOT_A_SPREADSHEET = "not a CSV or XLSX file"
+# What a file's name may end with, by the format its content turns out to be. Excel's
+# "Unicode text" and tab-separated exports are CSVs by another name.
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx",)
+# Names of workbooks this service does not read, with what to do instead.
+WORKBOOK_ADVICE = {
+    ".xls": "an old Excel 97-2003 workbook: save it as an Excel Workbook (.xlsx)",
+    ".xlsm": "a macro-enabled workbook: save it as an Excel Workbook (.xlsx), without macros",
+    ".xlsb": "a binary Excel workbook: save it as an Excel Workbook (.xlsx)",
+    ".ods": "an OpenDocument spreadsheet: save it as an Excel Workbook (.xlsx) or CSV",
+    ".numbers": "a Numbers spreadsheet: export it as Excel (.xlsx) or CSV",
+}
 # Refuse workbooks whose XML would unpack to more than this (a "zip bomb").
 MAX_UNCOMPRESSED_XLSX = 512 * 1024 * 1024
 
@@ -205,19 +218,53 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
 
     The format is decided from the content: a ZIP holding ``xl/workbook.xml`` is read as
     XLSX (its first sheet), other binary content is refused with
-    ``SpreadsheetError("not a CSV or XLSX file")``, and text is read as CSV. A file named
-    ``.xlsx`` that is not a ZIP is refused too. Blank trailing rows and columns are dropped;
-    blank rows in the middle are kept so that row numbers still match the spreadsheet.
+    ``SpreadsheetError("not a CSV or XLSX file")``, and text is read as CSV. The name must
+    agree (see :func:`check_name`): ``.csv``, ``.txt`` or ``.tsv`` for text, ``.xlsx`` for
+    a workbook, so ``cohort.exe`` or a workbook named ``.csv`` is refused whatever it holds.
+    Blank trailing rows and columns are dropped; blank rows in the middle are kept so that
+    row numbers still match the spreadsheet.
     """
     if not data:
         raise SpreadsheetError("the file is empty")
     if data.startswith(ZIP_MAGIC):
+        check_name(filename, "xlsx")  # before unpacking anything
         table = _read_xlsx(data)
-    elif filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
+    elif _suffix(filename) in (*XLSX_SUFFIXES, *WORKBOOK_ADVICE):
         raise SpreadsheetError(_binary_message(data))
     else:
         table = _read_csv(data)
+        check_name(filename, "csv")
     return _tidy(table)
+
+
+def _suffix(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip().rstrip(".")
+    return "." + name.rsplit(".", 1)[1].lower() if "." in name.lstrip(".") else ""
+
+
+def check_name(filename: str, content: str) -> None:
+    """Refuse a file whose name does not say what its content is ("csv" or "xlsx").
+
+    Content alone would accept ``cohort.exe`` holding text, or a workbook someone renamed
+    ``.csv``; a name that does not match is a sign of the wrong file, so it is an error
+    (``not a CSV or XLSX file (...)``) that says which names are accepted.
+    """
+    suffix = _suffix(filename)
+    expected = CSV_SUFFIXES if content == "csv" else XLSX_SUFFIXES
+    if suffix in expected:
+        return
+    if suffix in WORKBOOK_ADVICE:
+        why = f"{filename} is named as {WORKBOOK_ADVICE[suffix]}"
+    elif suffix in CSV_SUFFIXES:
+        why = (f"{filename} is named {suffix} but holds a ZIP archive such as an Excel workbook: "
+               f"a workbook must keep its .xlsx name")
+    elif suffix in XLSX_SUFFIXES:
+        why = f"{filename} is named {suffix} but is not an Excel workbook"
+    elif suffix:
+        why = f"{filename} is named as a {suffix} file: the name must end .csv or .xlsx"
+    else:
+        why = f"{filename or 'the file'} has no .csv or .xlsx at the end of its name"
+    raise SpreadsheetError(f"{NOT_A_SPREADSHEET} ({why})")
 
 
 def _binary_message(data: bytes) -> str:

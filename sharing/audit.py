@@ -2,8 +2,17 @@
 
 Each event's hash is an HMAC (key derived from the master key) over the event and the
 previous event's hash, so someone with only database access can neither alter, delete nor
-insert a row without `flask audit verify` naming it. Appends are serialised: a PostgreSQL
-transaction-scoped advisory lock, or SQLite's BEGIN IMMEDIATE write lock.
+insert a row without `flask audit verify` naming it.
+
+Appends are serialised, so two processes appending at once queue for the chain's head
+rather than both reading the same head (and one failing on the unique `seq`):
+PostgreSQL takes a transaction-scoped advisory lock before reading the head; SQLite holds
+its database write lock before reading it -- a transaction that has not started yet starts
+with BEGIN IMMEDIATE (waiting up to the busy timeout for the lock), and one already under
+way takes the lock with a no-op write. SQLite cannot make an already-reading transaction
+wait for the lock (its snapshot would be stale by then): such a transaction fails at once
+with "database is locked", before reading the head, so start work that will append inside
+a request or `core.db.immediate_transactions()`, as every command and job does.
 """
 
 from __future__ import annotations
@@ -44,8 +53,18 @@ def _digest(ev: AccessEvent) -> str:
 
 
 def _lock() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
+    """Hold the lock that serialises appends, for the rest of the current transaction."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(db.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
+    elif dialect == "sqlite":
+        from core.db import immediate_transactions
+
+        with immediate_transactions():
+            connection = db.session.connection()  # a transaction starting now: BEGIN IMMEDIATE
+        # Already under way (perhaps reading): take the write lock now, before the head is read.
+        # A no-op once the transaction holds it (began IMMEDIATE, or has written).
+        connection.exec_driver_sql("UPDATE access_events SET seq = seq WHERE 0")
 
 
 def _actor():

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from core.db import immediate_transactions
 from core.extensions import db
 from sharing import audit
 from sharing.crypto import ensure_data_keys
@@ -23,9 +24,12 @@ def partnership_load(path: str) -> None:
     """Upsert agencies, panels, ISAs and users from a YAML or JSON partnership file."""
     ensure_data_keys()
     try:
-        result = load_file(path)
-        audit.record("admin", purpose="partnership load", detail=result.summary())
-        db.session.commit()
+        # SQLite: hold the write lock from the start; the load reads before it writes and
+        # appends to the access log, and a reading transaction cannot wait for the lock.
+        with immediate_transactions():
+            result = load_file(path)
+            audit.record("admin", purpose="partnership load", detail=result.summary())
+            db.session.commit()
     except PartnershipError as exc:
         db.session.rollback()
         click.echo(f"The partnership file has {len(exc.problems)} problem(s); nothing was written:", err=True)
@@ -74,8 +78,10 @@ def keys_rotate(only: str | None, resume: bool, batch: int) -> None:
         sys.exit(2)
     ensure_data_keys()
     result = rotate(only, resume=resume, batch=batch, progress=click.echo)
-    audit.record("admin", purpose="keys rotate", detail=result.summary())
-    db.session.commit()
+    db.session.rollback()  # end any reading transaction the rotation left open
+    with immediate_transactions():
+        audit.record("admin", purpose="keys rotate", detail=result.summary())
+        db.session.commit()
     click.echo(result.summary())
     if result.failed:
         sys.exit(1)

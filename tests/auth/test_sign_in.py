@@ -157,6 +157,79 @@ def test_password_change_revokes_other_sessions(app, client, partnership):
     assert login(client, "police", "velvet-harbour-tractor-9").status_code == 302
 
 
+def _new_token(client, name: str) -> str:
+    import re
+
+    html = client.post("/account/tokens", data={"name": name}).get_data(as_text=True)
+    return re.search(r'<code class="app-token-value">(mrp_[^<]+)</code>', html).group(1)
+
+
+def test_password_change_revokes_api_tokens_and_other_sessions(app, client, partnership):
+    """Everything the old password could have been used to obtain stops working at once."""
+    other = app.test_client()
+    login(other, "police")
+    login(client, "police")
+    tokens = [_new_token(client, "KPI sheet"), _new_token(other, "nightly export")]
+    api = app.test_client()
+    for token in tokens:
+        assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    resp = client.post("/account/password", data={
+        "current": TEST_PASSWORD, "password": "velvet-harbour-tractor-9", "confirm": "velvet-harbour-tractor-9"},
+        follow_redirects=True)
+    assert "2 API token(s) revoked" in resp.get_data(as_text=True)
+    for token in tokens:
+        answer = api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401 and answer.get_json()["error"].startswith("Send a valid API token")
+    assert other.get("/account").status_code == 302  # the other session is over
+    account = client.get("/account")
+    assert account.status_code == 200  # this one carries on, its tokens listed as revoked
+    assert "KPI sheet" in account.get_data(as_text=True)
+    assert "1 other session(s) ended, 2 API token(s) revoked" in audit_actions("admin")[-1].detail
+
+    fresh = _new_token(client, "after the change")  # a token made afterwards works
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+    # Someone else's tokens are untouched.
+    probation = app.test_client()
+    login(probation, "probation")
+    theirs = _new_token(probation, "theirs")
+    client.post("/account/password", data={
+        "current": "velvet-harbour-tractor-9", "password": "copper-lantern-meadow-7",
+        "confirm": "copper-lantern-meadow-7"})
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 401
+
+
+def test_a_refused_password_change_leaves_tokens_and_sessions_alone(app, client, partnership):
+    other = app.test_client()
+    login(other, "police")
+    login(client, "police")
+    token = _new_token(client, "KPI sheet")
+    for data in ({"current": "not-my-password", "password": "velvet-harbour-tractor-9",
+                  "confirm": "velvet-harbour-tractor-9"},
+                 {"current": TEST_PASSWORD, "password": "short1", "confirm": "short1"}):
+        assert client.post("/account/password", data=data).status_code == 200
+    assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert other.get("/account").status_code == 200
+
+
+def test_setting_a_password_with_a_set_up_link_revokes_api_tokens(app, login_as, partnership):
+    import re
+
+    police = app.test_client()
+    login(police, "police")
+    token = _new_token(police, "KPI sheet")
+    admin = login_as("admin")
+    target = user("police")
+    html = admin.post(f"/admin/users/{target.id}/set-up-link").get_data(as_text=True)
+    link = re.search(r"http://localhost(/account/set-up/[^<\s]+)", html).group(1)
+    resp = app.test_client().post(link, data={"password": "marble-otter-canyon-4", "confirm": "marble-otter-canyon-4"})
+    assert resp.status_code == 302
+    assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert police.get("/account").status_code == 302
+    assert "1 API token(s) revoked" in audit_actions("admin")[-1].detail
+
+
 @pytest.mark.parametrize(("new", "message"), [
     ("Probation2025", "too easy to guess"),
     ("paulapolice2026!", "too easy to guess"),

@@ -88,6 +88,53 @@ def test_import_creates_people_and_cases_and_logs_one_event(partnership, runner,
         assert row["family_name"] not in event.detail and row["pnc"] not in event.detail
 
 
+def test_a_list_of_several_batches_lands_row_for_row_and_ordinary_writes_carry_on(partnership, runner, tmp_path):
+    """More rows than one bulk batch (PostgreSQL: ids from the sequence and COPY): every case
+    holds its own row's person, history and RAG, and the ids the import took do not collide
+    with the next record the service writes in the ordinary way."""
+    from cohort.importing import BATCH
+
+    rows = synthetic_rows(2 * BATCH + 37)
+    rows[-1]["pnc"] = ""  # an empty identifier is NULL, not an empty ciphertext
+    result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(rows)))
+    assert result.exit_code == 0, result.output
+    assert counts() == (len(rows), len(rows), len(rows))
+
+    cases = {c.ref: c for c in db.session.execute(db.select(Case)).scalars()}
+    events = dict(db.session.execute(db.select(CaseEvent.case_id, CaseEvent.kind)).all())
+    rags = dict(db.session.execute(db.select(RagChange.case_id, RagChange.to_rag)).all())
+    for row in rows:
+        case = cases[row["ref"]]
+        assert case.nominal.family_name == row["family_name"] and case.nominal.crn == (row["crn"] or None)
+        assert case.nominal.pnc == (row["pnc"] or None) and case.employment == row["employment"]
+        assert events[case.id] == "imported" and rags[case.id] == row["rag"] == case.rag
+    assert cases[rows[-1]["ref"]].nominal.pnc_enc is None and cases[rows[-1]["ref"]].nominal.bi_pnc is None
+
+    # The next person and case written through the ORM get fresh ids.
+    person = Nominal(given_name="Ordinary", family_name="Write")
+    db.session.add(person)
+    db.session.flush()
+    case = Case(nominal_id=person.id, panel_id=cases[rows[0]["ref"]].panel_id, ref="ORM-1", status="active")
+    db.session.add(case)
+    db.session.commit()
+    assert person.id > max(c.nominal_id for c in cases.values()) and case.id > max(c.id for c in cases.values())
+
+
+def test_a_failed_bulk_write_raises_what_an_insert_would(partnership):
+    """PostgreSQL writes in bulk with COPY, around SQLAlchemy: its errors still arrive as
+    SQLAlchemy's (IntegrityError here), so error handlers treat them alike on both engines."""
+    from sqlalchemy.exc import IntegrityError
+
+    from cohort.importing import _bulk_insert
+    from core import clock
+
+    orphan = CaseEvent(case_id=999_999, at=clock.utcnow(), user_id=None, kind="imported")
+    with pytest.raises(IntegrityError):
+        _bulk_insert(CaseEvent, [orphan])
+    db.session.rollback()
+    assert counts() == (0, 0, 0)
+
+
 def test_invalid_pnc_check_character_is_refused(partnership, runner, tmp_path):
     rows = synthetic_rows(2)
     good = make_pnc(2001, 12345)
@@ -203,6 +250,10 @@ def test_unknown_user_panel_and_unreadable_file(partnership, runner, tmp_path):
     png = write(tmp_path, "list.csv", b"\x89PNG\r\n\x1a\n" + bytes(200))
     result = run_import(runner, png)
     assert result.exit_code == 1 and "list.csv: not a CSV or XLSX file" in result.output
+    renamed = run_import(runner, write(tmp_path, "list.exe", csv_bytes(synthetic_rows(1))))
+    assert renamed.exit_code == 1
+    assert "list.exe: not a CSV or XLSX file (list.exe is named as a .exe file" in renamed.output
+    assert counts() == (0, 0, 0)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])

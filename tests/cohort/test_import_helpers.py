@@ -86,5 +86,5 @@ def exported(data: bytes) -> tuple[list[str], list[list[str]]]:
     """Read an export back (CSV or XLSX) as header + rows of strings."""
     from cohort.spreadsheet import read_table
 
-    return read_table("export", data)
+    return read_table("export.xlsx" if data.startswith(b"PK") else "export.csv", data)
 

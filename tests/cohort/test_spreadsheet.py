@@ -16,6 +16,7 @@ from cohort.spreadsheet import (
     CohortRow,
     RowError,
     SpreadsheetError,
+    check_name,
     neutralise,
     read_table,
     validate_rows,
@@ -364,9 +365,30 @@ def test_xlsx_read_back_with_types_converted():
     ]
 
 
-def test_xlsx_decided_by_content_not_extension():
-    data = write_xlsx(["ref"], [["A1"]])
-    assert read_table("cohort.csv", data) == (["ref"], [["A1"]])
+def test_format_decided_by_content_and_the_name_must_agree():
+    workbook, text = write_xlsx(["ref"], [["A1"]]), b"ref\r\nA1\r\n"
+    for name in ("cohort.xlsx", "COHORT.XLSX", "my.cohort.xlsx", "cohort.xlsx."):
+        assert read_table(name, workbook) == (["ref"], [["A1"]]), name
+    for name in ("cohort.csv", "Cohort.CSV", "unicode text.txt", "cohort.tsv", r"C:\lists\cohort.csv"):
+        assert read_table(name, text) == (["ref"], [["A1"]]), name
+    refused = {
+        ("cohort.csv", workbook): "is named .csv but holds a ZIP archive such as an Excel workbook",
+        ("cohort.exe", workbook): "cohort.exe is named as a .exe file: the name must end .csv or .xlsx",
+        ("cohort.exe", text): "cohort.exe is named as a .exe file: the name must end .csv or .xlsx",
+        ("cohort.csv.exe", text): "named as a .exe file",
+        ("cohort.xlsx", text): "^not a CSV or XLSX file$",
+        ("cohort", text): "cohort has no .csv or .xlsx at the end of its name",
+        (".csv", text): "has no .csv or .xlsx at the end of its name",
+        ("cohort.xlsm", workbook): "macro-enabled workbook: save it as an Excel Workbook",
+        ("cohort.xls", text): "not a CSV or XLSX file",
+        ("cohort.ods", workbook): "OpenDocument spreadsheet",
+        ("cohort.html", text): "named as a .html file",
+    }
+    for (name, data), message in refused.items():
+        with pytest.raises(SpreadsheetError, match=message):
+            read_table(name, data)
+    with pytest.raises(SpreadsheetError, match=r"^not a CSV or XLSX file \(cohort\.exe is named as a \.exe file"):
+        check_name("cohort.exe", "csv")
 
 
 PNG = bytes.fromhex(

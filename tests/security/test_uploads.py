@@ -65,6 +65,50 @@ def test_wrong_types_and_garbage_are_clear_errors(coord):
     assert counts() == before
 
 
+def test_a_name_that_does_not_match_the_content_is_refused_and_nothing_is_kept(app, coord, tmp_path, monkeypatch):
+    """Type-checked by name as well as content: cohort.exe holding a perfectly good CSV, a
+    workbook renamed .csv, a CSV renamed .xlsx... each a GOV.UK error summary, nothing kept."""
+    from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
+
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))  # this test's own uploads folder
+    stored = tmp_path / "uploads"
+    before = counts()
+    text, workbook = csv_bytes(synthetic_rows(2)), xlsx_bytes(synthetic_rows(2))
+    cases = {
+        (text, "cohort.exe"): "(cohort.exe is named as a .exe file: the name must end .csv or .xlsx)",
+        (workbook, "cohort.exe"): "(cohort.exe is named as a .exe file: the name must end .csv or .xlsx)",
+        (text, "cohort.csv.exe"): "(cohort.csv.exe is named as a .exe file",
+        (text, "cohort"): "(cohort has no .csv or .xlsx at the end of its name)",
+        (workbook, "cohort.csv"): "(cohort.csv is named .csv but holds a ZIP archive such as an Excel workbook",
+        (text, "cohort.xlsx"): "The selected file must be a CSV or Excel (.xlsx) spreadsheet",
+        (workbook, "cohort.xlsm"): "macro-enabled workbook: save it as an Excel Workbook (.xlsx), without macros",
+        (text, "cohort.html"): "(cohort.html is named as a .html file",
+    }
+    for (data, name), expected in cases.items():
+        resp = upload(coord, data=data, filename=name)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 200, name
+        message = errors(body)
+        assert message.startswith("The selected file must be a CSV or Excel (.xlsx) spreadsheet"), (name, message)
+        assert expected in message, (name, message)
+        assert "<title>Error: " in body and 'href="#file"' in body  # the summary links to the field
+        assert 'id="file-error"' in body  # and the message is on the field too
+    assert not stored.exists() or not list(stored.iterdir())  # no upload kept for a preview
+    assert counts() == before
+
+    # The same bytes under the right names go through to the preview.
+    for data, name in ((text, "cohort.csv"), (text, "Cohort.TXT"), (workbook, "cohort.xlsx")):
+        resp = upload(coord, data=data, filename=name)
+        assert resp.status_code == 302 and "/panels/IOM/import/" in resp.headers["Location"], name
+    assert counts() == before
+
+
+def test_the_file_picker_offers_only_accepted_types(coord):
+    html = coord.get("/panels/IOM/import").get_data(as_text=True)
+    assert re.search(r'<input[^>]*type="file"[^>]*accept="\.csv,\.txt,\.tsv,\.xlsx,text/csv,'
+                     r'application/vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet"', html)
+
+
 def test_malformed_rows_write_nothing(coord):
     before = counts()
     rows = ("ref,given_name,family_name,date_of_birth,referral_date\n"

@@ -359,6 +359,8 @@ def load(data: dict[str, Any]) -> LoadResult:
     db.session.flush()
 
     from auth.passwords import hash_password, verify_password
+    from auth.services import revoke_tokens
+    from auth.sessions import revoke_all
 
     users = {u.email: u for u in db.session.execute(db.select(User)).scalars()}
     for spec in data.get("users") or []:
@@ -375,6 +377,9 @@ def load(data: dict[str, Any]) -> LoadResult:
         if spec.get("password") is not None and not verify_password(obj.password_hash, str(spec["password"])):
             obj.password_hash = hash_password(str(spec["password"]))
             changed = True
+            if not created:  # as any password change: whoever knew the old one is shut out
+                revoke_all(obj)
+                revoke_tokens(obj)
         if changed or created:
             result.bump("users", created)
     db.session.flush()

@@ -19,7 +19,7 @@ import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING, Table, Vocab, compare_pairs
-from .model import FSModel, log2_odds, probability
+from .model import RELATIVES, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
 
@@ -131,22 +131,26 @@ def _text(f: str, level: str, weight: float) -> str:
     return f"{_LABEL[f]}: {words}, {strength(weight)}"
 
 
-# Interaction rules. Fellegi-Sunter assumes fields agree independently, which relatives
-# break: twins share a family name, date of birth and address; a father and son share a
-# name and address. When the pattern says "relative", shared household facts are capped.
-_FAMILY_AGREES = [LEVELS["family_name"].index(x) for x in ("exact", "hyphen_part", "typo", "phonetic")]
-_DOB_CLOSE = [LEVELS["date_of_birth"].index(x) for x in ("exact", "swapped_day_month", "one_digit", "year_off")]
-_DOB_FAR = LEVELS["date_of_birth"].index("far")
-_GIVEN_DIFFERS = [LEVELS["given_name"].index(x) for x in ("similar", "initial", "disagree")]
 _GIVEN_EXACT = LEVELS["given_name"].index("exact")
 _FAMILY_EXACT = LEVELS["family_name"].index("exact")
 _FAMILY_SWAPPED = LEVELS["family_name"].index("swapped")
-_HOUSEHOLD_CAP = 0.0
-# Chance that a nominal's twin (same family name, date of birth, usually address) is also
-# in the register. Sets how surprising shared family name + date of birth can be.
-_TWIN_RATE = 0.02
 _TF_PSEUDO = 200.0
 _TF_MIN = 1e-4
+# See cohort.matching.model.RELATIVES: the kinds of relative the model allows for.
+_RELATIVE_TEXT = {
+    "possible_twins": (
+        "same family name and date of birth but different given names: could be twins, so the shared "
+        "family name, date of birth and address count for less"
+    ),
+    "possible_parent_child": (
+        "same name and address but born far apart: could be a parent and child with the same name, so "
+        "the shared name and address count for less"
+    ),
+    "possible_relatives": (
+        "same family name and address but different given names and dates of birth: could be relatives "
+        "(e.g. siblings), so the shared family name and address count for less"
+    ),
+}
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
 
@@ -219,7 +223,7 @@ class Matcher:
         rounds = [
             (self._levels[rows], {_COL[f] for f in KEY_FIELDS[kt]}) for kt, rows in by_key.items()
         ]
-        lams = self.model.fit_m(rounds)
+        lams = self.model.fit_m(rounds, n_records=n)
         # expected number of true matches among the candidates, each pair judged in the
         # candidate space of the first key that found it
         expected = 0.0
@@ -227,7 +231,7 @@ class Matcher:
         for (levels, skip), lam_k, rows in zip(rounds, lams, by_key.values(), strict=True):
             new = ~seen[rows]
             if new.any():
-                expected += float(self.model.posterior(levels[new], skip, lam_k).sum())
+                expected += float(self.model.posterior(levels[new], skip, lam_k, n).sum())
                 seen[rows] = True
         n_cand = len(self._cand)
         self.model.lambda_candidates = expected / max(n_cand, 1)
@@ -249,7 +253,12 @@ class Matcher:
         return np.log2(self.model.m[f][0] / freq)
 
     def _weights(self, levels: np.ndarray, g_codes: np.ndarray, f_codes: np.ndarray):
-        """Field weights (with term-frequency adjustment) and household adjustments."""
+        """Field weights (with term-frequency adjustment) and the relatives adjustment.
+
+        Returns ``(w, adj, kind)``: ``adj`` is ``-log2(u_mixture / u_independent)`` per
+        pair and ``kind`` the index in ``_RELATIVES`` of the kind that explains the pair
+        best (-1 where relatives explain it no better than strangers).
+        """
         w = self.model.weights(levels)
         for f, codes, exact in (("given_name", g_codes, _GIVEN_EXACT), ("family_name", f_codes, _FAMILY_EXACT)):
             c = _COL[f]
@@ -261,27 +270,11 @@ class Matcher:
         rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
         if len(rows):
             w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", f_codes[rows]))
-        fam = np.isin(levels[:, _COL["family_name"]], _FAMILY_AGREES)
-        dob = levels[:, _COL["date_of_birth"]]
-        twins = fam & np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS) & np.isin(dob, _DOB_CLOSE)
-        # siblings (different given names) or a parent and child (born far apart)
-        relatives = fam & ~twins & ((dob == _DOB_FAR) | np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS))
-        adj = np.zeros(len(levels))
-        dc, pc, fc = _COL["date_of_birth"], _COL["postcode"], _COL["family_name"]
-        # relatives and twins share an address: it counts for little
-        adj -= np.where(twins | relatives, np.maximum(w[:, pc] - _HOUSEHOLD_CAP, 0.0), 0.0)
-        # twins: family name and date of birth together are no more surprising in a
-        # non-match than a twin in the register is likely
-        rows = np.flatnonzero(twins)
-        if len(rows):
-            m_f = self.model.m["family_name"][levels[rows, fc]]
-            m_d = self.model.m["date_of_birth"][levels[rows, dc]]
-            cap = np.log2(m_f * m_d * max(len(self.records), 2) / _TWIN_RATE)
-            adj[rows] -= np.maximum(w[rows, fc] + w[rows, dc] - cap, 0.0)
-        return w, adj, twins, relatives
+        adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], len(self.records))
+        return w, adj, kind
 
     def _score(self, levels, g_codes, f_codes, checked=None):
-        w, adj, twins, relatives = self._weights(levels, g_codes, f_codes)
+        w, adj, kind = self._weights(levels, g_codes, f_codes)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
         if checked is None:
             checked = np.zeros((len(levels), len(ID_KINDS)), bool)
@@ -291,44 +284,34 @@ class Matcher:
         id_cols = [_COL[k] for k in ID_KINDS]
         conflict = ((levels[:, id_cols] == ID_LEVELS.index("disagree")) & checked).any(axis=1)
         capped = np.minimum(total, _ID_CONFLICT_LOG2ODDS)
-        adj = adj + np.where(conflict, capped - total, 0.0)
+        id_adj = np.where(conflict, capped - total, 0.0)
         total = np.where(conflict, capped, total)
-        return probability(total), w, adj, twins, relatives
+        return probability(total), w, adj, kind, id_adj
 
-    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, twins: bool, relatives: bool) -> list[Evidence]:
+    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, kind: int, id_adj: float) -> list[Evidence]:
         ev: list[Evidence] = []
         for c, f in enumerate(FIELDS):
             level = LEVELS[f][int(lv[c])]
             if level == MISSING:
                 continue
             ev.append(Evidence(f, level, round(float(w[c]), 3), _text(f, level, float(w[c]))))
-        if adj < 0:
+        if kind >= 0 and adj < 0:
+            name = RELATIVES[kind][0]
+            text = f"{_RELATIVE_TEXT[name]}: {strength(adj)}"
+            ev.append(Evidence("household", name, round(float(adj), 3), text))
+        if id_adj < 0:
             ids = [f for f in ID_KINDS if LEVELS[f][int(lv[_COL[f]])] == "disagree"]
-            if ids:
-                text = (
-                    f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
-                    "so this pair is at most a possible match for review"
-                )
-                ev.append(Evidence("identifiers", "conflict", round(float(adj), 3), text))
-            elif twins:
-                text = (
-                    "same family name and date of birth but different given names: could be twins, "
-                    "so the shared family name and date of birth count for less and the address for nothing"
-                )
-                ev.append(Evidence("household", "possible_twins", round(float(adj), 3), text))
-            elif relatives:
-                text = (
-                    "same family name and address but different given names or born more than 12 years "
-                    "apart: could be relatives (e.g. siblings, father and son), so the shared address counts "
-                    "for nothing"
-                )
-                ev.append(Evidence("household", "possible_relatives", round(float(adj), 3), text))
+            text = (
+                f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
+                "so this pair is at most a possible match for review"
+            )
+            ev.append(Evidence("identifiers", "conflict", round(float(id_adj), 3), text))
         ev.sort(key=lambda e: (-abs(e.weight), e.field))
         return ev
 
     def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None,
                     checked=None):
-        p, w, adj, twins, relatives = self._score(levels, g_codes, f_codes, checked)
+        p, w, adj, kind, id_adj = self._score(levels, g_codes, f_codes, checked)
         keep = np.flatnonzero(p >= min_score)
         lo = np.minimum(ids_a[keep], ids_b[keep])
         hi = np.maximum(ids_a[keep], ids_b[keep])
@@ -339,7 +322,7 @@ class Matcher:
             if a == b or (exclude and frozenset((a, b)) in exclude):
                 continue
             r = int(keep[k])
-            ev = self._evidence(levels[r], w[r], float(adj[r]), bool(twins[r]), bool(relatives[r]))
+            ev = self._evidence(levels[r], w[r], float(adj[r]), int(kind[r]), float(id_adj[r]))
             out.append(Pair(a, b, float(p[r]), ev))
             if limit is not None and len(out) >= limit:
                 break
@@ -391,8 +374,8 @@ class Matcher:
         )
         if pairs:
             return pairs[0]
-        p, w, adj, tw, rel = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1], checked)
-        ev = self._evidence(levels[0], w[0], float(adj[0]), bool(tw[0]), bool(rel[0]))
+        p, w, adj, kind, id_adj = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1], checked)
+        ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), float(id_adj[0]))
         return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
 
 

@@ -49,7 +49,10 @@ FAMILY_LEVELS = ("exact", "hyphen_part", "typo", "phonetic", "swapped", "similar
 DOB_LEVELS = ("exact", "swapped_day_month", "one_digit", "year_off", "disagree", "far", MISSING)
 GENDER_LEVELS = ("agree", "disagree", MISSING)
 POSTCODE_LEVELS = ("exact", "sector", "typo", "outward", "disagree", MISSING)
-ID_LEVELS = ("exact", "typo", "disagree", MISSING)
+# "disagree": both pass the identifier's format and check-character rules, so they name two
+# people; "disagree_unchecked": at least one does not (a free-text number, a mistyped
+# reference), so the difference is left to the weights EM learns.
+ID_LEVELS = ("exact", "typo", "disagree", "disagree_unchecked", MISSING)
 
 FIELDS: tuple[str, ...] = (
     "given_name", "family_name", "date_of_birth", "gender", "postcode", "pnc", "cro", "nomis", "crn",
@@ -281,6 +284,7 @@ class Table:
     pc_str: list[str]
     id_code: dict[str, np.ndarray]
     id_str: dict[str, list[str]]
+    id_ok: dict[str, np.ndarray]  # bool: passes its format and check-character rules
 
     @classmethod
     def build(cls, records: Sequence, vocab: Vocab) -> Table:
@@ -307,6 +311,8 @@ class Table:
         pc_str = [""] * n
         id_code = {k: np.full(n, -1, np.int64) for k in ID_KINDS}
         id_str: dict[str, list[str]] = {k: [""] * n for k in ID_KINDS}
+        id_ok = {k: np.zeros(n, bool) for k in ID_KINDS}
+        checks = _id_checks()
         for i, r in enumerate(records):
             d = r.date_of_birth
             if isinstance(d, datetime.date):
@@ -324,11 +330,31 @@ class Table:
                     s = normalise_identifier(k, v)
                     id_str[k][i] = s
                     id_code[k][i] = vocab(k + ":" + s) if s else -1
+                    id_ok[k][i] = checks[k](v)
         dob_code = np.where(dob_y > 0, dob_y * 10000 + dob_m * 100 + dob_d, -1).astype(np.int64)
         return cls(
             n, names, alias_names, alias_owner, has_alias, dob_y, dob_m, dob_d, dob_code, gender,
-            pc_full, pc_sector, pc_out, pc_str, id_code, id_str,
+            pc_full, pc_sector, pc_out, pc_str, id_code, id_str, id_ok,
         )
+
+
+def _id_checks() -> dict[str, object]:
+    """Per identifier kind, value -> does it pass the kind's format and check rules."""
+    from cohort import identifiers as ident
+
+    def wrap(check):
+        def ok(value: str) -> bool:
+            try:
+                return check(value) is None
+            except Exception:  # noqa: BLE001 - an odd value is simply not a checked identifier
+                return False
+
+        return ok
+
+    return {
+        "pnc": wrap(ident.validate_pnc), "cro": wrap(ident.validate_cro),
+        "nomis": wrap(ident.validate_nomis), "crn": wrap(ident.validate_crn),
+    }
 
 
 def _dob_levels(ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) -> np.ndarray:
@@ -384,6 +410,8 @@ def _id_levels(kind: str, ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) 
         dist = cpdist(
             _pick(ta.id_str[kind], ia[rest]), _pick(tb.id_str[kind], ib[rest]), scorer=OSA.distance, workers=1
         )
+        unchecked = rest[~(ta.id_ok[kind][ia[rest]] & tb.id_ok[kind][ib[rest]])]
+        out[unchecked] = _I["disagree_unchecked"]
         out[rest[dist <= 1]] = _I["typo"]
     out[ca == cb] = _I["exact"]
     out[miss] = _I[MISSING]

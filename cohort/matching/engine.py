@@ -27,25 +27,6 @@ __all__ = ["Record", "Evidence", "Pair", "Matcher", "find_duplicates"]
 _ID_CONFLICT_LOG2ODDS = log2_odds(0.2)  # a pair with conflicting identifiers scores at most 0.2
 
 
-def _ids_checked(records: list[Record]) -> np.ndarray:
-    """(n, 4) booleans: which of PNC, CRO, NOMIS, CRN pass their format and check-character
-    rules. Only two such identifiers that differ prove two people; free-text numbers (a
-    typo-prone reference copied into the field) are left to the learned weights."""
-    from cohort import identifiers as ident
-
-    checks = (ident.validate_pnc, ident.validate_cro, ident.validate_nomis, ident.validate_crn)
-    out = np.zeros((len(records), len(ID_KINDS)), bool)
-    for i, r in enumerate(records):
-        for j, kind in enumerate(ID_KINDS):
-            value = getattr(r, kind)
-            if value:
-                try:
-                    out[i, j] = checks[j](value) is None
-                except Exception:  # noqa: BLE001 - an odd value is simply not a checked identifier
-                    out[i, j] = False
-    return out
-
-
 @dataclass(frozen=True)
 class Record:
     """One nominal as the matcher sees it; ``id`` is the nominal id."""
@@ -114,7 +95,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "outward": "same postcode district", "disagree": "different",
     },
 }
-_ID_WORDS = {"exact": "the same", "typo": "one character different", "disagree": "different"}
+_ID_WORDS = {
+    "exact": "the same", "typo": "one character different", "disagree": "different",
+    "disagree_unchecked": "different (one of them fails the identifier's format or check rules)",
+}
 
 
 def strength(weight: float) -> str:
@@ -167,7 +151,6 @@ class Matcher:
         self._pos = {int(r.id): i for i, r in enumerate(self.records)}
         self.vocab = Vocab()
         self.table = Table.build(self.records, self.vocab)
-        self._checked = _ids_checked(self.records)
         self.vocab.frozen = True
         self.index = BlockIndex(self.records, max_block=max_block)
         self.model = FSModel.prior()
@@ -273,16 +256,15 @@ class Matcher:
         adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], len(self.records))
         return w, adj, kind
 
-    def _score(self, levels, g_codes, f_codes, checked=None):
+    def _score(self, levels, g_codes, f_codes):
         w, adj, kind = self._weights(levels, g_codes, f_codes)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
-        if checked is None:
-            checked = np.zeros((len(levels), len(ID_KINDS)), bool)
         # A PNC, CRO, NOMIS number or CRN belongs to one person: two records carrying
         # different ones (not a one-character slip) are two people, however alike the
         # names. Such pairs stay reviewable but never reach the "same person" verdict.
         id_cols = [_COL[k] for k in ID_KINDS]
-        conflict = ((levels[:, id_cols] == ID_LEVELS.index("disagree")) & checked).any(axis=1)
+        # ("disagree" is only given where both pass their format and check-character rules)
+        conflict = (levels[:, id_cols] == ID_LEVELS.index("disagree")).any(axis=1)
         capped = np.minimum(total, _ID_CONFLICT_LOG2ODDS)
         id_adj = np.where(conflict, capped - total, 0.0)
         total = np.where(conflict, capped, total)
@@ -309,9 +291,8 @@ class Matcher:
         ev.sort(key=lambda e: (-abs(e.weight), e.field))
         return ev
 
-    def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None,
-                    checked=None):
-        p, w, adj, kind, id_adj = self._score(levels, g_codes, f_codes, checked)
+    def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None):
+        p, w, adj, kind, id_adj = self._score(levels, g_codes, f_codes)
         keep = np.flatnonzero(p >= min_score)
         lo = np.minimum(ids_a[keep], ids_b[keep])
         hi = np.maximum(ids_a[keep], ids_b[keep])
@@ -340,7 +321,7 @@ class Matcher:
         names = self.table.names
         return self._pairs_from(
             ia, ib, self.ids[ia], self.ids[ib], self._levels, names.g_first[ia], names.f_comp[ia],
-            min_score, exclude, checked=self._checked[ia] & self._checked[ib],
+            min_score, exclude,
         )
 
     def match_one(self, record: Record, min_score: float = 0.5, limit: int = 5) -> list[Pair]:
@@ -358,7 +339,7 @@ class Matcher:
         names = self.table.names
         return self._pairs_from(
             qa, cands, ids_a, self.ids[cands], levels, names.g_first[cands], names.f_comp[cands],
-            min_score, frozenset(), limit, checked=_ids_checked([record])[qa] & self._checked[cands],
+            min_score, frozenset(), limit,
         )
 
     def explain(self, a: Record, b: Record) -> Pair:
@@ -366,15 +347,13 @@ class Matcher:
         self.fit()
         t = Table.build([a, b], self.vocab)
         levels = compare_pairs(t, np.array([0]), t, np.array([1]))
-        both = _ids_checked([a, b])
-        checked = both[[0]] & both[[1]]
         pairs = self._pairs_from(
             np.array([0]), np.array([1]), np.array([a.id]), np.array([b.id]), levels,
-            t.names.g_first[:1], t.names.f_comp[:1], -1.0, frozenset(), checked=checked,
+            t.names.g_first[:1], t.names.f_comp[:1], -1.0, frozenset(),
         )
         if pairs:
             return pairs[0]
-        p, w, adj, kind, id_adj = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1], checked)
+        p, w, adj, kind, id_adj = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1])
         ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), float(id_adj[0]))
         return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
 

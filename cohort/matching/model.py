@@ -34,11 +34,11 @@ PRIOR_M: dict[str, list[float]] = {
     "gender": [0.98, 0.02],
     # exact, sector, typo, outward, disagree
     "postcode": [0.6, 0.06, 0.03, 0.06, 0.25],
-    # exact, typo, disagree
-    "pnc": [0.96, 0.035, 0.005],
-    "cro": [0.96, 0.035, 0.005],
-    "nomis": [0.95, 0.04, 0.01],
-    "crn": [0.95, 0.04, 0.01],
+    # exact, typo, disagree (both checked), disagree_unchecked
+    "pnc": [0.93, 0.035, 0.005, 0.03],
+    "cro": [0.93, 0.035, 0.005, 0.03],
+    "nomis": [0.92, 0.04, 0.01, 0.03],
+    "crn": [0.92, 0.04, 0.01, 0.03],
 }
 PRIOR_U: dict[str, list[float]] = {
     "given_name": [0.01, 0.003, 0.006, 0.004, 0.02, 0.002, 0.955],
@@ -46,13 +46,14 @@ PRIOR_U: dict[str, list[float]] = {
     "date_of_birth": [6e-5, 3e-5, 1e-3, 2e-4, 0.4, 0.5987],
     "gender": [0.5, 0.5],
     "postcode": [1e-4, 0.02, 1e-3, 0.08, 0.8989],
-    "pnc": [1e-7, 1e-5, 0.99999],
-    "cro": [1e-7, 1e-5, 0.99999],
-    "nomis": [1e-7, 1e-5, 0.99999],
-    "crn": [1e-7, 1e-5, 0.99999],
+    "pnc": [1e-7, 1e-5, 0.9, 0.09999],
+    "cro": [1e-7, 1e-5, 0.9, 0.09999],
+    "nomis": [1e-7, 1e-5, 0.9, 0.09999],
+    "crn": [1e-7, 1e-5, 0.9, 0.09999],
 }
 # Evidence that can only ever count against a match: whatever EM finds, these m values are
-# capped, because a conflicting police or prison identifier is strong evidence of two people.
+# capped, because conflicting police or prison identifiers (both passing their check rules)
+# are strong evidence of two people.
 MAX_M: dict[tuple[str, str], float] = {
     ("pnc", "disagree"): 0.002,
     ("cro", "disagree"): 0.005,

@@ -45,7 +45,9 @@ TYPO_THRESHOLD = 0.92
 SIMILAR_THRESHOLD = 0.84
 
 GIVEN_LEVELS = ("exact", "nickname", "typo", "phonetic", "similar", "initial", "disagree", MISSING)
-FAMILY_LEVELS = ("exact", "hyphen_part", "typo", "phonetic", "swapped", "similar", "disagree", MISSING)
+FAMILY_LEVELS = (
+    "exact", "hyphen_part", "typo", "phonetic", "swapped", "half_swapped", "similar", "disagree", MISSING,
+)
 DOB_LEVELS = ("exact", "swapped_day_month", "one_digit", "year_off", "disagree", "far", MISSING)
 GENDER_LEVELS = ("agree", "disagree", MISSING)
 POSTCODE_LEVELS = ("exact", "sector", "typo", "outward", "disagree", MISSING)
@@ -261,6 +263,18 @@ def name_levels(
                 np.maximum(s1[ok], s2[ok])
             ]
             fl[rows] = _F["swapped"]
+        # One name written in the other field while the other name is wrong or missing
+        # ("Natalia Streich" / "Masobn Natalia"): neither straight reading agrees.
+        half = (
+            ~ok & (np.minimum(s1, s2) == 0) & (sl[weak] >= 3) & (fsl[weak] >= 3) & (sl[weak] < 5) & (fsl[weak] < 5)
+        )
+        if half.any():
+            rows = weak[half]
+            other = np.maximum(s1[half], s2[half])
+            gl[rows] = np.array(
+                [_G["exact"], _G["typo"], _G["phonetic"], _G["similar"], _G["disagree"], _G[MISSING]], np.int8
+            )[other]
+            fl[rows] = _F["half_swapped"]
     return gl, fl
 
 
@@ -419,12 +433,12 @@ def _id_levels(kind: str, ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) 
 
 
 def compare_pairs(
-    ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, name_rank: np.ndarray | None = None
+    ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, name_rank: tuple[np.ndarray, np.ndarray] | None = None
 ) -> np.ndarray:
     """Level matrix (n_pairs, len(FIELDS)) for pairs (ta[ia[k]], tb[ib[k]]).
 
     Where either record has aliases, every combination of names is compared and the one
-    with the highest ``name_rank[given_level] + name_rank[family_level]`` (a table of
+    with the highest ``name_rank[0][given_level] + name_rank[1][family_level]`` (tables of
     approximate weights; default: level order) is kept.
     """
     ia = np.asarray(ia, np.int64)
@@ -444,16 +458,16 @@ def compare_pairs(
     return out
 
 
-def _default_rank() -> np.ndarray:
+def _default_rank() -> tuple[np.ndarray, np.ndarray]:
     # approximate weights per (given level, family level) index, higher is better
     g = np.array([8, 6, 5, 4, 1, 0, -5, 0], float)
-    f = np.array([8, 5, 5, 4, 7, 1, -5, 0], float)
-    return np.stack([g, f])
+    f = np.array([8, 5, 5, 4, 7, 3, 1, -5, 0], float)
+    return (g, f)
 
 
 def _apply_aliases(
     ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, gl: np.ndarray, fl: np.ndarray,
-    name_rank: np.ndarray | None,
+    name_rank: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     rank = _default_rank() if name_rank is None else name_rank
     rows = np.flatnonzero(ta.has_alias[ia] | tb.has_alias[ib])

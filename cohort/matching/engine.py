@@ -78,7 +78,9 @@ _NAME_WORDS = {
     "typo": "a small spelling difference", "phonetic": "sounds the same, spelt differently",
     "similar": "similar but not the same", "initial": "only the initial matches",
     "hyphen_part": "one part of a double-barrelled name matches",
-    "swapped": "given and family names are the other way round", "disagree": "different",
+    "swapped": "given and family names are the other way round",
+    "half_swapped": "one name is written in the other field (given name as family name or the other way)",
+    "disagree": "different",
 }
 _WORDS: dict[str, dict[str, str]] = {
     "given_name": _NAME_WORDS,

@@ -26,8 +26,8 @@ __all__ = ["FSModel", "PRIOR_M", "PRIOR_U", "RELATIVES", "log2_odds", "probabili
 PRIOR_M: dict[str, list[float]] = {
     # exact, nickname, typo, phonetic, similar, initial, disagree
     "given_name": [0.86, 0.03, 0.05, 0.015, 0.015, 0.01, 0.02],
-    # exact, hyphen_part, typo, phonetic, swapped, similar, disagree
-    "family_name": [0.86, 0.02, 0.05, 0.015, 0.01, 0.015, 0.03],
+    # exact, hyphen_part, typo, phonetic, swapped, half_swapped, similar, disagree
+    "family_name": [0.86, 0.02, 0.05, 0.015, 0.01, 0.005, 0.015, 0.025],
     # exact, swapped_day_month, one_digit, year_off, disagree, far
     "date_of_birth": [0.88, 0.02, 0.06, 0.01, 0.025, 0.005],
     # agree, disagree
@@ -42,7 +42,7 @@ PRIOR_M: dict[str, list[float]] = {
 }
 PRIOR_U: dict[str, list[float]] = {
     "given_name": [0.01, 0.003, 0.006, 0.004, 0.02, 0.002, 0.955],
-    "family_name": [0.002, 0.0003, 0.002, 0.002, 0.00002, 0.01, 0.98368],
+    "family_name": [0.002, 0.0003, 0.002, 0.002, 0.00002, 0.0001, 0.01, 0.98358],
     "date_of_birth": [6e-5, 3e-5, 1e-3, 2e-4, 0.4, 0.5987],
     "gender": [0.5, 0.5],
     "postcode": [1e-4, 0.02, 1e-3, 0.08, 0.8989],

@@ -19,7 +19,7 @@ import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING, Table, Vocab, compare_pairs
-from .model import RELATIVES, FSModel, log2_odds, probability, relatives_adjustment
+from .model import PRIOR_U, RELATIVES, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ def _text(f: str, level: str, weight: float) -> str:
 _GIVEN_EXACT = LEVELS["given_name"].index("exact")
 _FAMILY_EXACT = LEVELS["family_name"].index("exact")
 _FAMILY_SWAPPED = LEVELS["family_name"].index("swapped")
+_ID_EXACT = ID_LEVELS.index("exact")
 _TF_PSEUDO = 200.0
 _TF_MIN = 1e-4
 # See cohort.matching.model.RELATIVES: the kinds of relative the model allows for.
@@ -162,6 +163,7 @@ class Matcher:
         self._tf = {
             "given_name": self._counts(self.table.names.g_first),
             "family_name": self._counts(self.table.names.f_comp),
+            **{k: self._counts(self.table.id_code[k]) for k in ID_KINDS},
         }
 
     # ----- fitting -----------------------------------------------------------------------
@@ -237,7 +239,28 @@ class Matcher:
         freq = np.maximum((c + _TF_PSEUDO * u_exact) / (n + _TF_PSEUDO), _TF_MIN)
         return np.log2(self.model.m[f][0] / freq)
 
-    def _weights(self, levels: np.ndarray, g_codes: np.ndarray, f_codes: np.ndarray):
+    def _id_weight(self, kind: str, codes: np.ndarray, extra: int) -> np.ndarray:
+        """Weight of an identifier agreeing exactly, per value.
+
+        An identifier is issued to one person, so the register's own frequencies overstate
+        how often two *different* people share one: every duplicate in it is a repeated
+        identifier. Only holders beyond the pair itself count as sharing (a placeholder
+        like X000000 on fifty records counts for little); otherwise the prior collision
+        rate applies. ``extra`` is 1 when one of the pair is not in the register.
+        """
+        counts, n = self._tf[kind]
+        c = np.asarray([counts.get(x, 0) for x in codes.tolist()], float) + extra
+        u = np.maximum((c - 2) / max(n, 1), PRIOR_U[kind][0])
+        return np.log2(self.model.m[kind][0] / u)
+
+    def _codes(self, t: Table, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Value codes (for term-frequency weights) of records ``idx`` of table ``t``."""
+        return {
+            "given_name": t.names.g_first[idx], "family_name": t.names.f_comp[idx],
+            **{k: t.id_code[k][idx] for k in ID_KINDS},
+        }
+
+    def _weights(self, levels: np.ndarray, codes: dict[str, np.ndarray], extra: int = 0):
         """Field weights (with term-frequency adjustment) and the relatives adjustment.
 
         Returns ``(w, adj, kind)``: ``adj`` is ``-log2(u_mixture / u_independent)`` per
@@ -245,21 +268,26 @@ class Matcher:
         best (-1 where relatives explain it no better than strangers).
         """
         w = self.model.weights(levels)
-        for f, codes, exact in (("given_name", g_codes, _GIVEN_EXACT), ("family_name", f_codes, _FAMILY_EXACT)):
+        for f, exact in (("given_name", _GIVEN_EXACT), ("family_name", _FAMILY_EXACT)):
             c = _COL[f]
             rows = np.flatnonzero(levels[:, c] == exact)
             if len(rows):
-                w[rows, c] = self._tf_weight(f, codes[rows])
+                w[rows, c] = self._tf_weight(f, codes[f][rows])
+        for k in ID_KINDS:
+            c = _COL[k]
+            rows = np.flatnonzero(levels[:, c] == _ID_EXACT)
+            if len(rows):
+                w[rows, c] = self._id_weight(k, codes[k][rows], extra)
         # swapped names are worth no more than the family name agreeing exactly would be
         fcol = _COL["family_name"]
         rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
         if len(rows):
-            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", f_codes[rows]))
+            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", codes["family_name"][rows]))
         adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], len(self.records))
         return w, adj, kind
 
-    def _score(self, levels, g_codes, f_codes):
-        w, adj, kind = self._weights(levels, g_codes, f_codes)
+    def _score(self, levels, codes, extra: int = 0):
+        w, adj, kind = self._weights(levels, codes, extra)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
         # A PNC, CRO, NOMIS number or CRN belongs to one person: two records carrying
         # different ones (not a one-character slip) are two people, however alike the
@@ -293,8 +321,8 @@ class Matcher:
         ev.sort(key=lambda e: (-abs(e.weight), e.field))
         return ev
 
-    def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None):
-        p, w, adj, kind, id_adj = self._score(levels, g_codes, f_codes)
+    def _pairs_from(self, ids_a, ids_b, levels, codes, min_score, exclude, limit=None, extra: int = 0):
+        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
         keep = np.flatnonzero(p >= min_score)
         lo = np.minimum(ids_a[keep], ids_b[keep])
         hi = np.maximum(ids_a[keep], ids_b[keep])
@@ -320,10 +348,8 @@ class Matcher:
         self.fit()
         assert self._cand is not None and self._levels is not None
         ia, ib = self._cand[:, 0], self._cand[:, 1]
-        names = self.table.names
         return self._pairs_from(
-            ia, ib, self.ids[ia], self.ids[ib], self._levels, names.g_first[ia], names.f_comp[ia],
-            min_score, exclude,
+            self.ids[ia], self.ids[ib], self._levels, self._codes(self.table, ia), min_score, exclude
         )
 
     def match_one(self, record: Record, min_score: float = 0.5, limit: int = 5) -> list[Pair]:
@@ -338,10 +364,9 @@ class Matcher:
         qa = np.zeros(len(cands), np.int64)
         levels = compare_pairs(q, qa, self.table, cands)
         ids_a = np.full(len(cands), record.id, np.int64)
-        names = self.table.names
         return self._pairs_from(
-            qa, cands, ids_a, self.ids[cands], levels, names.g_first[cands], names.f_comp[cands],
-            min_score, frozenset(), limit,
+            ids_a, self.ids[cands], levels, self._codes(self.table, cands), min_score, frozenset(), limit,
+            extra=0 if record.id in self._pos else 1,
         )
 
     def explain(self, a: Record, b: Record) -> Pair:
@@ -349,13 +374,12 @@ class Matcher:
         self.fit()
         t = Table.build([a, b], self.vocab)
         levels = compare_pairs(t, np.array([0]), t, np.array([1]))
-        pairs = self._pairs_from(
-            np.array([0]), np.array([1]), np.array([a.id]), np.array([b.id]), levels,
-            t.names.g_first[:1], t.names.f_comp[:1], -1.0, frozenset(),
-        )
+        extra = 0 if (a.id in self._pos and b.id in self._pos) else 1
+        codes = self._codes(t, np.array([0]))
+        pairs = self._pairs_from(np.array([a.id]), np.array([b.id]), levels, codes, -1.0, frozenset(), extra=extra)
         if pairs:
             return pairs[0]
-        p, w, adj, kind, id_adj = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1])
+        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
         ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), float(id_adj[0]))
         return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
 

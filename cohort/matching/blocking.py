@@ -158,6 +158,28 @@ class BlockIndex:
             self.index[kt] = _KeyIndex(codes[order], recs[order])
             per_type[kt] = (array("q"), array("q"))
 
+    @classmethod
+    def from_codes(
+        cls, n: int, per_type: dict[str, tuple[np.ndarray, np.ndarray]], max_block: int = DEFAULT_MAX_BLOCK
+    ) -> BlockIndex:
+        """An index from precomputed integer keys: per key type, (codes, record positions).
+
+        The service passes keyed hashes of the keys it stored, so candidate pairs are found
+        without the records themselves.
+        """
+        self = cls.__new__(cls)
+        self.n = n
+        self.max_block = max_block
+        self.index = {}
+        self.skipped = {}
+        for kt in KEY_TYPES:
+            codes, recs = per_type.get(kt, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            codes = np.asarray(codes, np.int64)
+            recs = np.asarray(recs, np.int64)
+            order = np.lexsort((recs, codes))
+            self.index[kt] = _KeyIndex(codes[order], recs[order])
+        return self
+
     def candidate_pairs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Unique record-position pairs (n, 2) with a < b sharing at least one key, and
         for each key type the positions (rows of that array) of the pairs it found."""

@@ -148,23 +148,64 @@ class Matcher:
     register itself), then call :meth:`pairs`, :meth:`match_one` or :meth:`explain`.
     """
 
-    def __init__(self, records: Iterable[Record], max_block: int = DEFAULT_MAX_BLOCK):
+    def __init__(
+        self,
+        records: Iterable[Record],
+        max_block: int = DEFAULT_MAX_BLOCK,
+        *,
+        candidates: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
+        n_register: int | None = None,
+        sample: Iterable[int] | None = None,
+    ):
+        """``records`` is the register, or with ``candidates`` only part of it:
+
+        - ``candidates``: pairs found outside the matcher (the service finds them through
+          keyed hashes of the same blocking keys, without decrypting anyone): an (n, 2)
+          array of record ids and, per key type, the rows of that array it found;
+        - ``n_register``: how many records the whole register holds;
+        - ``sample``: ids of records that are a random sample of the register, from which
+          u-probabilities and value frequencies are estimated (default: all records).
+        """
         self.records: list[Record] = list(records)
         self.ids = np.asarray([r.id for r in self.records], np.int64)
         self._pos = {int(r.id): i for i, r in enumerate(self.records)}
+        self.n_register = max(int(n_register or 0), len(self.records))
         self.vocab = Vocab()
         self.table = Table.build(self.records, self.vocab)
         self.vocab.frozen = True
-        self.index = BlockIndex(self.records, max_block=max_block)
+        self.max_block = max_block
+        self._index: BlockIndex | None = None
+        self._given = candidates
+        if sample is None:
+            self._bg = np.arange(len(self.records))
+        else:
+            self._bg = np.asarray(sorted({self._pos[int(i)] for i in sample if int(i) in self._pos}), np.int64)
         self.model = FSModel.prior()
         self._fitted = False
         self._cand: np.ndarray | None = None
         self._levels: np.ndarray | None = None
+        bg = self._bg
         self._tf = {
-            "given_name": self._counts(self.table.names.g_first),
-            "family_name": self._counts(self.table.names.f_comp),
+            "given_name": self._counts(self.table.names.g_first[bg]),
+            "family_name": self._counts(self.table.names.f_comp[bg]),
+            # every holder of an identifier shares its blocking key, so all records count
             **{k: self._counts(self.table.id_code[k]) for k in ID_KINDS},
         }
+
+    @property
+    def index(self) -> BlockIndex:
+        """Blocking index over the records (built when first needed)."""
+        if self._index is None:
+            self._index = BlockIndex(self.records, max_block=self.max_block)
+        return self._index
+
+    def _candidate_pairs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if self._given is None:
+            return self.index.candidate_pairs()
+        pairs, rows = self._given
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        pos = np.asarray([[self._pos[int(a)], self._pos[int(b)]] for a, b in pairs.tolist()], np.int64)
+        return pos.reshape(-1, 2), {k: np.asarray(v, np.int64) for k, v in rows.items() if len(v)}
 
     # ----- fitting -----------------------------------------------------------------------
     @staticmethod
@@ -186,27 +227,28 @@ class Matcher:
         """Estimate u from random pairs and m by EM over the blocked candidate pairs."""
         if self._fitted:
             return self
-        n = len(self.records)
-        t = self.table
-        self._cand, by_key = self.index.candidate_pairs()
+        n = self.n_register
+        t, bg = self.table, self._bg
+        self._cand, by_key = self._candidate_pairs()
         self._levels = compare_pairs(t, self._cand[:, 0], t, self._cand[:, 1])
         total = n * (n - 1) // 2
-        if n >= 2:
-            if total <= 200_000:
-                ia, ib = np.triu_indices(n, 1)
+        nb = len(bg)
+        if nb >= 2:
+            if nb * (nb - 1) // 2 <= 200_000:
+                ia, ib = np.triu_indices(nb, 1)
             else:
                 rng = np.random.default_rng(20240601)
-                ia = rng.integers(0, n, 200_000)
-                ib = (ia + rng.integers(1, n, 200_000)) % n
-            rand_levels = compare_pairs(t, ia, t, ib)
+                ia = rng.integers(0, nb, 200_000)
+                ib = (ia + rng.integers(1, nb, 200_000)) % nb
+            rand_levels = compare_pairs(t, bg[ia], t, bg[ib])
             exact = {
-                "given_name": self._exact_u(t.names.g_first),
-                "family_name": self._exact_u(t.names.f_comp),
-                "date_of_birth": self._exact_u(t.dob_code),
-                "postcode": self._exact_u(t.pc_full),
-                **{k: self._exact_u(t.id_code[k]) for k in ("pnc", "cro", "nomis", "crn")},
+                "given_name": self._exact_u(t.names.g_first[bg]),
+                "family_name": self._exact_u(t.names.f_comp[bg]),
+                "date_of_birth": self._exact_u(t.dob_code[bg]),
+                "postcode": self._exact_u(t.pc_full[bg]),
+                **{k: self._exact_u(t.id_code[k][bg]) for k in ("pnc", "cro", "nomis", "crn")},
             }
-            self.model.set_u(rand_levels, exact, n)
+            self.model.set_u(rand_levels, exact, nb)
         rounds = [
             (self._levels[rows], {_COL[f] for f in KEY_FIELDS[kt]}) for kt, rows in by_key.items()
         ]
@@ -283,7 +325,7 @@ class Matcher:
         rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
         if len(rows):
             w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", codes["family_name"][rows]))
-        adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], len(self.records))
+        adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], self.n_register)
         return w, adj, kind
 
     def _score(self, levels, codes, extra: int = 0):
@@ -368,6 +410,27 @@ class Matcher:
             ids_a, self.ids[cands], levels, self._codes(self.table, cands), min_score, frozenset(), limit,
             extra=0 if record.id in self._pos else 1,
         )
+
+    def match_against(
+        self, record: Record, others: Iterable[Record], min_score: float = 0.5, limit: int = 5
+    ) -> list[Pair]:
+        """Score one (new) record against given records with the fitted model, best first.
+
+        For callers that found the candidates themselves (the service looks them up
+        through keyed hashes of the blocking keys and decrypts only those).
+        """
+        self.fit()
+        others = [o for o in others if o.id != record.id]
+        if not others:
+            return []
+        ot = Table.build(others, self.vocab)
+        q = Table.build([record], self.vocab)
+        ib = np.arange(len(others))
+        qa = np.zeros(len(others), np.int64)
+        levels = compare_pairs(q, qa, ot, ib)
+        ids_b = np.asarray([o.id for o in others], np.int64)
+        ids_a = np.full(len(others), record.id, np.int64)
+        return self._pairs_from(ids_a, ids_b, levels, self._codes(ot, ib), min_score, frozenset(), limit, extra=1)
 
     def explain(self, a: Record, b: Record) -> Pair:
         """Score and evidence for any two records (whether or not blocking would pair them)."""

@@ -8,10 +8,12 @@ so candidate pairs are found from integers without decrypting anyone; only the n
 those pairs (and a small random sample from which the model learns how often values agree
 by chance) are decrypted and compared.
 
-Truncation: a token is shared by unrelated keys of the same kind, so a token alone does not
-pin down a value (at 20 bits, about one unrelated key in a million shares each token per
-kind; on a register of 100,000 the busiest kind has several million keys, so most tokens
-are shared). A collision only adds a candidate pair, which the comparison then rejects.
+Truncation: a token has 2^20 (about a million) values per kind, so on a large register a
+token is shared by unrelated keys and does not by itself pin down a value (with 100,000
+nominals the busiest kind holds about 400,000 keys); on a small register tokens are
+rarely shared, and what they reveal to someone holding the database without the keys is
+which nominals share some blocking value, as the 16-bit blind indexes already do. A
+collision only adds a candidate pair, which the comparison then rejects.
 
 ISA rule: a kind is used only where the viewer may read every category it is built from;
 keys that include the postcode (contact) pair only nominals whose contact details the
@@ -25,9 +27,10 @@ import hmac
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 
-from cohort.matching.blocking import DEFAULT_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
+from cohort.matching.blocking import DEFAULT_MAX_BLOCK, KEY_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
 from cohort.models import Nominal, NominalBlockKey
 from core.extensions import db
 
@@ -48,19 +51,21 @@ assert set(KIND_CATEGORIES) == set(KEY_TYPES), "every blocking key type needs it
 CONTACT_KINDS = frozenset(k for k, cats in KIND_CATEGORIES.items() if "contact" in cats)
 
 
-def _key(kind: str) -> bytes:
+def _keys() -> dict[str, bytes]:
     from sharing.crypto import keyring
 
-    return keyring().index_key(f"block:{kind}")
+    ring = keyring()
+    return {kind: ring.index_key(f"block:{kind}") for kind in KEY_TYPES}
 
 
 def tokens(record) -> list[tuple[str, int]]:
     """(kind, token) for every blocking key of a matcher Record, without repeats."""
     out: set[tuple[str, int]] = set()
+    secrets = _keys()
     for kind, keys in record_keys(record).items():
         if not keys:
             continue
-        secret = _key(kind)
+        secret = secrets[kind]
         for key in set(keys):
             digest = hmac.new(secret, key.encode("utf-8"), hashlib.sha256).digest()
             out.add((kind, int.from_bytes(digest[:4], "big") >> (32 - TOKEN_BITS)))
@@ -84,8 +89,7 @@ def index_block_keys(nominal) -> None:
     """
     wanted = nominal_tokens(nominal)
     if inspect(nominal).transient:
-        nominal._pending_block_keys = wanted
-        nominal.block_keys = [NominalBlockKey(kind=kind, token=token) for kind, token in wanted]
+        nominal._pending_block_keys = wanted  # rows made when it is flushed (or bulk-inserted)
         return
     have = {(k.kind, k.token): k for k in nominal.block_keys}
     if set(have) == set(wanted):
@@ -95,12 +99,20 @@ def index_block_keys(nominal) -> None:
     nominal.block_keys = keep + new
 
 
+@event.listens_for(Session, "before_flush")
+def _new_nominals(session, _context, _instances) -> None:
+    for obj in session.new:
+        if isinstance(obj, Nominal) and getattr(obj, "_pending_block_keys", None) is not None:
+            obj.block_keys = [NominalBlockKey(kind=k, token=t) for k, t in obj._pending_block_keys]
+            obj._pending_block_keys = None
+
+
 def insert_pending(nominals: Iterable, ids: dict[str, int]) -> int:
     """Write the tokens of bulk-inserted nominals (``ids``: uid -> new id); returns rows."""
     rows = [
         {"nominal_id": ids[n.uid], "kind": kind, "token": token}
         for n in nominals
-        for kind, token in getattr(n, "_pending_block_keys", ())
+        for kind, token in getattr(n, "_pending_block_keys", None) or ()
     ]
     if rows:
         db.session.execute(db.insert(NominalBlockKey), rows)
@@ -176,7 +188,7 @@ def nominals_sharing(record, max_block: int = DEFAULT_MAX_BLOCK) -> dict[int, se
                 holders.setdefault((kind, token), []).append(n)
     found: dict[int, set[str]] = {}
     for (kind, _token), ns in holders.items():
-        if len(ns) <= max_block:
+        if len(ns) <= min(max_block, KEY_MAX_BLOCK.get(kind, max_block)):
             for n in ns:
                 found.setdefault(n, set()).add(kind)
     return found

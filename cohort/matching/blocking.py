@@ -44,14 +44,17 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "family_postcode": ("family_name", "postcode"),
 }
 DEFAULT_MAX_BLOCK = 200
+# Loose keys pair more unrelated records, so their blocks are capped lower (common names
+# are found through the phonetic keys anyway).
+KEY_MAX_BLOCK = {"name_edits": 30}
 
 
-def _deletions(s: str) -> set[str]:
-    """The word and every way of deleting one letter: two words within one edit (a letter
-    changed, added, dropped, or two swapped) share at least one of these."""
-    if len(s) < 3:
+def _affixes(s: str) -> set[str]:
+    """The first and the last three letters: a name with one typo (or a few close
+    together) still has one of them intact."""
+    if len(s) <= 3:
         return {s} if s else set()
-    return {s, *(s[:i] + s[i + 1 :] for i in range(len(s)))}
+    return {s[:3] + "<", s[-3:] + ">"}
 
 
 def _name_variants(r) -> list[tuple[str, str]]:
@@ -87,9 +90,10 @@ def record_keys(r) -> dict[str, list[str]]:
         pf = phonetic_key(family) if family else ""
         ftoks = pf.split(" ") if pf else []
         cf = compact_name(family) if family else ""
-        gd, fd = _deletions(g.replace("-", "")), _deletions(cf)
+        gd, fd = _affixes(g.replace("-", "")), _affixes(cf)
         if gd and fd:
-            # both names within one edit, either way round ("Jhon Smiht" / "Smith John")
+            # a typo in each name, either way round ("Jhon Smiht" / "Smith John"): the
+            # start or the end of each name is still intact
             keys["name_edits"].extend(f"{a}|{b}" if a <= b else f"{b}|{a}" for a in gd for b in fd)
         if year:
             for t in {pf, *ftoks} - {""}:
@@ -180,6 +184,10 @@ class BlockIndex:
             self.index[kt] = _KeyIndex(codes[order], recs[order])
         return self
 
+    def _cap(self, kt: str) -> int:
+        """Largest block used for a key type: loose keys (affixes) get a smaller cap."""
+        return min(self.max_block, KEY_MAX_BLOCK.get(kt, self.max_block))
+
     def candidate_pairs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Unique record-position pairs (n, 2) with a < b sharing at least one key, and
         for each key type the positions (rows of that array) of the pairs it found."""
@@ -191,7 +199,7 @@ class BlockIndex:
                 continue
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             sizes = np.diff(np.r_[starts, len(codes)])
-            big = sizes > self.max_block
+            big = sizes > self._cap(kt)
             if big.any():
                 self.skipped[kt] = int(big.sum())
                 log.info(
@@ -227,7 +235,7 @@ class BlockIndex:
         for kt, ks in record_keys(record).items():
             ki = self.index[kt]
             for key in ks:
-                hit = ki.lookup(key, self.max_block)
+                hit = ki.lookup(key, self._cap(kt))
                 if hit is not None and len(hit):
                     found.append(hit)
         if not found:

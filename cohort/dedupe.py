@@ -153,6 +153,7 @@ def _fit(scope: Scope) -> Fitted:
     """Blocking through the blind indexes: candidate pairs from the stored keyed hashes of
     the blocking keys (cohort.dedupe_keys); only nominals in a pair, plus a random sample
     for the model's u-probabilities and value frequencies, are decrypted."""
+    dedupe_keys.reindex()  # nominals recorded before their tokens were (normally none)
     ids = _nominal_ids_in(scope)
     cases = cases_by_nominal()  # one query for the whole register, not an IN list of thousands
     panels = {nid: [c.panel_id for c in cs] for nid, cs in cases.items()}

@@ -119,6 +119,24 @@ def insert_pending(nominals: Iterable, ids: dict[str, int]) -> int:
     return len(rows)
 
 
+def reindex(everyone: bool = False, batch: int = 500) -> int:
+    """Compute the tokens of live nominals that have none (all of them with ``everyone``:
+    after the blocking keys or the normalisation change). Returns how many were indexed;
+    the caller commits."""
+    from cohort.dedupe import _load
+
+    stmt = db.select(Nominal.id).where(Nominal.merged_into_id.is_(None)).order_by(Nominal.id)
+    if not everyone:
+        stmt = stmt.where(~db.select(NominalBlockKey.nominal_id)
+                          .where(NominalBlockKey.nominal_id == Nominal.id).exists())
+    ids = list(db.session.execute(stmt).scalars())
+    for start in range(0, len(ids), batch):
+        for nominal in _load(ids[start : start + batch]):
+            index_block_keys(nominal)
+        db.session.flush()
+    return len(ids)
+
+
 # -- candidate pairs from stored tokens ------------------------------------------------------
 
 def allowed_kinds(identity: bool = True, contact: bool = True) -> tuple[str, ...]:

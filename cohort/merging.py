@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cohort.dedupe import MERGED, OPEN, Scope, cases_by_nominal
+from cohort.dedupe_keys import index_block_keys
 from cohort.matching.normalise import normalise_name
 from cohort.models import Case, CaseEvent, DuplicateCandidate, Merge, Nominal
 from core import clock
@@ -150,6 +151,7 @@ def merge(candidate: DuplicateCandidate, keep_id: int, policy: Policy) -> Merge:
     for bi in BLIND_INDEXES:
         setattr(merged, bi, None)
     merged.merged_into_id = kept.id
+    index_block_keys(merged)  # a pointer has no blocking keys (unmerge recomputes them)
     row.moved = moved
     candidate.status = MERGED
     candidate.decided_at = now

@@ -87,6 +87,11 @@ class Nominal(UidMixin, TimestampMixin, db.Model):
     postcode = Encrypted("contact")
 
     cases: Mapped[list[Case]] = relationship(back_populates="nominal", foreign_keys="Case.nominal_id")
+    # Keyed hashes of the duplicate matcher's blocking keys (cohort.dedupe_keys), kept by
+    # sharing.blind_index.index_nominal whenever the identity changes.
+    block_keys: Mapped[list[NominalBlockKey]] = relationship(
+        back_populates="nominal", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def full_name(self) -> str:
@@ -237,6 +242,22 @@ class Note(UidMixin, db.Model):
 
     body = Encrypted(lambda note: note.category)
     user = relationship("User", lazy="joined")
+
+
+class NominalBlockKey(db.Model):
+    """One blocking key of a nominal as a truncated keyed hash (cohort.dedupe_keys).
+
+    The duplicate check pairs nominals sharing a (kind, token) without decrypting anyone;
+    only the nominals in those pairs are decrypted and compared.
+    """
+
+    __tablename__ = "nominal_block_keys"
+    __table_args__ = (Index("ix_nominal_block_keys_kind_token", "kind", "token"),)
+    nominal_id: Mapped[int] = mapped_column(ForeignKey("nominals.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    token: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+    nominal: Mapped[Nominal] = relationship(back_populates="block_keys")
 
 
 class DuplicateCandidate(db.Model):

@@ -61,3 +61,7 @@ def index_nominal(nominal) -> None:
     nominal.bi_family = blind_index("family", nominal.family_name)
     nominal.bi_given_phon = blind_index("given_phon", nominal.given_name)
     nominal.bi_family_phon = blind_index("family_phon", nominal.family_name)
+    # the duplicate matcher's blocking keys, as keyed hashes too (blocking without decrypting)
+    from cohort.dedupe_keys import index_block_keys
+
+    index_block_keys(nominal)

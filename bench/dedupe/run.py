@@ -10,6 +10,7 @@ recordlinkage's documented ECM approach and Splink (DuckDB) are run on FEBRL for
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import resource
 import statistics
@@ -129,6 +130,7 @@ def splink_run(name: str, with_id: bool, truth) -> None:
     except Exception as e:  # noqa: BLE001 - report any import problem and carry on
         print(f"{'  splink':<44} not available ({type(e).__name__}: {e})")
         return
+    logging.getLogger("splink").setLevel(logging.WARNING)  # (set on import) its training log is long
     try:
         t = time.perf_counter()
         df = febrl_frame(name, with_id).reset_index()

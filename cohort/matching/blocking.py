@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import datetime
 import logging
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
 from .nicknames import name_groups
-from .normalise import normalise_identifier, normalise_name, normalise_postcode, phonetic_key
+from .normalise import compact_name, normalise_identifier, normalise_name, normalise_postcode, phonetic_key
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BlockIndex", "record_keys", "KEY_TYPES", "KEY_FIELDS", "DEFAULT_MAX_BLOCK"]
 
 KEY_TYPES = (
-    "id", "dob", "family_year", "names", "nickname_family", "given_dob", "given_postcode", "family_postcode",
+    "id", "dob", "family_year", "names", "name_edits", "nickname_family", "given_dob", "given_postcode",
+    "family_postcode",
 )
 # The comparison fields every pair found by a key type agrees on (or nearly): EM leaves
 # them out when estimating from that key's pairs.
@@ -34,12 +37,24 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "dob": ("date_of_birth",),
     "family_year": ("family_name", "date_of_birth"),
     "names": ("given_name", "family_name"),
+    "name_edits": ("given_name", "family_name"),
     "nickname_family": ("given_name", "family_name"),
     "given_dob": ("given_name", "date_of_birth"),
     "given_postcode": ("given_name", "postcode"),
     "family_postcode": ("family_name", "postcode"),
 }
 DEFAULT_MAX_BLOCK = 200
+# Loose keys pair more unrelated records, so their blocks are capped lower (common names
+# are found through the phonetic keys anyway).
+KEY_MAX_BLOCK = {"name_edits": 30}
+
+
+def _affixes(s: str) -> set[str]:
+    """The first and the last three letters: a name with one typo (or a few close
+    together) still has one of them intact."""
+    if len(s) <= 3:
+        return {s} if s else set()
+    return {s[:3] + "<", s[-3:] + ">"}
 
 
 def _name_variants(r) -> list[tuple[str, str]]:
@@ -74,6 +89,12 @@ def record_keys(r) -> dict[str, list[str]]:
         pg = phonetic_key(g) if g else ""
         pf = phonetic_key(family) if family else ""
         ftoks = pf.split(" ") if pf else []
+        cf = compact_name(family) if family else ""
+        gd, fd = _affixes(g.replace("-", "")), _affixes(cf)
+        if gd and fd:
+            # a typo in each name, either way round ("Jhon Smiht" / "Smith John"): the
+            # start or the end of each name is still intact
+            keys["name_edits"].extend(f"{a}|{b}" if a <= b else f"{b}|{a}" for a in gd for b in fd)
         if year:
             for t in {pf, *ftoks} - {""}:
                 keys["family_year"].append(f"{t}|{year}")
@@ -85,9 +106,11 @@ def record_keys(r) -> dict[str, list[str]]:
             keys["names"].append(f"{a}|{b}")
         if pc and pg:
             keys["given_postcode"].append(f"{pg}|{pc}")
+            keys["given_postcode"].extend(f"~{v}|{pc}" for v in gd)
         if pc:
             for t in {pf, *ftoks} - {""}:
                 keys["family_postcode"].append(f"{t}|{pc}")
+            keys["family_postcode"].extend(f"~{v}|{pc}" for v in fd)
         if g and pf:
             for grp in name_groups(g):
                 keys["nickname_family"].append(f"{grp}|{pf}")
@@ -96,19 +119,23 @@ def record_keys(r) -> dict[str, list[str]]:
 
 @dataclass
 class _KeyIndex:
-    codes: dict[str, int]
-    sorted_codes: np.ndarray
+    sorted_codes: np.ndarray  # 64-bit hashes of the keys, sorted
     sorted_recs: np.ndarray
 
     def lookup(self, key: str, max_block: int) -> np.ndarray | None:
-        c = self.codes.get(key)
-        if c is None:
-            return None
+        c = _code(key)
         lo = np.searchsorted(self.sorted_codes, c, "left")
         hi = np.searchsorted(self.sorted_codes, c, "right")
-        if hi - lo > max_block:
+        if hi == lo or hi - lo > max_block:
             return None
         return self.sorted_recs[lo:hi]
+
+
+def _code(key: str) -> int:
+    # Keys are held as 64-bit hashes, not strings (a register of 100,000 has millions of
+    # keys). Stable within the process, which is all an in-memory index needs; a collision
+    # only adds candidate pairs that the comparison then rejects.
+    return hash(key)
 
 
 class BlockIndex:
@@ -119,25 +146,47 @@ class BlockIndex:
         self.max_block = max_block
         self.index: dict[str, _KeyIndex] = {}
         self.skipped: dict[str, int] = {}
-        per_type: dict[str, tuple[list[int], list[int], dict[str, int]]] = {
-            k: ([], [], {}) for k in KEY_TYPES
-        }
+        per_type: dict[str, tuple[array, array]] = {k: (array("q"), array("q")) for k in KEY_TYPES}
         for i, r in enumerate(records):
             for kt, ks in record_keys(r).items():
                 if not ks:
                     continue
-                codes_l, recs_l, vocab = per_type[kt]
-                for key in set(ks):
-                    c = vocab.get(key)
-                    if c is None:
-                        c = vocab[key] = len(vocab)
-                    codes_l.append(c)
-                    recs_l.append(i)
-        for kt, (codes_l, recs_l, vocab) in per_type.items():
-            codes = np.asarray(codes_l, np.int64)
-            recs = np.asarray(recs_l, np.int64)
+                codes_l, recs_l = per_type[kt]
+                before = len(codes_l)
+                codes_l.extend({_code(k) for k in ks})
+                recs_l.extend(repeat(i, len(codes_l) - before))
+        for kt, (codes_l, recs_l) in per_type.items():
+            codes = np.frombuffer(codes_l, np.int64) if len(codes_l) else np.zeros(0, np.int64)
+            recs = np.frombuffer(recs_l, np.int64) if len(recs_l) else np.zeros(0, np.int64)
             order = np.lexsort((recs, codes))
-            self.index[kt] = _KeyIndex(vocab, codes[order], recs[order])
+            self.index[kt] = _KeyIndex(codes[order], recs[order])
+            per_type[kt] = (array("q"), array("q"))
+
+    @classmethod
+    def from_codes(
+        cls, n: int, per_type: dict[str, tuple[np.ndarray, np.ndarray]], max_block: int = DEFAULT_MAX_BLOCK
+    ) -> BlockIndex:
+        """An index from precomputed integer keys: per key type, (codes, record positions).
+
+        The service passes keyed hashes of the keys it stored, so candidate pairs are found
+        without the records themselves.
+        """
+        self = cls.__new__(cls)
+        self.n = n
+        self.max_block = max_block
+        self.index = {}
+        self.skipped = {}
+        for kt in KEY_TYPES:
+            codes, recs = per_type.get(kt, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            codes = np.asarray(codes, np.int64)
+            recs = np.asarray(recs, np.int64)
+            order = np.lexsort((recs, codes))
+            self.index[kt] = _KeyIndex(codes[order], recs[order])
+        return self
+
+    def _cap(self, kt: str) -> int:
+        """Largest block used for a key type: loose keys (affixes) get a smaller cap."""
+        return min(self.max_block, KEY_MAX_BLOCK.get(kt, self.max_block))
 
     def candidate_pairs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Unique record-position pairs (n, 2) with a < b sharing at least one key, and
@@ -150,7 +199,7 @@ class BlockIndex:
                 continue
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             sizes = np.diff(np.r_[starts, len(codes)])
-            big = sizes > self.max_block
+            big = sizes > self._cap(kt)
             if big.any():
                 self.skipped[kt] = int(big.sum())
                 log.info(
@@ -186,7 +235,7 @@ class BlockIndex:
         for kt, ks in record_keys(record).items():
             ki = self.index[kt]
             for key in ks:
-                hit = ki.lookup(key, self.max_block)
+                hit = ki.lookup(key, self._cap(kt))
                 if hit is not None and len(hit):
                     found.append(hit)
         if not found:

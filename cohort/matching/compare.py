@@ -45,11 +45,16 @@ TYPO_THRESHOLD = 0.92
 SIMILAR_THRESHOLD = 0.84
 
 GIVEN_LEVELS = ("exact", "nickname", "typo", "phonetic", "similar", "initial", "disagree", MISSING)
-FAMILY_LEVELS = ("exact", "hyphen_part", "typo", "phonetic", "swapped", "similar", "disagree", MISSING)
+FAMILY_LEVELS = (
+    "exact", "hyphen_part", "typo", "phonetic", "swapped", "half_swapped", "similar", "disagree", MISSING,
+)
 DOB_LEVELS = ("exact", "swapped_day_month", "one_digit", "year_off", "disagree", "far", MISSING)
 GENDER_LEVELS = ("agree", "disagree", MISSING)
 POSTCODE_LEVELS = ("exact", "sector", "typo", "outward", "disagree", MISSING)
-ID_LEVELS = ("exact", "typo", "disagree", MISSING)
+# "disagree": both pass the identifier's format and check-character rules, so they name two
+# people; "disagree_unchecked": at least one does not (a free-text number, a mistyped
+# reference), so the difference is left to the weights EM learns.
+ID_LEVELS = ("exact", "typo", "disagree", "disagree_unchecked", MISSING)
 
 FIELDS: tuple[str, ...] = (
     "given_name", "family_name", "date_of_birth", "gender", "postcode", "pnc", "cro", "nomis", "crn",
@@ -258,6 +263,18 @@ def name_levels(
                 np.maximum(s1[ok], s2[ok])
             ]
             fl[rows] = _F["swapped"]
+        # One name written in the other field while the other name is wrong or missing
+        # ("Natalia Streich" / "Masobn Natalia"): neither straight reading agrees.
+        half = (
+            ~ok & (np.minimum(s1, s2) == 0) & (sl[weak] >= 3) & (fsl[weak] >= 3) & (sl[weak] < 5) & (fsl[weak] < 5)
+        )
+        if half.any():
+            rows = weak[half]
+            other = np.maximum(s1[half], s2[half])
+            gl[rows] = np.array(
+                [_G["exact"], _G["typo"], _G["phonetic"], _G["similar"], _G["disagree"], _G[MISSING]], np.int8
+            )[other]
+            fl[rows] = _F["half_swapped"]
     return gl, fl
 
 
@@ -281,6 +298,7 @@ class Table:
     pc_str: list[str]
     id_code: dict[str, np.ndarray]
     id_str: dict[str, list[str]]
+    id_ok: dict[str, np.ndarray]  # bool: passes its format and check-character rules
 
     @classmethod
     def build(cls, records: Sequence, vocab: Vocab) -> Table:
@@ -307,6 +325,8 @@ class Table:
         pc_str = [""] * n
         id_code = {k: np.full(n, -1, np.int64) for k in ID_KINDS}
         id_str: dict[str, list[str]] = {k: [""] * n for k in ID_KINDS}
+        id_ok = {k: np.zeros(n, bool) for k in ID_KINDS}
+        checks = _id_checks()
         for i, r in enumerate(records):
             d = r.date_of_birth
             if isinstance(d, datetime.date):
@@ -324,11 +344,31 @@ class Table:
                     s = normalise_identifier(k, v)
                     id_str[k][i] = s
                     id_code[k][i] = vocab(k + ":" + s) if s else -1
+                    id_ok[k][i] = checks[k](v)
         dob_code = np.where(dob_y > 0, dob_y * 10000 + dob_m * 100 + dob_d, -1).astype(np.int64)
         return cls(
             n, names, alias_names, alias_owner, has_alias, dob_y, dob_m, dob_d, dob_code, gender,
-            pc_full, pc_sector, pc_out, pc_str, id_code, id_str,
+            pc_full, pc_sector, pc_out, pc_str, id_code, id_str, id_ok,
         )
+
+
+def _id_checks() -> dict[str, object]:
+    """Per identifier kind, value -> does it pass the kind's format and check rules."""
+    from cohort import identifiers as ident
+
+    def wrap(check):
+        def ok(value: str) -> bool:
+            try:
+                return check(value) is None
+            except Exception:  # noqa: BLE001 - an odd value is simply not a checked identifier
+                return False
+
+        return ok
+
+    return {
+        "pnc": wrap(ident.validate_pnc), "cro": wrap(ident.validate_cro),
+        "nomis": wrap(ident.validate_nomis), "crn": wrap(ident.validate_crn),
+    }
 
 
 def _dob_levels(ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) -> np.ndarray:
@@ -384,6 +424,8 @@ def _id_levels(kind: str, ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) 
         dist = cpdist(
             _pick(ta.id_str[kind], ia[rest]), _pick(tb.id_str[kind], ib[rest]), scorer=OSA.distance, workers=1
         )
+        unchecked = rest[~(ta.id_ok[kind][ia[rest]] & tb.id_ok[kind][ib[rest]])]
+        out[unchecked] = _I["disagree_unchecked"]
         out[rest[dist <= 1]] = _I["typo"]
     out[ca == cb] = _I["exact"]
     out[miss] = _I[MISSING]
@@ -391,12 +433,12 @@ def _id_levels(kind: str, ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray) 
 
 
 def compare_pairs(
-    ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, name_rank: np.ndarray | None = None
+    ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, name_rank: tuple[np.ndarray, np.ndarray] | None = None
 ) -> np.ndarray:
     """Level matrix (n_pairs, len(FIELDS)) for pairs (ta[ia[k]], tb[ib[k]]).
 
     Where either record has aliases, every combination of names is compared and the one
-    with the highest ``name_rank[given_level] + name_rank[family_level]`` (a table of
+    with the highest ``name_rank[0][given_level] + name_rank[1][family_level]`` (tables of
     approximate weights; default: level order) is kept.
     """
     ia = np.asarray(ia, np.int64)
@@ -416,16 +458,16 @@ def compare_pairs(
     return out
 
 
-def _default_rank() -> np.ndarray:
+def _default_rank() -> tuple[np.ndarray, np.ndarray]:
     # approximate weights per (given level, family level) index, higher is better
     g = np.array([8, 6, 5, 4, 1, 0, -5, 0], float)
-    f = np.array([8, 5, 5, 4, 7, 1, -5, 0], float)
-    return np.stack([g, f])
+    f = np.array([8, 5, 5, 4, 7, 3, 1, -5, 0], float)
+    return (g, f)
 
 
 def _apply_aliases(
     ta: Table, ia: np.ndarray, tb: Table, ib: np.ndarray, gl: np.ndarray, fl: np.ndarray,
-    name_rank: np.ndarray | None,
+    name_rank: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     rank = _default_rank() if name_rank is None else name_rank
     rows = np.flatnonzero(ta.has_alias[ia] | tb.has_alias[ib])

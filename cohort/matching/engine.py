@@ -19,31 +19,12 @@ import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING, Table, Vocab, compare_pairs
-from .model import FSModel, log2_odds, probability
+from .model import PRIOR_U, RELATIVES, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Record", "Evidence", "Pair", "Matcher", "find_duplicates"]
 _ID_CONFLICT_LOG2ODDS = log2_odds(0.2)  # a pair with conflicting identifiers scores at most 0.2
-
-
-def _ids_checked(records: list[Record]) -> np.ndarray:
-    """(n, 4) booleans: which of PNC, CRO, NOMIS, CRN pass their format and check-character
-    rules. Only two such identifiers that differ prove two people; free-text numbers (a
-    typo-prone reference copied into the field) are left to the learned weights."""
-    from cohort import identifiers as ident
-
-    checks = (ident.validate_pnc, ident.validate_cro, ident.validate_nomis, ident.validate_crn)
-    out = np.zeros((len(records), len(ID_KINDS)), bool)
-    for i, r in enumerate(records):
-        for j, kind in enumerate(ID_KINDS):
-            value = getattr(r, kind)
-            if value:
-                try:
-                    out[i, j] = checks[j](value) is None
-                except Exception:  # noqa: BLE001 - an odd value is simply not a checked identifier
-                    out[i, j] = False
-    return out
 
 
 @dataclass(frozen=True)
@@ -97,7 +78,9 @@ _NAME_WORDS = {
     "typo": "a small spelling difference", "phonetic": "sounds the same, spelt differently",
     "similar": "similar but not the same", "initial": "only the initial matches",
     "hyphen_part": "one part of a double-barrelled name matches",
-    "swapped": "given and family names are the other way round", "disagree": "different",
+    "swapped": "given and family names are the other way round",
+    "half_swapped": "one name is written in the other field (given name as family name or the other way)",
+    "disagree": "different",
 }
 _WORDS: dict[str, dict[str, str]] = {
     "given_name": _NAME_WORDS,
@@ -114,7 +97,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "outward": "same postcode district", "disagree": "different",
     },
 }
-_ID_WORDS = {"exact": "the same", "typo": "one character different", "disagree": "different"}
+_ID_WORDS = {
+    "exact": "the same", "typo": "one character different", "disagree": "different",
+    "disagree_unchecked": "different (one of them fails the identifier's format or check rules)",
+}
 
 
 def strength(weight: float) -> str:
@@ -131,22 +117,27 @@ def _text(f: str, level: str, weight: float) -> str:
     return f"{_LABEL[f]}: {words}, {strength(weight)}"
 
 
-# Interaction rules. Fellegi-Sunter assumes fields agree independently, which relatives
-# break: twins share a family name, date of birth and address; a father and son share a
-# name and address. When the pattern says "relative", shared household facts are capped.
-_FAMILY_AGREES = [LEVELS["family_name"].index(x) for x in ("exact", "hyphen_part", "typo", "phonetic")]
-_DOB_CLOSE = [LEVELS["date_of_birth"].index(x) for x in ("exact", "swapped_day_month", "one_digit", "year_off")]
-_DOB_FAR = LEVELS["date_of_birth"].index("far")
-_GIVEN_DIFFERS = [LEVELS["given_name"].index(x) for x in ("similar", "initial", "disagree")]
 _GIVEN_EXACT = LEVELS["given_name"].index("exact")
 _FAMILY_EXACT = LEVELS["family_name"].index("exact")
 _FAMILY_SWAPPED = LEVELS["family_name"].index("swapped")
-_HOUSEHOLD_CAP = 0.0
-# Chance that a nominal's twin (same family name, date of birth, usually address) is also
-# in the register. Sets how surprising shared family name + date of birth can be.
-_TWIN_RATE = 0.02
+_ID_EXACT = ID_LEVELS.index("exact")
 _TF_PSEUDO = 200.0
 _TF_MIN = 1e-4
+# See cohort.matching.model.RELATIVES: the kinds of relative the model allows for.
+_RELATIVE_TEXT = {
+    "possible_twins": (
+        "same family name and date of birth but different given names: could be twins, so the shared "
+        "family name, date of birth and address count for less"
+    ),
+    "possible_parent_child": (
+        "same name and address but born far apart: could be a parent and child with the same name, so "
+        "the shared name and address count for less"
+    ),
+    "possible_relatives": (
+        "same family name and address but different given names and dates of birth: could be relatives "
+        "(e.g. siblings), so the shared family name and address count for less"
+    ),
+}
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
 
@@ -157,23 +148,64 @@ class Matcher:
     register itself), then call :meth:`pairs`, :meth:`match_one` or :meth:`explain`.
     """
 
-    def __init__(self, records: Iterable[Record], max_block: int = DEFAULT_MAX_BLOCK):
+    def __init__(
+        self,
+        records: Iterable[Record],
+        max_block: int = DEFAULT_MAX_BLOCK,
+        *,
+        candidates: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
+        n_register: int | None = None,
+        sample: Iterable[int] | None = None,
+    ):
+        """``records`` is the register, or with ``candidates`` only part of it:
+
+        - ``candidates``: pairs found outside the matcher (the service finds them through
+          keyed hashes of the same blocking keys, without decrypting anyone): an (n, 2)
+          array of record ids and, per key type, the rows of that array it found;
+        - ``n_register``: how many records the whole register holds;
+        - ``sample``: ids of records that are a random sample of the register, from which
+          u-probabilities and value frequencies are estimated (default: all records).
+        """
         self.records: list[Record] = list(records)
         self.ids = np.asarray([r.id for r in self.records], np.int64)
         self._pos = {int(r.id): i for i, r in enumerate(self.records)}
+        self.n_register = max(int(n_register or 0), len(self.records))
         self.vocab = Vocab()
         self.table = Table.build(self.records, self.vocab)
-        self._checked = _ids_checked(self.records)
         self.vocab.frozen = True
-        self.index = BlockIndex(self.records, max_block=max_block)
+        self.max_block = max_block
+        self._index: BlockIndex | None = None
+        self._given = candidates
+        if sample is None:
+            self._bg = np.arange(len(self.records))
+        else:
+            self._bg = np.asarray(sorted({self._pos[int(i)] for i in sample if int(i) in self._pos}), np.int64)
         self.model = FSModel.prior()
         self._fitted = False
         self._cand: np.ndarray | None = None
         self._levels: np.ndarray | None = None
+        bg = self._bg
         self._tf = {
-            "given_name": self._counts(self.table.names.g_first),
-            "family_name": self._counts(self.table.names.f_comp),
+            "given_name": self._counts(self.table.names.g_first[bg]),
+            "family_name": self._counts(self.table.names.f_comp[bg]),
+            # every holder of an identifier shares its blocking key, so all records count
+            **{k: self._counts(self.table.id_code[k]) for k in ID_KINDS},
         }
+
+    @property
+    def index(self) -> BlockIndex:
+        """Blocking index over the records (built when first needed)."""
+        if self._index is None:
+            self._index = BlockIndex(self.records, max_block=self.max_block)
+        return self._index
+
+    def _candidate_pairs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if self._given is None:
+            return self.index.candidate_pairs()
+        pairs, rows = self._given
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        pos = np.asarray([[self._pos[int(a)], self._pos[int(b)]] for a, b in pairs.tolist()], np.int64)
+        return pos.reshape(-1, 2), {k: np.asarray(v, np.int64) for k, v in rows.items() if len(v)}
 
     # ----- fitting -----------------------------------------------------------------------
     @staticmethod
@@ -195,31 +227,32 @@ class Matcher:
         """Estimate u from random pairs and m by EM over the blocked candidate pairs."""
         if self._fitted:
             return self
-        n = len(self.records)
-        t = self.table
-        self._cand, by_key = self.index.candidate_pairs()
+        n = self.n_register
+        t, bg = self.table, self._bg
+        self._cand, by_key = self._candidate_pairs()
         self._levels = compare_pairs(t, self._cand[:, 0], t, self._cand[:, 1])
         total = n * (n - 1) // 2
-        if n >= 2:
-            if total <= 200_000:
-                ia, ib = np.triu_indices(n, 1)
+        nb = len(bg)
+        if nb >= 2:
+            if nb * (nb - 1) // 2 <= 200_000:
+                ia, ib = np.triu_indices(nb, 1)
             else:
                 rng = np.random.default_rng(20240601)
-                ia = rng.integers(0, n, 200_000)
-                ib = (ia + rng.integers(1, n, 200_000)) % n
-            rand_levels = compare_pairs(t, ia, t, ib)
+                ia = rng.integers(0, nb, 200_000)
+                ib = (ia + rng.integers(1, nb, 200_000)) % nb
+            rand_levels = compare_pairs(t, bg[ia], t, bg[ib])
             exact = {
-                "given_name": self._exact_u(t.names.g_first),
-                "family_name": self._exact_u(t.names.f_comp),
-                "date_of_birth": self._exact_u(t.dob_code),
-                "postcode": self._exact_u(t.pc_full),
-                **{k: self._exact_u(t.id_code[k]) for k in ("pnc", "cro", "nomis", "crn")},
+                "given_name": self._exact_u(t.names.g_first[bg]),
+                "family_name": self._exact_u(t.names.f_comp[bg]),
+                "date_of_birth": self._exact_u(t.dob_code[bg]),
+                "postcode": self._exact_u(t.pc_full[bg]),
+                **{k: self._exact_u(t.id_code[k][bg]) for k in ("pnc", "cro", "nomis", "crn")},
             }
-            self.model.set_u(rand_levels, exact, n)
+            self.model.set_u(rand_levels, exact, nb)
         rounds = [
             (self._levels[rows], {_COL[f] for f in KEY_FIELDS[kt]}) for kt, rows in by_key.items()
         ]
-        lams = self.model.fit_m(rounds)
+        lams = self.model.fit_m(rounds, n_records=n)
         # expected number of true matches among the candidates, each pair judged in the
         # candidate space of the first key that found it
         expected = 0.0
@@ -227,7 +260,7 @@ class Matcher:
         for (levels, skip), lam_k, rows in zip(rounds, lams, by_key.values(), strict=True):
             new = ~seen[rows]
             if new.any():
-                expected += float(self.model.posterior(levels[new], skip, lam_k).sum())
+                expected += float(self.model.posterior(levels[new], skip, lam_k, n).sum())
                 seen[rows] = True
         n_cand = len(self._cand)
         self.model.lambda_candidates = expected / max(n_cand, 1)
@@ -248,87 +281,90 @@ class Matcher:
         freq = np.maximum((c + _TF_PSEUDO * u_exact) / (n + _TF_PSEUDO), _TF_MIN)
         return np.log2(self.model.m[f][0] / freq)
 
-    def _weights(self, levels: np.ndarray, g_codes: np.ndarray, f_codes: np.ndarray):
-        """Field weights (with term-frequency adjustment) and household adjustments."""
+    def _id_weight(self, kind: str, codes: np.ndarray, extra: int) -> np.ndarray:
+        """Weight of an identifier agreeing exactly, per value.
+
+        An identifier is issued to one person, so the register's own frequencies overstate
+        how often two *different* people share one: every duplicate in it is a repeated
+        identifier. Only holders beyond the pair itself count as sharing (a placeholder
+        like X000000 on fifty records counts for little); otherwise the prior collision
+        rate applies. ``extra`` is 1 when one of the pair is not in the register.
+        """
+        counts, n = self._tf[kind]
+        c = np.asarray([counts.get(x, 0) for x in codes.tolist()], float) + extra
+        u = np.maximum((c - 2) / max(n, 1), PRIOR_U[kind][0])
+        return np.log2(self.model.m[kind][0] / u)
+
+    def _codes(self, t: Table, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Value codes (for term-frequency weights) of records ``idx`` of table ``t``."""
+        return {
+            "given_name": t.names.g_first[idx], "family_name": t.names.f_comp[idx],
+            **{k: t.id_code[k][idx] for k in ID_KINDS},
+        }
+
+    def _weights(self, levels: np.ndarray, codes: dict[str, np.ndarray], extra: int = 0):
+        """Field weights (with term-frequency adjustment) and the relatives adjustment.
+
+        Returns ``(w, adj, kind)``: ``adj`` is ``-log2(u_mixture / u_independent)`` per
+        pair and ``kind`` the index in ``_RELATIVES`` of the kind that explains the pair
+        best (-1 where relatives explain it no better than strangers).
+        """
         w = self.model.weights(levels)
-        for f, codes, exact in (("given_name", g_codes, _GIVEN_EXACT), ("family_name", f_codes, _FAMILY_EXACT)):
+        for f, exact in (("given_name", _GIVEN_EXACT), ("family_name", _FAMILY_EXACT)):
             c = _COL[f]
             rows = np.flatnonzero(levels[:, c] == exact)
             if len(rows):
-                w[rows, c] = self._tf_weight(f, codes[rows])
+                w[rows, c] = self._tf_weight(f, codes[f][rows])
+        for k in ID_KINDS:
+            c = _COL[k]
+            rows = np.flatnonzero(levels[:, c] == _ID_EXACT)
+            if len(rows):
+                w[rows, c] = self._id_weight(k, codes[k][rows], extra)
         # swapped names are worth no more than the family name agreeing exactly would be
         fcol = _COL["family_name"]
         rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
         if len(rows):
-            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", f_codes[rows]))
-        fam = np.isin(levels[:, _COL["family_name"]], _FAMILY_AGREES)
-        dob = levels[:, _COL["date_of_birth"]]
-        twins = fam & np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS) & np.isin(dob, _DOB_CLOSE)
-        # siblings (different given names) or a parent and child (born far apart)
-        relatives = fam & ~twins & ((dob == _DOB_FAR) | np.isin(levels[:, _COL["given_name"]], _GIVEN_DIFFERS))
-        adj = np.zeros(len(levels))
-        dc, pc, fc = _COL["date_of_birth"], _COL["postcode"], _COL["family_name"]
-        # relatives and twins share an address: it counts for little
-        adj -= np.where(twins | relatives, np.maximum(w[:, pc] - _HOUSEHOLD_CAP, 0.0), 0.0)
-        # twins: family name and date of birth together are no more surprising in a
-        # non-match than a twin in the register is likely
-        rows = np.flatnonzero(twins)
-        if len(rows):
-            m_f = self.model.m["family_name"][levels[rows, fc]]
-            m_d = self.model.m["date_of_birth"][levels[rows, dc]]
-            cap = np.log2(m_f * m_d * max(len(self.records), 2) / _TWIN_RATE)
-            adj[rows] -= np.maximum(w[rows, fc] + w[rows, dc] - cap, 0.0)
-        return w, adj, twins, relatives
+            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", codes["family_name"][rows]))
+        adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], self.n_register)
+        return w, adj, kind
 
-    def _score(self, levels, g_codes, f_codes, checked=None):
-        w, adj, twins, relatives = self._weights(levels, g_codes, f_codes)
+    def _score(self, levels, codes, extra: int = 0):
+        w, adj, kind = self._weights(levels, codes, extra)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
-        if checked is None:
-            checked = np.zeros((len(levels), len(ID_KINDS)), bool)
         # A PNC, CRO, NOMIS number or CRN belongs to one person: two records carrying
         # different ones (not a one-character slip) are two people, however alike the
         # names. Such pairs stay reviewable but never reach the "same person" verdict.
         id_cols = [_COL[k] for k in ID_KINDS]
-        conflict = ((levels[:, id_cols] == ID_LEVELS.index("disagree")) & checked).any(axis=1)
+        # ("disagree" is only given where both pass their format and check-character rules)
+        conflict = (levels[:, id_cols] == ID_LEVELS.index("disagree")).any(axis=1)
         capped = np.minimum(total, _ID_CONFLICT_LOG2ODDS)
-        adj = adj + np.where(conflict, capped - total, 0.0)
+        id_adj = np.where(conflict, capped - total, 0.0)
         total = np.where(conflict, capped, total)
-        return probability(total), w, adj, twins, relatives
+        return probability(total), w, adj, kind, id_adj
 
-    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, twins: bool, relatives: bool) -> list[Evidence]:
+    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, kind: int, id_adj: float) -> list[Evidence]:
         ev: list[Evidence] = []
         for c, f in enumerate(FIELDS):
             level = LEVELS[f][int(lv[c])]
             if level == MISSING:
                 continue
             ev.append(Evidence(f, level, round(float(w[c]), 3), _text(f, level, float(w[c]))))
-        if adj < 0:
+        if kind >= 0 and adj < 0:
+            name = RELATIVES[kind][0]
+            text = f"{_RELATIVE_TEXT[name]}: {strength(adj)}"
+            ev.append(Evidence("household", name, round(float(adj), 3), text))
+        if id_adj < 0:
             ids = [f for f in ID_KINDS if LEVELS[f][int(lv[_COL[f]])] == "disagree"]
-            if ids:
-                text = (
-                    f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
-                    "so this pair is at most a possible match for review"
-                )
-                ev.append(Evidence("identifiers", "conflict", round(float(adj), 3), text))
-            elif twins:
-                text = (
-                    "same family name and date of birth but different given names: could be twins, "
-                    "so the shared family name and date of birth count for less and the address for nothing"
-                )
-                ev.append(Evidence("household", "possible_twins", round(float(adj), 3), text))
-            elif relatives:
-                text = (
-                    "same family name and address but different given names or born more than 12 years "
-                    "apart: could be relatives (e.g. siblings, father and son), so the shared address counts "
-                    "for nothing"
-                )
-                ev.append(Evidence("household", "possible_relatives", round(float(adj), 3), text))
+            text = (
+                f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
+                "so this pair is at most a possible match for review"
+            )
+            ev.append(Evidence("identifiers", "conflict", round(float(id_adj), 3), text))
         ev.sort(key=lambda e: (-abs(e.weight), e.field))
         return ev
 
-    def _pairs_from(self, ia, ib, ids_a, ids_b, levels, g_codes, f_codes, min_score, exclude, limit=None,
-                    checked=None):
-        p, w, adj, twins, relatives = self._score(levels, g_codes, f_codes, checked)
+    def _pairs_from(self, ids_a, ids_b, levels, codes, min_score, exclude, limit=None, extra: int = 0):
+        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
         keep = np.flatnonzero(p >= min_score)
         lo = np.minimum(ids_a[keep], ids_b[keep])
         hi = np.maximum(ids_a[keep], ids_b[keep])
@@ -339,7 +375,7 @@ class Matcher:
             if a == b or (exclude and frozenset((a, b)) in exclude):
                 continue
             r = int(keep[k])
-            ev = self._evidence(levels[r], w[r], float(adj[r]), bool(twins[r]), bool(relatives[r]))
+            ev = self._evidence(levels[r], w[r], float(adj[r]), int(kind[r]), float(id_adj[r]))
             out.append(Pair(a, b, float(p[r]), ev))
             if limit is not None and len(out) >= limit:
                 break
@@ -354,10 +390,8 @@ class Matcher:
         self.fit()
         assert self._cand is not None and self._levels is not None
         ia, ib = self._cand[:, 0], self._cand[:, 1]
-        names = self.table.names
         return self._pairs_from(
-            ia, ib, self.ids[ia], self.ids[ib], self._levels, names.g_first[ia], names.f_comp[ia],
-            min_score, exclude, checked=self._checked[ia] & self._checked[ib],
+            self.ids[ia], self.ids[ib], self._levels, self._codes(self.table, ia), min_score, exclude
         )
 
     def match_one(self, record: Record, min_score: float = 0.5, limit: int = 5) -> list[Pair]:
@@ -372,27 +406,44 @@ class Matcher:
         qa = np.zeros(len(cands), np.int64)
         levels = compare_pairs(q, qa, self.table, cands)
         ids_a = np.full(len(cands), record.id, np.int64)
-        names = self.table.names
         return self._pairs_from(
-            qa, cands, ids_a, self.ids[cands], levels, names.g_first[cands], names.f_comp[cands],
-            min_score, frozenset(), limit, checked=_ids_checked([record])[qa] & self._checked[cands],
+            ids_a, self.ids[cands], levels, self._codes(self.table, cands), min_score, frozenset(), limit,
+            extra=0 if record.id in self._pos else 1,
         )
+
+    def match_against(
+        self, record: Record, others: Iterable[Record], min_score: float = 0.5, limit: int = 5
+    ) -> list[Pair]:
+        """Score one (new) record against given records with the fitted model, best first.
+
+        For callers that found the candidates themselves (the service looks them up
+        through keyed hashes of the blocking keys and decrypts only those).
+        """
+        self.fit()
+        others = [o for o in others if o.id != record.id]
+        if not others:
+            return []
+        ot = Table.build(others, self.vocab)
+        q = Table.build([record], self.vocab)
+        ib = np.arange(len(others))
+        qa = np.zeros(len(others), np.int64)
+        levels = compare_pairs(q, qa, ot, ib)
+        ids_b = np.asarray([o.id for o in others], np.int64)
+        ids_a = np.full(len(others), record.id, np.int64)
+        return self._pairs_from(ids_a, ids_b, levels, self._codes(ot, ib), min_score, frozenset(), limit, extra=1)
 
     def explain(self, a: Record, b: Record) -> Pair:
         """Score and evidence for any two records (whether or not blocking would pair them)."""
         self.fit()
         t = Table.build([a, b], self.vocab)
         levels = compare_pairs(t, np.array([0]), t, np.array([1]))
-        both = _ids_checked([a, b])
-        checked = both[[0]] & both[[1]]
-        pairs = self._pairs_from(
-            np.array([0]), np.array([1]), np.array([a.id]), np.array([b.id]), levels,
-            t.names.g_first[:1], t.names.f_comp[:1], -1.0, frozenset(), checked=checked,
-        )
+        extra = 0 if (a.id in self._pos and b.id in self._pos) else 1
+        codes = self._codes(t, np.array([0]))
+        pairs = self._pairs_from(np.array([a.id]), np.array([b.id]), levels, codes, -1.0, frozenset(), extra=extra)
         if pairs:
             return pairs[0]
-        p, w, adj, tw, rel = self._score(levels, t.names.g_first[:1], t.names.f_comp[:1], checked)
-        ev = self._evidence(levels[0], w[0], float(adj[0]), bool(tw[0]), bool(rel[0]))
+        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
+        ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), float(id_adj[0]))
         return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
 
 

@@ -292,6 +292,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_duplicate_candidates_nominal_b_id'), ['nominal_b_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_duplicate_candidates_status'), ['status'], unique=False)
 
+    op.create_table('nominal_block_keys',
+    sa.Column('nominal_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('token', sa.Integer(), autoincrement=False, nullable=False),
+    sa.ForeignKeyConstraint(['nominal_id'], ['nominals.id'], name=op.f('fk_nominal_block_keys_nominal_id_nominals'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('nominal_id', 'kind', 'token', name=op.f('pk_nominal_block_keys'))
+    )
+    with op.batch_alter_table('nominal_block_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_nominal_block_keys_kind_token', ['kind', 'token'], unique=False)
+
     op.create_table('isa_panels',
     sa.Column('isa_id', sa.Integer(), nullable=False),
     sa.Column('panel_id', sa.Integer(), nullable=False),
@@ -567,6 +577,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_duplicate_candidates_nominal_b_id'))
         batch_op.drop_index(batch_op.f('ix_duplicate_candidates_nominal_a_id'))
 
+    with op.batch_alter_table('nominal_block_keys', schema=None) as batch_op:
+        batch_op.drop_index('ix_nominal_block_keys_kind_token')
+
+    op.drop_table('nominal_block_keys')
     op.drop_table('duplicate_candidates')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))

@@ -205,3 +205,42 @@ def test_only_check_validated_identifiers_prove_two_people(register):
     d = dataclasses.replace(b, pnc="2011/0998877T")
     unchecked = Matcher([*register, c, d]).fit().explain(c, d)
     assert not any(e.field == "identifiers" for e in unchecked.evidence)
+
+
+def test_relatives_are_explained(register):
+    """The household evidence says which kind of relative could explain the pair."""
+    m = Matcher(register).fit()
+    f1, f2 = MUST_NOT_MATCH["father and son, same name, DOBs 25 years apart"]
+    text = " | ".join(m.explain(f1, f2).reasons())
+    assert "parent and child" in text and "evidence against" in text
+
+
+def test_placeholder_identifier_counts_for_little(register):
+    """An identifier held by many records (a placeholder) is not evidence of one person;
+    one held by just the pair is strong evidence."""
+    from .conftest import FAMILY, MALE
+
+    filler = [
+        Record(
+            id=5000 + i, given_name=MALE[i], family_name=FAMILY[i],
+            date_of_birth=D(1960 + i, 1 + i % 12, 1 + i % 28), crn="X000000",
+        )
+        for i in range(30)
+    ]
+    pairs = find_duplicates([*register, *filler], min_score=0.5)
+    assert not [p for p in pairs if p.a >= 5000 and p.b >= 5000]
+    a = person(1, "William", "Hargreaves", crn="X654321", postcode=None)
+    b = person(2, "Wiliam", "Hargraves", D(1984, 3, 21), crn="X654321", postcode=None)
+    assert score_in_register(register, a, b) >= 0.5
+
+
+def test_one_name_in_the_other_field():
+    """'William Hargreaves' / 'Hargreaves Bill': the family name was typed as the given name
+    and the other name is not the same; the family level says so."""
+    from cohort.matching.compare import LEVELS, Table, Vocab, compare_pairs
+
+    a, b = person(1, "William", "Hargreaves"), person(2, "Hargreaves", "Bill")
+    t = Table.build([a, b], Vocab())
+    levels = compare_pairs(t, [0], t, [1])[0]
+    assert LEVELS["family_name"][levels[1]] == "half_swapped"
+    assert LEVELS["given_name"][levels[0]] == "disagree"

@@ -28,14 +28,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from auth.models import Agency
 from cohort import dedupe_keys
 from cohort.matching.normalise import normalise_identifier
 from cohort.models import Case, CaseEvent, Nominal, RagChange
 from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
 from core import clock
+from core.bulk import copy_rows
 from core.extensions import db
 from panels.models import Panel
 from sharing import audit
@@ -362,7 +361,6 @@ def _bulk_insert(model, objects: list, *, ids: bool = False) -> dict[str, int]:
 def _copy_insert(connection, model, objects: list, columns: list[tuple[str, str]], *, ids: bool) -> dict[str, int]:
     """PostgreSQL: ids from the sequence (when wanted), then one COPY of every row."""
     table = model.__table__
-    quote = connection.dialect.identifier_preparer.quote
     names = [name for _, name in columns]
     new_ids: list[int] = []
     if ids:
@@ -371,22 +369,8 @@ def _copy_insert(connection, model, objects: list, columns: list[tuple[str, str]
             {"table": table.name, "n": len(objects)},
         ).scalars())
         names = ["id", *names]
-    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    dbapi = connection.dialect.loaded_dbapi
-    raw = connection.connection.dbapi_connection
-    try:
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            for position, obj in enumerate(objects):
-                row = [getattr(obj, key) for key, _ in columns]
-                copy.write_row([new_ids[position], *row] if ids else row)
-    except dbapi.Error as exc:
-        # Raise what SQLAlchemy would have (IntegrityError, OperationalError...), so the error
-        # handlers treat a failed COPY like a failed INSERT; drop a connection that has gone.
-        gone = connection.dialect.is_disconnect(exc, raw, None)
-        if gone:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, dbapi.Error, connection_invalidated=gone,
-                                  dialect=connection.dialect) from exc
+    rows = ([getattr(obj, key) for key, _ in columns] for obj in objects)
+    copy_rows(connection, table.name, names, ([new_ids[i], *row] for i, row in enumerate(rows)) if ids else rows)
     return {obj.uid: new_ids[position] for position, obj in enumerate(objects)} if ids else {}
 
 

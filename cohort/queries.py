@@ -252,8 +252,9 @@ def _order(stmt, params: TrackerParams, readable: set[str]):
     return stmt.order_by(ordered, Case.ref, Case.id)
 
 
-def rag_counts(row) -> dict[str, int]:
-    """Cases by RAG, from the panel aggregate (an index-only scan)."""
+def rag_counts(panel_id: int) -> dict[str, int]:
+    """Cases by RAG (an index-only scan, run only when a page is drawn)."""
+    row = db.session.execute(_RAG_COUNTS_SQL, {"panel_id": panel_id}).one()
     return {"red": row.red or 0, "amber": row.amber or 0, "green": row.green or 0,
             "none": (row.cases or 0) - (row.red or 0) - (row.amber or 0) - (row.green or 0)}
 
@@ -290,34 +291,38 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, aggregate=
     for case in shown:
         flags = [f for f in case_flags(case, today, case.nominal_id in others) if FLAGS[f][1] in readable]
         rows.append(TrackerRow(case, display_name(case, policy), flags, others.get(case.nominal_id, [])))
-    counts = rag_counts(aggregate) if "risk" in readable else None
+    counts = rag_counts(panel.id) if "risk" in readable else None
     return TrackerPage(panel, params, rows, total, pages, counts, readable, searched, ignored)
 
 
 # Plain SQL: it runs on every poll, and building the ORM statement cost more than running it.
-# ix_cases_panel_change covers the per-panel part; the maxima elsewhere are index look-ups.
+# ix_cases_panel_change covers the per-panel part (every ORM write to a case bumps its
+# version, so count, sum of versions and highest id move with any change there); the
+# maxima elsewhere are index look-ups.
 _PANEL_AGGREGATE_SQL = db.text(
-    "SELECT count(id) AS cases, sum(version) AS versions, max(updated_at) AS updated, max(id) AS newest,"
-    " sum(CASE WHEN rag = 'red' THEN 1 ELSE 0 END) AS red,"
-    " sum(CASE WHEN rag = 'amber' THEN 1 ELSE 0 END) AS amber,"
-    " sum(CASE WHEN rag = 'green' THEN 1 ELSE 0 END) AS green,"
+    "SELECT count(id) AS cases, sum(version) AS versions, max(id) AS newest,"
     " (SELECT max(updated_at) FROM cases) AS updated_anywhere, (SELECT max(id) FROM cases) AS newest_anywhere,"
     " (SELECT max(updated_at) FROM nominals) AS person_updated"
+    " FROM cases WHERE panel_id = :panel_id"
+)
+_RAG_COUNTS_SQL = db.text(
+    "SELECT count(id) AS cases, sum(CASE WHEN rag = 'red' THEN 1 ELSE 0 END) AS red,"
+    " sum(CASE WHEN rag = 'amber' THEN 1 ELSE 0 END) AS amber, sum(CASE WHEN rag = 'green' THEN 1 ELSE 0 END) AS green"
     " FROM cases WHERE panel_id = :panel_id"
 )
 
 
 def panel_aggregate(panel_id: int):
     """The panel's aggregate row: pass it on to change_token and tracker_page so that one
-    scan serves both (and the token and the counts drawn agree)."""
+    scan serves both."""
     return db.session.execute(_PANEL_AGGREGATE_SQL, {"panel_id": panel_id}).one()
 
 
 def change_token(panel: Panel, policy: Policy, aggregate=None) -> str:
     """A cheap fingerprint of what the panel's tracker shows this viewer today.
 
-    One statement per poll: over the panel's cases the count, sum of versions, newest update
-    and highest id (every ORM write to a case bumps its version and updated_at); over all
+    One statement per poll: over the panel's cases the count, sum of versions and highest id
+    (every ORM write to a case bumps its version); over all
     cases and people the newest update and highest id, because a case on another panel sets
     the "on other panels" flag and a merge changes a name. Today's date and the viewer's
     readable categories are part of it too: flags turn over at midnight, grants change.
@@ -460,8 +465,23 @@ def cases_of_nominal(nominal_id: int) -> list[Case]:
     ).unique().scalars())
 
 
-def lead_agencies() -> list[Agency]:
-    return list(db.session.execute(db.select(Agency).order_by(Agency.code)).scalars())
+@dataclass(frozen=True)
+class AgencyChoice:
+    id: int
+    code: str
+    name: str
+
+
+def lead_agencies() -> list[AgencyChoice]:
+    """Every agency, for the lead-agency choices; kept a minute in the page cache (an agency
+    added by an admin shows within the minute)."""
+    from cohort.page_cache import page_cache
+
+    def load() -> list[AgencyChoice]:
+        agencies = db.session.execute(db.select(Agency).order_by(Agency.code)).scalars()
+        return [AgencyChoice(a.id, a.code, a.name) for a in agencies]
+
+    return page_cache().get_or_make(("lead-agencies",), load)
 
 
 # -- the case page and referral ---------------------------------------------------------

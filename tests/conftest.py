@@ -110,6 +110,9 @@ def app(_session_app):
         ctx.pop()
         clock.set_now(None)
         empty_tables(_session_app)
+        # Emptied tables and a frozen clock make change tokens repeat from test to test: a
+        # page drawn for one test's data must not be served to the next.
+        _session_app.extensions.pop("cohort_page_cache", None)
 
 
 @pytest.fixture

@@ -131,8 +131,7 @@ def set_active(user: User, active: bool, *, acting: User | None = None) -> None:
     user.active = active
     detail = f"user {user.id} {user.email} {'enabled' if active else 'disabled'}"
     if not active:
-        sessions = revoke_all(user)
-        tokens = revoke_tokens(user)
+        sessions, tokens = shut_out(user)
         detail += f"; {sessions} session(s) and {tokens} API token(s) revoked"
     db.session.flush()
     audit.record("admin", purpose="user accounts", detail=detail)
@@ -146,6 +145,12 @@ def revoke_tokens(user: User) -> int:
     return len(rows)
 
 
+def shut_out(user: User, *, except_current: bool = False) -> tuple[int, int]:
+    """End the user's sessions and revoke their API tokens: after a password change (someone
+    may have used the old one) or when the account is disabled. Returns (sessions, tokens)."""
+    return revoke_all(user, except_current=except_current), revoke_tokens(user)
+
+
 def change_password(user: User, new: str) -> tuple[int, int]:
     """Set a new password, end every other session and revoke every API token.
 
@@ -155,8 +160,7 @@ def change_password(user: User, new: str) -> tuple[int, int]:
     check_password(new, email=user.email, name=user.name, agency_id=user.agency_id)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.utcnow()
-    ended = revoke_all(user, except_current=True)
-    tokens = revoke_tokens(user)
+    ended, tokens = shut_out(user, except_current=True)
     db.session.flush()
     audit.record("admin", user=user, purpose="account",
                  detail=f"password changed; {ended} other session(s) ended, {tokens} API token(s) revoked")
@@ -198,8 +202,7 @@ def complete_setup(user: User, password: str) -> None:
     had_totp = user.totp_enabled
     user.totp_enabled = False
     user.totp_secret = None
-    sessions = revoke_all(user)
-    tokens = revoke_tokens(user)
+    sessions, tokens = shut_out(user)
     db.session.flush()
     audit.record("admin", user=user, purpose="account",
                  detail="password set with a set-up link" + ("; two-factor authentication reset" if had_totp else "")

@@ -102,9 +102,9 @@ class Case(UidMixin, TimestampMixin, db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("panel_id", "ref"),
-        # With rag, it covers the tracker's change-token and RAG-count aggregates, so a poll
-        # never reads the wide rows.
-        Index("ix_cases_panel_change", "panel_id", "version", "updated_at", "rag"),
+        # Covers the tracker's change-token and RAG-count aggregates, so a poll never reads
+        # the wide rows.
+        Index("ix_cases_panel_change", "panel_id", "version", "rag"),
         Index("ix_cases_updated_at", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -61,5 +61,6 @@ class PageCache:
 
 
 def page_cache() -> PageCache:
-    """This app's cache (tests build many apps over look-alike data: never share one)."""
+    """This app's cache (the test fixture drops it between tests, whose emptied tables and
+    frozen clock would otherwise repeat change tokens)."""
     return current_app.extensions.setdefault("cohort_page_cache", PageCache())

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, lazyload, load_only
 from auth.models import Agency
 from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from cohort.models import CASE_STATUSES, RAGS, Case, Nominal
+from cohort.page_cache import page_cache
 from core import clock
 from core.extensions import db
 from panels.models import Panel
@@ -205,7 +206,7 @@ def _allowed(category: str | None, readable: set[str]) -> bool:
 
 
 def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str]):
-    """The ids of the panel's cases that pass the filters, and whether any filter applied."""
+    """The ids of the panel's cases that pass the filters (those the viewer may apply)."""
     conditions = []
     if params.status:
         conditions.append(Case.status == params.status)
@@ -225,7 +226,7 @@ def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt
             conditions.append(flag_condition(params.flag, today))
         else:
             ignored.append("flag")
-    return db.select(Case.id).where(Case.panel_id == panel.id, *conditions), bool(conditions)
+    return db.select(Case.id).where(Case.panel_id == panel.id, *conditions)
 
 
 def _order(stmt, params: TrackerParams, readable: set[str]):
@@ -259,21 +260,17 @@ def rag_counts(panel_id: int) -> dict[str, int]:
             "none": (row.cases or 0) - (row.red or 0) - (row.amber or 0) - (row.green or 0)}
 
 
-def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, aggregate=None) -> TrackerPage:
+def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> TrackerPage:
     """One page of the tracker as this viewer may see it (the caller logs the view)."""
     readable = policy.readable(panel.id)
     today = clock.today()
     ignored: list[str] = []
-    aggregate = aggregate if aggregate is not None else panel_aggregate(panel.id)
-    ids_stmt, narrowed = _filtered(panel, params, readable, today, ignored)
+    ids_stmt = _filtered(panel, params, readable, today, ignored)
     searched = bool(params.q)
     if searched:
         found = search_panel(panel, policy, params.q)
         ids_stmt = ids_stmt.where(Case.id.in_(found)) if found else ids_stmt.where(false())
-    if searched or narrowed:
-        total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
-    else:  # the whole panel: the count is in the aggregate the change token read
-        total = aggregate.cases
+    total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(params.page, pages)
     params.page = page
@@ -299,7 +296,7 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, aggregate=
 # ix_cases_panel_change covers the per-panel part (every ORM write to a case bumps its
 # version, so count, sum of versions and highest id move with any change there); the
 # maxima elsewhere are index look-ups.
-_PANEL_AGGREGATE_SQL = db.text(
+_CHANGE_TOKEN_SQL = db.text(
     "SELECT count(id) AS cases, sum(version) AS versions, max(id) AS newest,"
     " (SELECT max(updated_at) FROM cases) AS updated_anywhere, (SELECT max(id) FROM cases) AS newest_anywhere,"
     " (SELECT max(updated_at) FROM nominals) AS person_updated"
@@ -312,22 +309,16 @@ _RAG_COUNTS_SQL = db.text(
 )
 
 
-def panel_aggregate(panel_id: int):
-    """The panel's aggregate row: pass it on to change_token and tracker_page so that one
-    scan serves both."""
-    return db.session.execute(_PANEL_AGGREGATE_SQL, {"panel_id": panel_id}).one()
-
-
-def change_token(panel: Panel, policy: Policy, aggregate=None) -> str:
+def change_token(panel: Panel, policy: Policy) -> str:
     """A cheap fingerprint of what the panel's tracker shows this viewer today.
 
-    One statement per poll: over the panel's cases the count, sum of versions and highest id
-    (every ORM write to a case bumps its version); over all
-    cases and people the newest update and highest id, because a case on another panel sets
-    the "on other panels" flag and a merge changes a name. Today's date and the viewer's
-    readable categories are part of it too: flags turn over at midnight, grants change.
+    One statement per poll: over the panel's cases the count, sum of versions and highest
+    id (every ORM write to a case bumps its version); over all cases and people the newest
+    update and highest id, because a case on another panel sets the "on other panels" flag
+    and a merge changes a name. Today's date and the viewer's readable categories are part
+    of it too: flags turn over at midnight, grants change.
     """
-    row = aggregate if aggregate is not None else panel_aggregate(panel.id)
+    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id}).one()
     basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
@@ -475,8 +466,6 @@ class AgencyChoice:
 def lead_agencies() -> list[AgencyChoice]:
     """Every agency, for the lead-agency choices; kept a minute in the page cache (an agency
     added by an admin shows within the minute)."""
-    from cohort.page_cache import page_cache
-
     def load() -> list[AgencyChoice]:
         agencies = db.session.execute(db.select(Agency).order_by(Agency.code)).scalars()
         return [AgencyChoice(a.id, a.code, a.name) for a in agencies]

@@ -110,12 +110,11 @@ def _tracker_context(panel, params: TrackerParams):
     when nothing it shows has changed. Every view is logged, drawn or cached."""
     policy = current_policy()
     # The token is read before the rows, so a change in between shows at the next poll.
-    aggregate = queries.panel_aggregate(panel.id)
-    token = queries.change_token(panel, policy, aggregate)
+    token = queries.change_token(panel, policy)
     readable = policy.readable(panel.id)
 
     def draw() -> _DrawnResults:
-        page = queries.tracker_page(panel, policy, replace(params), aggregate)
+        page = queries.tracker_page(panel, policy, replace(params))
         drawn = render_template(
             "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS,
             pagination=_pagination(panel.code, page),

@@ -359,8 +359,7 @@ def load(data: dict[str, Any]) -> LoadResult:
     db.session.flush()
 
     from auth.passwords import hash_password, verify_password
-    from auth.services import revoke_tokens
-    from auth.sessions import revoke_all
+    from auth.services import shut_out
 
     users = {u.email: u for u in db.session.execute(db.select(User)).scalars()}
     for spec in data.get("users") or []:
@@ -378,8 +377,7 @@ def load(data: dict[str, Any]) -> LoadResult:
             obj.password_hash = hash_password(str(spec["password"]))
             changed = True
             if not created:  # as any password change: whoever knew the old one is shut out
-                revoke_all(obj)
-                revoke_tokens(obj)
+                shut_out(obj)
         if changed or created:
             result.bump("users", created)
     db.session.flush()

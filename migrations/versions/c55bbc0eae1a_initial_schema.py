@@ -265,7 +265,7 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_next_review'), ['next_review'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_nominal_id'), ['nominal_id'], unique=False)
-        batch_op.create_index('ix_cases_panel_change', ['panel_id', 'version', 'updated_at', 'rag'], unique=False)
+        batch_op.create_index('ix_cases_panel_change', ['panel_id', 'version', 'rag'], unique=False)
         batch_op.create_index('ix_cases_updated_at', ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_panel_id'), ['panel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_rag'), ['rag'], unique=False)

@@ -16,6 +16,7 @@ def load_request_user() -> None:
     g.user_session = None
     g.via_token = False
     g.pop("policy", None)  # tests reuse one app context (and g) across requests
+    g.pop("csp_nonce", None)
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

@@ -46,12 +46,15 @@ def _expired(row: UserSession, now: dt.datetime) -> bool:
     return now - row.created_at > dt.timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
 
 
+_BY_SID_HASH = db.select(UserSession).where(UserSession.sid_hash == db.bindparam("sid_hash"))  # every request
+
+
 def load_session() -> UserSession | None:
     """Find this request's live session (or None), touching its last-seen time."""
     sid = session.get("sid")
     if not sid:
         return None
-    row = db.session.execute(db.select(UserSession).filter_by(sid_hash=_hash(sid))).scalar_one_or_none()
+    row = db.session.execute(_BY_SID_HASH, {"sid_hash": _hash(sid)}).scalar_one_or_none()
     now = clock.utcnow()
     if row is None or _expired(row, now) or not row.user.active:
         session.clear()

@@ -25,10 +25,13 @@ def create_token(user: User, name: str = "personal") -> str:
     return token
 
 
+_BY_HASH = db.select(ApiToken).where(ApiToken.token_hash == db.bindparam("token_hash"))  # every API request
+
+
 def user_for_token(token: str) -> User | None:
     if not token.startswith(PREFIX):
         return None
-    row = db.session.execute(db.select(ApiToken).filter_by(token_hash=_hash(token))).scalar_one_or_none()
+    row = db.session.execute(_BY_HASH, {"token_hash": _hash(token)}).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = clock.utcnow()

@@ -71,7 +71,7 @@ def list_cases(code: str):
         return current_app.json.dumps(body).encode(), ",".join(map(str, ids))
 
     # Same answer for everyone in the agency until a case changes (cohort.page_cache).
-    key = ("api-cases", token, g.user.agency_id, frozenset(readable), rag, status, page)
+    key = ("api-cases", panel.id, token, g.user.agency_id, frozenset(readable), rag, status, page)
     body, ids = page_cache().get_or_make(key, draw)
     audit.record("view", panel=panel, categories=readable, detail=f"api cases page {page}: {ids}"[:4000])
     return current_app.response_class(body, mimetype="application/json")

@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Float,
@@ -289,3 +290,14 @@ class Merge(db.Model):
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TrackerChange(db.Model):
+    """A panel's count of writes to its cases, bumped by triggers (cohort.change_counter)."""
+
+    __tablename__ = "tracker_changes"
+    panel_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+from cohort import change_counter  # noqa: E402,F401 - the triggers come with the table

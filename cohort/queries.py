@@ -59,9 +59,12 @@ SORTS: dict[str, str | None] = {
 
 # -- access ---------------------------------------------------------------------------
 
+_PANEL_BY_CODE = db.select(Panel).where(Panel.code == db.bindparam("code"))  # every tracker request
+
+
 def panel_or_404(code: str, policy: Policy) -> Panel:
     """The panel, if the user's agency takes part in it; otherwise a logged 404."""
-    panel = db.session.execute(db.select(Panel).filter_by(code=code)).scalar_one_or_none()
+    panel = db.session.execute(_PANEL_BY_CODE, {"code": code}).scalar_one_or_none()
     if panel is None or not policy.takes_part(panel.id):
         audit.refused("panel: not a party to any agreement covering it", panel=code[:32])
         abort(404, "There is no panel with that code that you take part in")
@@ -293,14 +296,12 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
 
 
 # Plain SQL: it runs on every poll, and building the ORM statement cost more than running it.
-# ix_cases_panel_change covers the per-panel part (every ORM write to a case bumps its
-# version, so count, sum of versions and highest id move with any change there); the
-# maxima elsewhere are index look-ups.
+# tracker_changes is kept by triggers on cases (cohort.change_counter): this panel's count
+# of writes, and the sum over every panel's; the newest change to a person is an index look-up.
 _CHANGE_TOKEN_SQL = db.text(
-    "SELECT count(id) AS cases, sum(version) AS versions, max(id) AS newest,"
-    " (SELECT max(updated_at) FROM cases) AS updated_anywhere, (SELECT max(id) FROM cases) AS newest_anywhere,"
+    "SELECT (SELECT seq FROM tracker_changes WHERE panel_id = :panel_id) AS panel_writes,"
+    " (SELECT sum(seq) FROM tracker_changes) AS writes_anywhere,"
     " (SELECT max(updated_at) FROM nominals) AS person_updated"
-    " FROM cases WHERE panel_id = :panel_id"
 )
 _RAG_COUNTS_SQL = db.text(
     "SELECT count(id) AS cases, sum(CASE WHEN rag = 'red' THEN 1 ELSE 0 END) AS red,"
@@ -312,11 +313,11 @@ _RAG_COUNTS_SQL = db.text(
 def change_token(panel: Panel, policy: Policy) -> str:
     """A cheap fingerprint of what the panel's tracker shows this viewer today.
 
-    One statement per poll: over the panel's cases the count, sum of versions and highest
-    id (every ORM write to a case bumps its version); over all cases and people the newest
-    update and highest id, because a case on another panel sets the "on other panels" flag
-    and a merge changes a name. Today's date and the viewer's readable categories are part
-    of it too: flags turn over at midnight, grants change.
+    One statement per poll: how many writes the panel's cases have had, how many cases
+    anywhere have had (a case on another panel sets the "on other panels" flag), and the
+    newest change to a person (a merge or an edit changes a name). Today's date and the
+    viewer's readable categories are part of it too: flags turn over at midnight, grants
+    change.
     """
     row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id}).one()
     basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])

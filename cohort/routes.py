@@ -12,7 +12,7 @@ import uuid
 from dataclasses import astuple, dataclass, replace
 from functools import wraps
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
 from auth.decorators import login_required, totp_pending
@@ -40,6 +40,7 @@ from cohort.serialise import display_name
 from cohort.services import Invalid, Refused, StaleVersion
 from core import clock
 from core.extensions import db
+from core.security import csp_nonce
 from sharing import audit
 from sharing.policy import current_policy
 
@@ -105,7 +106,7 @@ class _DrawnResults:
     categories: frozenset[str]
 
 
-def _tracker_context(panel, params: TrackerParams):
+def _tracker_context(panel, params: TrackerParams) -> dict:
     """The tracker as this viewer may see it; the results table comes from the page cache
     when nothing it shows has changed. Every view is logged, drawn or cached."""
     policy = current_policy()
@@ -124,11 +125,9 @@ def _tracker_context(panel, params: TrackerParams):
         return _DrawnResults(html, page.params.page, ",".join(str(r.case.id) for r in page.rows),
                              frozenset(page.readable.intersection(TRACKER_CATEGORIES)))
 
-    if params.q:  # searches are logged as searches and depend on decrypted names: always drawn
-        drawn = draw()
-    else:
-        key = ("tracker", token, g.user.agency_id, frozenset(readable), astuple(params))
-        drawn = page_cache().get_or_make(key, draw)
+    # Searches are logged as searches and depend on decrypted names: always drawn.
+    key = None if params.q else ("tracker", panel.id, token, g.user.agency_id, frozenset(readable), astuple(params))
+    drawn = draw() if key is None else page_cache().get_or_make(key, draw)
     audit.record("view", panel=panel, categories=drawn.categories,
                  detail=f"tracker page {drawn.page}: cases {drawn.case_ids}"[:4000])
     return {
@@ -139,7 +138,21 @@ def _tracker_context(panel, params: TrackerParams):
         "flags": FLAGS,
         "refreshed": clock.to_london(clock.utcnow()).strftime("%H:%M:%S"),
         "withheld_message": policy.withheld_message(panel.id),
+        "cache_key": key,
     }
+
+
+@dataclass(frozen=True)
+class _DrawnPage:
+    """A whole tracker page as drawn for one session, less what each response must have
+    new: its CSP nonce and the time it was refreshed (drawn as random stand-ins)."""
+
+    html: str
+    nonce: str
+    refreshed: str
+
+    def fill(self, nonce: str, refreshed: str) -> str:
+        return self.html.replace(self.nonce, nonce).replace(self.refreshed, refreshed)
 
 
 def _pagination(code: str, page) -> dict | None:
@@ -168,14 +181,31 @@ def _pagination(code: str, page) -> dict | None:
 @bp.route("/panels/<code>/tracker")
 @login_required
 def tracker(code: str):
+    """The tracker page. Between changes a reload by the same session is served from the
+    page cache whole (header, filters and table), its nonce and refresh time filled in anew;
+    the view is still logged each time."""
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
     params = TrackerParams.from_args(request.args)
     ctx = _tracker_context(panel, params)
-    return render_template(
-        "cohort/tracker.html", title=f"{panel.name}: live tracker", panel=panel,
-        agencies=queries.lead_agencies(), can_refer=policy.can(panel.id, "offending", "write"), **ctx,
-    )
+    can_refer = policy.can(panel.id, "offending", "write")
+
+    def draw(refreshed: str) -> str:
+        return render_template(
+            "cohort/tracker.html", title=f"{panel.name}: live tracker", panel=panel,
+            agencies=queries.lead_agencies(), can_refer=can_refer, **(ctx | {"refreshed": refreshed}),
+        )
+
+    cache_key = ctx.pop("cache_key")
+    if cache_key is None or session.get("_flashes"):  # a search, or a message to show once
+        return draw(ctx["refreshed"])
+    key = ("tracker-page", cache_key, g.user_session.id, g.user.name, g.user.roles_csv, can_refer)
+
+    def draw_whole() -> _DrawnPage:
+        stand_in = f"refreshed-{uuid.uuid4().hex}"
+        return _DrawnPage(draw(stand_in), csp_nonce(), stand_in)
+
+    return page_cache().get_or_make(key, draw_whole).fill(csp_nonce(), ctx["refreshed"])
 
 
 def signed_in_or_401(view):
@@ -202,6 +232,7 @@ def tracker_rows(code: str):
         return "", 204
     params = TrackerParams.from_args(request.args)
     ctx = _tracker_context(panel, params)
+    ctx.pop("cache_key")
     return render_template("cohort/_tracker_poll.html", **ctx)
 
 

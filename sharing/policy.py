@@ -8,6 +8,7 @@ case data asks this object; templates get the same object as `policy`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from core import clock
@@ -38,24 +39,12 @@ class Policy:
     def _load(self) -> dict[int, PanelAccess]:
         if self._panels is not None:
             return self._panels
-        from sharing.models import Isa, IsaGrant, isa_panels
-
         result: dict[int, PanelAccess] = {}
         user = self.user
         if user is None or not user.active or not user.has_role(*CASE_ROLES):
             self._panels = result
             return result
-        rows = db.session.execute(
-            db.select(isa_panels.c.panel_id, IsaGrant.category, IsaGrant.access, Isa.ref)
-            .join(Isa, Isa.id == IsaGrant.isa_id)
-            .join(isa_panels, isa_panels.c.isa_id == Isa.id)
-            .where(
-                IsaGrant.agency_id == user.agency_id,
-                Isa.status == "active",
-                Isa.starts <= self.on,
-                Isa.expires > self.on,
-            )
-        ).all()
+        rows = db.session.execute(_grants_in_force(), {"agency_id": user.agency_id, "on": self.on}).all()
         for panel_id, category, access, ref in rows:
             pa = result.setdefault(panel_id, PanelAccess(panel_id))
             if access == "rw" or category not in pa.grants:
@@ -112,6 +101,22 @@ class Policy:
     # -- roles ---------------------------------------------------------------------------
     def has_role(self, *roles: str) -> bool:
         return self.user is not None and self.user.active and self.user.has_role(*roles)
+
+
+@functools.cache
+def _grants_in_force():
+    """The grants of one agency's agreements in force on a day, per panel (built once: this
+    runs on every request, and building the statement cost twenty times running it)."""
+    from sharing.models import Isa, IsaGrant, isa_panels
+
+    on = db.bindparam("on", type_=db.Date)
+    return (
+        db.select(isa_panels.c.panel_id, IsaGrant.category, IsaGrant.access, Isa.ref)
+        .join(Isa, Isa.id == IsaGrant.isa_id)
+        .join(isa_panels, isa_panels.c.isa_id == Isa.id)
+        .where(IsaGrant.agency_id == db.bindparam("agency_id"), Isa.status == "active", Isa.starts <= on,
+               Isa.expires > on)
+    )
 
 
 def current_policy() -> Policy:

@@ -42,7 +42,22 @@ def test_upgrade_from_nothing_matches_models(kind, tmp_path):
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
+        _check_change_triggers()
         db.engine.dispose()
+
+
+def _check_change_triggers() -> None:
+    """The migration installs the same triggers as `create_all` (their behaviour is tested in
+    tests/cohort/test_change_counter.py), which the tracker's change token reads."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            names = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                                      " AND tgrelid = 'cases'::regclass")).scalars().all()
+            assert names == ["cases_changed"]
+        else:
+            names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                      " AND tbl_name = 'cases' ORDER BY name")).scalars().all()
+            assert names == ["cases_changed_delete", "cases_changed_insert", "cases_changed_update"]
 
 
 def _overrides(url: str) -> dict:

@@ -197,7 +197,7 @@ def test_search_without_identity_grant_is_empty_either_way(login_as, client, coh
     login_as("dwp")
     exists = client.get("/panels/IOM/tracker", query_string={"q": "2001/0012345A"}).get_data(as_text=True)
     absent = client.get("/panels/IOM/tracker", query_string={"q": "1999/0099999Z"}).get_data(as_text=True)
-    strip = lambda h: re.sub(r'Last refreshed at [\d:]+|hx-get="[^"]*"', "", h)  # noqa: E731
+    strip = lambda h: re.sub(r'Last refreshed at [\d:]+|hx-get="[^"]*"|nonce="[^"]+"', "", h)  # noqa: E731
     assert strip(exists.split('id="tracker-results"')[1]) == strip(absent.split('id="tracker-results"')[1])
     assert "0 cases match your search" in exists
     assert "Zoë" not in exists and "O&#39;Brien" not in exists
@@ -301,3 +301,61 @@ def test_a_changed_case_is_drawn_again_not_served_stale(login_as, client, cohort
     services.change_rag(case, to="red", rationale="Breached licence", policy=policy_for(partnership, "police"))
     db.session.commit()
     assert 'govuk-tag--red">Red' in client.get("/panels/IOM/tracker?status=referred").get_data(as_text=True)
+
+
+def _nonces(resp) -> tuple[str, set[str]]:
+    header = re.search(r"'nonce-([^']+)'", resp.headers["Content-Security-Policy"]).group(1)
+    return header, set(re.findall(r'nonce="([^"]+)"', resp.get_data(as_text=True)))
+
+
+def test_a_reload_served_whole_from_the_cache_has_a_fresh_nonce_and_time(app, login_as, client, cohort):
+    from core import clock
+
+    login_as("coord")
+    first = client.get("/panels/IOM/tracker")
+    hits = app.extensions["cohort_page_cache"].hits
+    clock.set_now(clock.utcnow().replace(tzinfo=dt.UTC) + dt.timedelta(seconds=7))
+    second = client.get("/panels/IOM/tracker")
+    assert app.extensions["cohort_page_cache"].hits == hits + 2  # the table and the whole page
+    (n1, in_page1), (n2, in_page2) = _nonces(first), _nonces(second)
+    assert in_page1 == {n1} and in_page2 == {n2} and n1 != n2  # every script carries this response's nonce
+    times = [re.search(r"Last refreshed at ([\d:]+)", r.get_data(as_text=True)).group(1) for r in (first, second)]
+    assert times[0] != times[1] and "refreshed-" not in second.get_data(as_text=True)
+    strip = lambda r: re.sub(r'nonce="[^"]+"|Last refreshed at [\d:]+', "", r.get_data(as_text=True))  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def test_a_whole_page_is_only_served_to_the_session_it_was_drawn_for(app, cohort):
+    coord, analyst = app.test_client(), app.test_client()  # one agency (LACS), the same grants
+    assert login(coord, "coord").status_code == 302 and login(analyst, "analyst").status_code == 302
+    for _ in range(2):
+        mine = coord.get("/panels/IOM/tracker").get_data(as_text=True)
+        theirs = analyst.get("/panels/IOM/tracker").get_data(as_text=True)
+        assert "Cora Coordinator" in mine and "Ann Analyst" not in mine and "Refer someone" in mine
+        assert "Ann Analyst" in theirs and "Cora Coordinator" not in theirs and "Refer someone" not in theirs
+        assert rows_of(mine) == rows_of(theirs)
+
+
+def test_a_message_waiting_for_the_tracker_is_shown_once(login_as, client, cohort):
+    login_as("coord")
+    client.get("/panels/IOM/tracker")  # the page is in the cache
+    with client.session_transaction() as sess:
+        sess["_flashes"] = [("success", "Referral saved")]
+    assert "Referral saved" in client.get("/panels/IOM/tracker").get_data(as_text=True)
+    assert "Referral saved" not in client.get("/panels/IOM/tracker").get_data(as_text=True)
+
+
+def test_empty_panels_with_equal_tokens_never_share_a_page(login_as, client, partnership):
+    from auth.models import Agency
+
+    isa = db.session.execute(db.select(Isa).filter_by(ref="ISA-MAPPA-TEST")).scalar_one()
+    lacs = db.session.execute(db.select(Agency).filter_by(code="LACS")).scalar_one()
+    for category in ("offending", "resettlement"):  # LACS now reads the same categories on both panels
+        db.session.add(IsaGrant(isa_id=isa.id, agency_id=lacs.id, category=category, access="r"))
+    db.session.commit()
+    login_as("coord")
+    iom = client.get("/panels/IOM/tracker").get_data(as_text=True)
+    mappa = client.get("/panels/MAPPA/tracker").get_data(as_text=True)  # both empty: equal change tokens
+    assert "/panels/IOM/tracker/rows" in iom.split('id="tracker-results"')[1]
+    assert "/panels/MAPPA/tracker/rows" in mappa.split('id="tracker-results"')[1]
+    assert "/panels/IOM/" not in mappa.split('id="tracker-results"')[1]

@@ -61,7 +61,7 @@ def test_altered_row_with_recomputed_plain_hash_is_still_caught(runner, chain):
 
     ev = db.session.execute(db.select(AccessEvent).filter_by(seq=4)).scalar_one()
     ev.detail = "rewritten"
-    forged = hashlib.sha256(audit._canonical(ev)).hexdigest()
+    forged = hashlib.sha256(audit._canonical(audit._values(ev))).hexdigest()
     db.session.rollback()
     _raw("UPDATE access_events SET detail = 'rewritten', hash = :h WHERE seq = 4", h=forged)
     code, out = _verify(runner)

@@ -90,6 +90,7 @@ class Keyring:
     def __init__(self, master: bytes):
         self._wrap = AESGCM(_hkdf(master, "key-wrapping"))
         self._index_keys: dict[str, bytes] = {}
+        self._derived: dict[str, bytes] = {}
         self._master = master
         self._keys: dict[tuple[str, int], AESGCM] = {}
         self._current: dict[str, int] = {}
@@ -104,8 +105,12 @@ class Keyring:
         return key
 
     def derived_key(self, label: str) -> bytes:
-        """A key for a non-encryption purpose (pseudonyms, token peppers)."""
-        return _hkdf(self._master, f"derived:{label}")
+        """A key for a non-encryption purpose (pseudonyms, token peppers, the access-log chain),
+        derived once per process like the index keys."""
+        key = self._derived.get(label)
+        if key is None:
+            key = self._derived[label] = _hkdf(self._master, f"derived:{label}")
+        return key
 
     def wrap(self, name: str, version: int, key: bytes) -> bytes:
         nonce = secrets.token_bytes(12)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, lazyload, load_only
 
 from auth.models import Agency
 from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
-from cohort.models import CASE_STATUSES, RAGS, Case, Nominal
+from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
 from cohort.page_cache import page_cache
 from core import clock
 from core.extensions import db
@@ -240,7 +240,7 @@ def _order(stmt, params: TrackerParams, readable: set[str]):
     else:
         desc = params.dir == "desc"
     if sort == "rag":
-        key = sql_case({"red": 0, "amber": 1, "green": 2}, value=Case.rag, else_=3)
+        key = RAG_ORDER
     elif sort == "status":
         key = sql_case({s: i for i, s in enumerate(CASE_STATUSES)}, value=Case.status, else_=9)
     elif sort == "lead_agency":

@@ -359,3 +359,28 @@ def test_empty_panels_with_equal_tokens_never_share_a_page(login_as, client, par
     assert "/panels/IOM/tracker/rows" in iom.split('id="tracker-results"')[1]
     assert "/panels/MAPPA/tracker/rows" in mappa.split('id="tracker-results"')[1]
     assert "/panels/IOM/" not in mappa.split('id="tracker-results"')[1]
+
+
+def test_the_default_order_is_read_off_its_index_not_sorted(login_as, client, cohort, engine_name):
+    """cohort.models.RAG_ORDER must stay the expression ix_cases_panel_rag_order indexes."""
+    if engine_name != "sqlite":
+        pytest.skip("the plan is checked on SQLite (PostgreSQL picks by table statistics)")
+    from sqlalchemy import event
+
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "ORDER BY CASE" in statement:
+            seen.append((statement, parameters))
+
+    login_as("coord")
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        client.get("/panels/IOM/tracker")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert seen, "the tracker did not order by RAG"
+    statement, parameters = seen[0]
+    plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    details = " | ".join(row[-1] for row in plan)
+    assert "ix_cases_panel_rag_order" in details and "TEMP B-TREE" not in details, details

@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +194,6 @@ def blob_version(blob: bytes) -> tuple[str, int]:
 
 
 def keyring() -> Keyring:
-    from flask import current_app
-
     return current_app.extensions["keyring"]
 
 

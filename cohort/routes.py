@@ -106,9 +106,10 @@ class _DrawnResults:
     categories: frozenset[str]
 
 
-def _tracker_context(panel, params: TrackerParams) -> dict:
-    """The tracker as this viewer may see it; the results table comes from the page cache
-    when nothing it shows has changed. Every view is logged, drawn or cached."""
+def _tracker_context(panel, params: TrackerParams) -> tuple[dict, tuple | None]:
+    """The tracker as this viewer may see it, and the page-cache key of its table (None for
+    a search); the table comes from the cache when nothing it shows has changed. Every view
+    is logged, drawn or cached."""
     policy = current_policy()
     # The token is read before the rows, so a change in between shows at the next poll.
     token = queries.change_token(panel, policy)
@@ -138,8 +139,7 @@ def _tracker_context(panel, params: TrackerParams) -> dict:
         "flags": FLAGS,
         "refreshed": clock.to_london(clock.utcnow()).strftime("%H:%M:%S"),
         "withheld_message": policy.withheld_message(panel.id),
-        "cache_key": key,
-    }
+    }, key
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def tracker(code: str):
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
     params = TrackerParams.from_args(request.args)
-    ctx = _tracker_context(panel, params)
+    ctx, cache_key = _tracker_context(panel, params)
     can_refer = policy.can(panel.id, "offending", "write")
 
     def draw(refreshed: str) -> str:
@@ -196,7 +196,6 @@ def tracker(code: str):
             agencies=queries.lead_agencies(), can_refer=can_refer, **(ctx | {"refreshed": refreshed}),
         )
 
-    cache_key = ctx.pop("cache_key")
     if cache_key is None or session.get("_flashes"):  # a search, or a message to show once
         return draw(ctx["refreshed"])
     key = ("tracker-page", cache_key, g.user_session.id, g.user.name, g.user.roles_csv, can_refer)
@@ -231,8 +230,7 @@ def tracker_rows(code: str):
     if request.args.get("since") == queries.change_token(panel, policy):
         return "", 204
     params = TrackerParams.from_args(request.args)
-    ctx = _tracker_context(panel, params)
-    ctx.pop("cache_key")
+    ctx, _ = _tracker_context(panel, params)
     return render_template("cohort/_tracker_poll.html", **ctx)
 
 

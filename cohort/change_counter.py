@@ -5,10 +5,11 @@ a 5,000-case panel for it cost 0.6 ms a time; a trigger on `cases` instead bumps
 panel's row in `tracker_changes` on every insert, update and delete, whatever wrote it
 (the ORM, an import's COPY, a restore, a hand-run UPDATE), so the token is a look-up.
 
-A panel's row is locked by the write that bumps it until that transaction ends, so two
-writers on one panel queue there for the length of a commit (SQLite serialises writers
-anyway). The sum over all panels moves with any case written anywhere, which is what the
-"on other panels" flag needs.
+On PostgreSQL the bump is deferred to the commit, so a panel's row is locked only while a
+writer commits: writers on one panel queue there for the length of a commit, never for the
+rest of a long transaction (SQLite serialises writers anyway). The bump becomes visible with
+the writes it counts, at commit. The sum over all panels moves with any case written
+anywhere, which is what the "on other panels" flag needs.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ BEGIN
   RETURN NULL;
 END $$""",
     "DROP TRIGGER IF EXISTS cases_changed ON cases",
-    "CREATE TRIGGER cases_changed AFTER INSERT OR UPDATE OR DELETE ON cases"
-    " FOR EACH ROW EXECUTE FUNCTION tracker_changes_bump()",
+    # Deferred to the commit: the panel's row is locked only while the writer commits, not
+    # for the rest of its transaction (an import's COPY, a key rotation's batch).
+    "CREATE CONSTRAINT TRIGGER cases_changed AFTER INSERT OR UPDATE OR DELETE ON cases"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tracker_changes_bump()",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from cohort import queries
@@ -55,3 +56,24 @@ def test_the_counter_is_per_panel_and_only_grows(app, partnership):
     start, mappa_start = seq(iom), seq(mappa)
     raw("UPDATE cases SET status = 'active' WHERE id = :id", id=case.id)
     assert seq(iom) > start and seq(mappa) == mappa_start
+
+
+def test_a_long_writer_does_not_hold_up_other_writers_on_its_panel(app, partnership, engine_name):
+    """PostgreSQL: the bump waits for the commit, so an open transaction that has written a
+    case (an import, a key rotation's batch) does not lock the panel's counter meanwhile."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite serialises writers whatever the triggers do")
+    first, second = make_case(partnership, ref="L1"), make_case(partnership, ref="L2")
+    seq = lambda: db.session.execute(  # noqa: E731
+        text("SELECT seq FROM tracker_changes WHERE panel_id = :p"), {"p": first.panel_id}).scalar()
+    start = seq()
+    db.session.commit()
+    with db.engine.connect() as long_writer, db.engine.connect() as other:
+        long_writer.execute(text("UPDATE cases SET status = 'paused' WHERE id = :id"), {"id": first.id})
+        other.execute(text("SET lock_timeout = '3s'"))  # fails, not hangs, if the counter is held
+        other.execute(text("UPDATE cases SET status = 'paused' WHERE id = :id"), {"id": second.id})
+        other.commit()
+        assert seq() == start + 1
+        long_writer.commit()
+    db.session.rollback()
+    assert seq() == start + 2

@@ -306,7 +306,8 @@ class Merge(db.Model):
 
 
 class TrackerChange(db.Model):
-    """A panel's count of writes to its cases, bumped by triggers (cohort.change_counter)."""
+    """A count that moves whenever a panel's cases are written, bumped by triggers
+    (cohort.change_counter)."""
 
     __tablename__ = "tracker_changes"
     panel_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -77,3 +77,20 @@ def test_a_long_writer_does_not_hold_up_other_writers_on_its_panel(app, partners
         long_writer.commit()
     db.session.rollback()
     assert seq() == start + 2
+
+
+def test_one_transaction_bumps_a_panel_once_however_many_cases_it_writes(app, partnership, engine_name):
+    """PostgreSQL: an import of 10,000 cases moves the counter once, not 10,000 times (each
+    bump of the one row would leave a dead version behind)."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite updates the row in place, on every write")
+    cases = [make_case(partnership, ref=f"M{i}") for i in range(3)]
+    mappa = make_case(partnership, "MAPPA", ref="M9")
+    seq = lambda code: db.session.execute(  # noqa: E731
+        text("SELECT seq FROM tracker_changes WHERE panel_id = :p"), {"p": partnership.panels[code].id}).scalar()
+    iom, other = seq("IOM"), seq("MAPPA")
+    raw("UPDATE cases SET status = 'paused' WHERE id IN :ids".replace(":ids", str(tuple(c.id for c in cases))))
+    assert (seq("IOM"), seq("MAPPA")) == (iom + 1, other)
+    raw("UPDATE cases SET status = 'active' WHERE id = :id", id=cases[0].id)  # the next transaction bumps again
+    raw("UPDATE cases SET panel_id = :p WHERE id = :id", p=partnership.panels["IOM"].id, id=mappa.id)
+    assert (seq("IOM"), seq("MAPPA")) == (iom + 3, other + 1)

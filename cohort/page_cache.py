@@ -3,9 +3,11 @@
 A whole partnership watches the same tracker: between changes every page load, every poll
 and every API client draws the same 50 rows again (decrypting names, building flags,
 rendering GOV.UK markup). This cache keeps what was drawn under a key made of the change
-token (the panel's cases, cases and people anywhere that set "on other panels" or a name,
-today's date, the viewer's readable categories), the viewer's agency and the query, so a hit
-can only hand back exactly what this viewer would have drawn now.
+token (writes to the panel's cases, to cases anywhere, which set "on other panels", and to
+people, which change names; today's date; the viewer's readable categories), the panel,
+the viewer's agency and the query, so a hit can only hand back exactly what this viewer
+would have drawn now. The tracker also keeps whole pages here, under that key plus the
+session (cohort.routes.tracker).
 
 It belongs to the app (each gunicorn worker fills its own, so no decrypted value leaves the
 process) and is small. Entries also expire after ``TTL_SECONDS``: the rare admin edits that

@@ -106,13 +106,13 @@ class _DrawnResults:
     categories: frozenset[str]
 
 
-def _tracker_context(panel, params: TrackerParams) -> tuple[dict, tuple | None]:
+def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> tuple[dict, tuple | None]:
     """The tracker as this viewer may see it, and the page-cache key of its table (None for
     a search); the table comes from the cache when nothing it shows has changed. Every view
-    is logged, drawn or cached."""
+    is logged, drawn or cached. `token`: the change token, if the caller has just read it."""
     policy = current_policy()
     # The token is read before the rows, so a change in between shows at the next poll.
-    token = queries.change_token(panel, policy)
+    token = token or queries.change_token(panel, policy)
     readable = policy.readable(panel.id)
 
     def draw() -> _DrawnResults:
@@ -227,10 +227,11 @@ def tracker_rows(code: str):
     """The polled fragment: 204 when nothing on the panel changed since `since`."""
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
-    if request.args.get("since") == queries.change_token(panel, policy):
+    token = queries.change_token(panel, policy)
+    if request.args.get("since") == token:
         return "", 204
     params = TrackerParams.from_args(request.args)
-    ctx, _ = _tracker_context(panel, params)
+    ctx, _ = _tracker_context(panel, params, token)
     return render_template("cohort/_tracker_poll.html", **ctx)
 
 

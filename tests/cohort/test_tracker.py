@@ -384,3 +384,28 @@ def test_the_default_order_is_read_off_its_index_not_sorted(login_as, client, co
     plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
     details = " | ".join(row[-1] for row in plan)
     assert "ix_cases_panel_rag_order" in details and "TEMP B-TREE" not in details, details
+
+
+def test_a_poll_after_a_change_reads_the_change_token_once(login_as, client, cohort, partnership):
+    from sqlalchemy import event
+
+    from cohort import services
+
+    login_as("coord")
+    html = client.get("/panels/IOM/tracker").get_data(as_text=True)
+    rows_url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    case = db.session.get(Case, cohort["lan"].id)
+    services.change_rag(case, to="red", rationale="Arrested again", policy=policy_for(partnership, "police"))
+    db.session.commit()
+    reads: list[str] = []
+
+    def capture(_conn, _cursor, statement, _parameters, _context, _many):
+        if "FROM tracker_changes" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get(rows_url, headers={"HX-Request": "true"}).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(reads) == 1

@@ -28,6 +28,7 @@ from cohort.models import Case, DuplicateCandidate, Nominal
 from core import clock
 from core.extensions import db
 from sharing import audit
+from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 OPEN, REJECTED, MERGED = "open", "rejected", "merged"
@@ -117,6 +118,7 @@ def _load(ids) -> list[Nominal]:
     return out
 
 
+@unsealing("the duplicate check, within the analyst's scope")
 def to_record(nominal: Nominal, *, with_postcode: bool = True) -> Record:
     """The matcher's view of a nominal (decrypted here, never stored in clear)."""
     return Record(
@@ -443,6 +445,7 @@ class QueueItem:
         return self.candidate.score >= PROBABLE
 
 
+@unsealing("one side of a pair, within the analyst's scope")
 def _side(nominal: Nominal, cases: list[CaseInfo], scope: Scope) -> Side:
     from sharing.pseudonym import pseudonym
 

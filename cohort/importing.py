@@ -4,7 +4,9 @@ Planning validates every row (cohort.spreadsheet.validate_rows), checks that the
 user may write every category the file touches, and decides for each row whether it
 creates a person or joins one already recorded -- ONLY on an exact PNC, CRO, NOMIS or CRN
 match, found through the blind indexes and confirmed by decrypting the candidates, never
-on names -- and whether it adds a case or updates the panel's case with the same ref.
+on names, and ONLY among the people the importer may see (cohort.services.visible_nominal_ids:
+anyone else is exactly as if nobody held the identifier, left to the duplicate check) -- and
+whether it adds a case or updates the panel's case with the same ref.
 Planning writes nothing, so one plan serves the preview page, the CLI's --dry-run and the
 import itself.
 
@@ -12,7 +14,8 @@ Applying writes the rows cohort.services writes (nominals with their blind index
 case events, RAG history with source "import") but in batches, one flush per few hundred
 rows instead of several per row, so a 10,000-row list imports in seconds; the caller
 commits once, so any error leaves nothing behind. The access log gets one "import" event
-with counts and no personal data.
+with counts and the internal ids of the people written (no personal data), as the preview's
+"view" event has the ids of the recorded people it reported on.
 
 Update rules, which the preview page states: an empty cell never erases what is recorded;
 a panel's list corrects its own cases' people (non-empty values overwrite), but adds to,
@@ -32,6 +35,7 @@ from auth.models import Agency
 from cohort import dedupe_keys
 from cohort.matching.normalise import normalise_identifier
 from cohort.models import Case, CaseEvent, Nominal, RagChange
+from cohort.services import visible_nominal_ids
 from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
 from core import clock
 from core.bulk import copy_rows
@@ -39,6 +43,7 @@ from core.extensions import db
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index, index_nominal
+from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 IDENTIFIERS = ("pnc", "cro", "nomis", "crn")
@@ -83,6 +88,9 @@ class ImportPlan:
     rows: list[PlannedRow]
     errors: list[RowError]
     data_rows: int
+    # Recorded people the plan reports on (matched by identifier, or the person of the case
+    # with a row's ref): the preview tells the importer something about each, so it is logged.
+    nominal_ids: set[int] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +125,7 @@ class ImportResult:
     unchanged_cases: int = 0
     rag_changes: int = 0
     case_ids: list[int] = field(default_factory=list)
+    nominal_ids: list[int] = field(default_factory=list)  # the people of those cases, created or joined
 
     def summary(self) -> str:
         return (f"{self.new_cases} new case(s) ({self.new_nominals} new people, {self.joined_nominals} joined to "
@@ -162,8 +171,10 @@ def _survivor(nominal: Nominal) -> Nominal:
     return nominal
 
 
-def _identifier_index(rows: Sequence[CohortRow]) -> dict[tuple[str, str], list[Nominal]]:
-    """(kind, normalised value) -> the recorded people holding exactly that identifier.
+@unsealing("confirming identifier matches among people the importer may see")
+def _identifier_index(rows: Sequence[CohortRow], policy: Policy) -> dict[tuple[str, str], list[Nominal]]:
+    """(kind, normalised value) -> the recorded people the importer may see holding exactly
+    that identifier.
 
     One query per identifier kind (chunked) finds the blind-index candidates for every row
     at once; decrypting each candidate confirms the exact value, since a truncated index
@@ -177,16 +188,21 @@ def _identifier_index(rows: Sequence[CohortRow]) -> dict[tuple[str, str], list[N
         indexes = sorted({blind_index(kind, v) for v in wanted} - {None})
         column = getattr(Nominal, f"bi_{kind}")
         for chunk in _chunks(indexes, IN_CHUNK):
-            for candidate in db.session.execute(db.select(Nominal).where(column.in_(chunk))).scalars():
+            candidates = [(c, _survivor(c)) for c in
+                          db.session.execute(db.select(Nominal).where(column.in_(chunk))).scalars()]
+            visible = visible_nominal_ids({kept.id for _, kept in candidates}, policy)
+            for candidate, kept in candidates:
+                if kept.id not in visible:
+                    continue  # never decrypted, never named: as if nobody held it
                 value = normalise_identifier(kind, getattr(candidate, kind))
                 if value in wanted:
                     people = found.setdefault((kind, value), [])
-                    kept = _survivor(candidate)
                     if all(p.id != kept.id for p in people):
                         people.append(kept)
     return found
 
 
+@unsealing("an import plan: compares the file with people the importer may see")
 def plan_import(
     panel: Panel,
     headers: Sequence[str],
@@ -221,7 +237,7 @@ def plan_import(
         if c.nominal_id not in by_nominal or by_nominal[c.nominal_id].status == "exited":
             by_nominal[c.nominal_id] = c
     agencies = {code: id_ for id_, code in db.session.execute(db.select(Agency.id, Agency.code))}
-    index = _identifier_index(valid)
+    index = _identifier_index(valid, policy)
 
     claimed: dict[int, int] = {}  # nominal id -> the row that already uses that person
     for r in valid:
@@ -233,6 +249,7 @@ def plan_import(
             if not value:
                 continue
             people = index.get((kind, normalise_identifier(kind, value)), [])
+            plan.nominal_ids.update(p.id for p in people)
             if len(people) > 1:
                 row_errors.append(RowError(r.row, kind, f"matches {len(people)} people already recorded; merge them "
                                                         f"in the duplicate check first"))
@@ -246,6 +263,7 @@ def plan_import(
 
         case = case_by_ref.get(r.ref) or case_by_folded_ref.get(r.ref.casefold())
         if case is not None:
+            plan.nominal_ids.add(case.nominal_id)
             if person is not None and person.id != case.nominal_id:
                 row_errors.append(RowError(r.row, "ref", f"case {case.ref} is a different person from the one whose "
                                                          f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)} matches"))
@@ -374,6 +392,7 @@ def _copy_insert(connection, model, objects: list, columns: list[tuple[str, str]
     return {obj.uid: new_ids[position] for position, obj in enumerate(objects)} if ids else {}
 
 
+@unsealing("applying an import the importer may write")
 def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None) -> ImportResult:
     """Write an error-free plan in the current transaction; the caller commits once.
 
@@ -475,10 +494,54 @@ def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None)
         _bulk_insert(RagChange, changes)
         result.rag_changes += len(changes)
         result.case_ids.extend(case_id(case) for case in row_cases)
+        result.nominal_ids.extend(nominal.id or person_ids[nominal.uid] for nominal in people)
 
-    audit.record("import", user=user, panel=panel, categories=plan.categories, purpose=source,
-                 detail=f"{plan.data_rows} row(s): {result.summary()}")
+    record_nominals("import", result.nominal_ids, user=user, panel=panel, categories=plan.categories,
+                    purpose=source, detail=f"{plan.data_rows} row(s): {result.summary()}")
     return result
+
+
+# -- the access log -------------------------------------------------------------------
+
+NOMINALS_PER_EVENT = 3500  # characters of id runs per access event (its detail holds 4,000)
+
+
+def _id_runs(ids: Iterable[int]) -> list[str]:
+    """Sorted ids as runs: [3, 4, 5, 9] -> ["3-5", "9"] (an import's new people are consecutive)."""
+    runs: list[list[int]] = []
+    for i in sorted(set(ids)):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return [f"{a}-{b}" if a != b else str(a) for a, b in runs]
+
+
+def record_nominals(action: str, nominal_ids: Iterable[int], *, detail: str, **event: Any) -> None:
+    """Log an import event naming every nominal it showed or wrote, by internal id only.
+
+    The access event has one nominal_id column: it is set when one person is named, and the
+    detail always lists them all ("; nominals 3-5,9"), split over as many events as the list
+    needs ("(part 2 of 3)"), so no id is cut off.
+    """
+    runs = _id_runs(nominal_ids)
+    chunks: list[list[str]] = [[]]
+    for run in runs:
+        if chunks[-1] and sum(len(r) + 1 for r in chunks[-1]) + len(run) > NOMINALS_PER_EVENT:
+            chunks.append([])
+        chunks[-1].append(run)
+    single = int(runs[0]) if len(runs) == 1 and "-" not in runs[0] else None
+    for number, chunk in enumerate(chunks, 1):
+        part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
+        listed = f"; nominals {','.join(chunk)}" if chunk else ""
+        audit.record(action, nominal_id=single, detail=f"{detail}{part}{listed}", **event)
+
+
+def record_preview(plan: ImportPlan, *, user=None, purpose: str | None = None) -> None:
+    """Log what a preview (the page, or the command's dry run or error list) showed."""
+    record_nominals("view", plan.nominal_ids, user=user, panel=plan.panel, categories=plan.categories,
+                    purpose=purpose,
+                    detail=f"import preview: {plan.data_rows} row(s), {len(plan.errors)} problem(s)")
 
 
 # -- the demo cohort ------------------------------------------------------------------
@@ -488,6 +551,10 @@ class SystemLoad(Policy):
 
     def can(self, panel_id: int, category: str, action: str = "read") -> bool:
         return True
+
+    def panel_ids(self) -> list[int]:
+        """Every panel: a system load joins a person on any panel (the demo's second panels)."""
+        return sorted(db.session.execute(db.select(Panel.id)).scalars())
 
 
 def import_demo_cohort(cohort: dict[str, list[dict[str, Any]]], user) -> str:

@@ -27,6 +27,7 @@ from core import clock
 from core.extensions import db
 from sharing import audit
 from sharing.blind_index import index_nominal
+from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 # Identity and contact details filled on the kept record when it has none.
@@ -55,6 +56,7 @@ def _event(case: Case, kind: str, user, detail: str) -> None:
     db.session.add(event)
 
 
+@unsealing("merging two records of one person")
 def _merged_aliases(kept: Nominal, merged: Nominal) -> list[str]:
     """The kept record's aliases plus the other record's name and aliases, without repeats."""
     aliases = list(kept.aliases or [])
@@ -97,6 +99,7 @@ def _plan_cases(kept: Nominal, merged: Nominal) -> tuple[list[tuple[Case, int, i
     return moves, exits
 
 
+@unsealing("merging two records of one person")
 def merge(candidate: DuplicateCandidate, keep_id: int, policy: Policy) -> Merge:
     """Confirm a pair as one person: the record `keep_id` stays, the other becomes a pointer."""
     if candidate.status != OPEN:
@@ -205,6 +208,7 @@ def later_merge(row: Merge) -> Merge | None:
     ).scalar_one_or_none()
 
 
+@unsealing("undoing a merge")
 def unmerge(row: Merge, user) -> None:
     """Undo a merge (admin): every moved row goes back; the pair is open for review again."""
     if row.undone_at is not None:
@@ -276,6 +280,7 @@ class MergeView:
     undone_by: str
 
 
+@unsealing("names in the merge history, within the viewer's scope")
 def merge_history(policy: Policy | None, *, limit: int = 100, merge_id: int | None = None) -> list[MergeView]:
     """Merges, newest first; names only where the viewer may read identity (else pseudonyms).
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from cohort.models import Case, Nominal
 from core import clock
 from core.extensions import db
+from sharing.gateway import unsealing
 from sharing.policy import Policy
 from sharing.pseudonym import pseudonym
 
@@ -107,6 +108,7 @@ def suggest_lead(cases: list[Case], policy: Policy | None) -> tuple[Case, str]:
     return lead, f"{lead.panel.code} should lead: {same}{red_note}, and it has the oldest referral{when}."
 
 
+@unsealing("names of people on several of the viewer's panels")
 def overlaps_for(policy: Policy | None) -> list[Overlap]:
     """Nominals active on 2+ of the viewer's panels (all panels for None), with a suggested lead."""
     panel_ids = policy.panel_ids() if policy is not None else None

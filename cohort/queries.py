@@ -22,11 +22,13 @@ from auth.models import Agency
 from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
 from cohort.page_cache import page_cache
+from cohort.services import visible_nominal_ids, visible_nominals
 from core import clock
 from core.extensions import db
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index
+from sharing.gateway import display_name, unsealing
 from sharing.policy import Policy
 
 PAGE_SIZE = 50
@@ -83,14 +85,16 @@ def case_or_404(case_id: int, policy: Policy) -> Case:
 
 # -- flags ----------------------------------------------------------------------------
 
-def _other_panel_exists():
+def _other_panel_exists(panel_ids: list[int]):
+    """A live case of the same person on one of `panel_ids` (the viewer's identity panels)."""
     other = aliased(Case)
     return exists().where(
-        other.nominal_id == Case.nominal_id, other.panel_id != Case.panel_id, other.status != "exited"
+        other.nominal_id == Case.nominal_id, other.panel_id != Case.panel_id, other.status != "exited",
+        other.panel_id.in_(panel_ids),
     )
 
 
-def flag_condition(flag: str, today: dt.date):
+def flag_condition(flag: str, today: dt.date, policy: Policy | None = None):
     """The SQL condition for one flag (so flags filter in the database)."""
     engaged = func.coalesce(Case.last_engagement, Case.referral_date)
     if flag == "new_referral":
@@ -101,7 +105,8 @@ def flag_condition(flag: str, today: dt.date):
     if flag == "review_due":
         return (Case.status != "exited") & (Case.next_review <= today)
     if flag == "on_other_panels":
-        return (Case.status != "exited") & _other_panel_exists()
+        seen = _identity_panels(policy) if policy is not None else []
+        return (Case.status != "exited") & _other_panel_exists(seen)
     raise KeyError(flag)
 
 
@@ -125,14 +130,16 @@ def case_flags(case: Case, today: dt.date, on_other_panels: bool) -> list[str]:
     return flags
 
 
-def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int) -> dict[int, list[str]]:
-    """nominal id -> codes of other panels where the nominal has an active case (one query)."""
-    if not nominal_ids:
+def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int, policy: Policy) -> dict[int, list[str]]:
+    """nominal id -> codes of the other panels, of those this viewer may be told of
+    (gateway.visible_other_panels), where the nominal has an active case (one query)."""
+    seen = [pid for pid in _identity_panels(policy) if pid != exclude_panel_id]
+    if not nominal_ids or not policy.can(exclude_panel_id, "identity") or not seen:
         return {}
     rows = db.session.execute(
         db.select(Case.nominal_id, Panel.code)
         .join(Panel, Panel.id == Case.panel_id)
-        .where(Case.nominal_id.in_(nominal_ids), Case.panel_id != exclude_panel_id, Case.status != "exited")
+        .where(Case.nominal_id.in_(nominal_ids), Case.panel_id.in_(seen), Case.status != "exited")
         .order_by(Panel.code)
     ).all()
     out: dict[int, list[str]] = {}
@@ -208,7 +215,8 @@ def _allowed(category: str | None, readable: set[str]) -> bool:
     return category is None or category in readable
 
 
-def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str]):
+def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str],
+              policy: Policy):
     """The ids of the panel's cases that pass the filters (those the viewer may apply)."""
     conditions = []
     if params.status:
@@ -226,7 +234,7 @@ def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt
     if params.flag:
         if FLAGS[params.flag][1] in readable:
             # "3+ months" includes the 6+ month cases: the condition is on the date alone.
-            conditions.append(flag_condition(params.flag, today))
+            conditions.append(flag_condition(params.flag, today, policy))
         else:
             ignored.append("flag")
     return db.select(Case.id).where(Case.panel_id == panel.id, *conditions)
@@ -268,7 +276,7 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
     readable = policy.readable(panel.id)
     today = clock.today()
     ignored: list[str] = []
-    ids_stmt = _filtered(panel, params, readable, today, ignored)
+    ids_stmt = _filtered(panel, params, readable, today, ignored, policy)
     searched = bool(params.q)
     if searched:
         found = search_panel(panel, policy, params.q)
@@ -284,8 +292,7 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
     rows_stmt = db.select(Case).where(Case.id.in_(ids)).options(lazyload(Case.panel), lazyload(Case.referring_agency))
     cases = {c.id: c for c in db.session.execute(rows_stmt).unique().scalars()}
     shown = [cases[i] for i in ids]
-    others = other_panel_codes([c.nominal_id for c in shown], panel.id) if "identity" in readable else {}
-    from cohort.serialise import display_name
+    others = other_panel_codes([c.nominal_id for c in shown], panel.id, policy)
 
     rows = []
     for case in shown:
@@ -300,9 +307,9 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
 # of writes, and the sum over every panel's; the newest change to a person is an index look-up.
 _CHANGE_TOKEN_SQL = db.text(
     "SELECT (SELECT seq FROM tracker_changes WHERE panel_id = :panel_id) AS panel_writes,"
-    " (SELECT sum(seq) FROM tracker_changes) AS writes_anywhere,"
+    " (SELECT sum(seq) FROM tracker_changes WHERE panel_id IN :seen) AS writes_seen,"
     " (SELECT max(updated_at) FROM nominals) AS person_updated"
-)
+).bindparams(db.bindparam("seen", expanding=True))
 # count(*), not count(id): ix_cases_panel_rag holds no id on PostgreSQL, and naming it there
 # turned the index-only scan into a scan of the table.
 _RAG_COUNTS_SQL = db.text(
@@ -321,7 +328,8 @@ def change_token(panel: Panel, policy: Policy) -> str:
     viewer's readable categories are part of it too: flags turn over at midnight, grants
     change.
     """
-    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id}).one()
+    seen = [pid for pid in _identity_panels(policy) if pid != panel.id] or [-1]
+    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id, "seen": seen}).one()
     basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
@@ -386,6 +394,7 @@ def _fuzzy_score(query: str, name: str, **_kwargs) -> float:
     return max(whole, per_word)
 
 
+@unsealing("a search among people the caller's scope already limits to what it may see")
 def match_nominals(q: str, nominal_scope) -> list[int]:
     """Nominal ids matching `q` among `nominal_scope` (a select of nominal ids).
 
@@ -445,7 +454,7 @@ def find_nominals_for_referral(q: str, policy: Policy) -> list[Nominal]:
     panels = [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
     if not panels:
         return []
-    scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
+    scope = visible_nominals(policy)
     ids = match_nominals(q, scope)[:20]
     if not ids:
         return []
@@ -487,7 +496,7 @@ def need_of(case_id: int, pathway: str):
 def case_page_data(case: Case, policy: Policy) -> dict:
     """Everything the case page shows, each part only where its category is readable."""
     from cohort.models import PATHWAYS, Action, CaseEvent, Engagement, Need, Note, RagChange
-    from cohort.serialise import case_dict, display_name
+    from cohort.serialise import case_dict
     from sharing.crypto import CATEGORIES
     from sharing.pseudonym import pseudonym
 
@@ -503,8 +512,9 @@ def case_page_data(case: Case, policy: Policy) -> dict:
         "fields": case_dict(case, policy, json=False),
         "today": today,
     }
-    others = [c for c in cases_of_nominal(case.nominal_id) if c.id != case.id] if "identity" in readable else []
-    data["other_cases"] = [(c, policy.takes_part(c.panel_id)) for c in others]
+    seen = set(_identity_panels(policy)) if "identity" in readable else set()
+    others = [c for c in cases_of_nominal(case.nominal_id) if c.id != case.id and c.panel_id in seen]
+    data["other_cases"] = [(c, True) for c in others]
     active_elsewhere = any(c.status != "exited" for c in others)
     data["flags"] = [f for f in case_flags(case, today, active_elsewhere) if FLAGS[f][1] in readable]
     data["rag_changes"] = db.session.execute(
@@ -543,14 +553,11 @@ def _identity_panels(policy: Policy) -> list[int]:
 
 
 def may_see_nominal(nominal_id: int, policy: Policy) -> bool:
-    panels = _identity_panels(policy)
-    if not panels:
-        return False
-    return db.session.execute(
-        db.select(Case.id).where(Case.nominal_id == nominal_id, Case.panel_id.in_(panels)).limit(1)
-    ).first() is not None
+    """The one rule (cohort.services.visible_nominal_ids): a case on a panel with identity read."""
+    return nominal_id in visible_nominal_ids([nominal_id], policy)
 
 
+@unsealing("a person the viewer may see on one of its identity panels")
 def _candidate(nominal: Nominal, panel: Panel, policy: Policy) -> dict:
     cases = cases_of_nominal(nominal.id)
     here = next((c for c in cases if c.panel_id == panel.id), None)
@@ -574,7 +581,7 @@ def possible_existing(identity: dict, policy: Policy, panel: Panel) -> list[dict
     panels = _identity_panels(policy)
     if not panels:
         return []
-    scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
+    scope = visible_nominals(policy)
     ids: list[int] = []
     for kind in IDENTIFIER_KINDS:
         if identity.get(kind):

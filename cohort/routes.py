@@ -36,12 +36,12 @@ from cohort.forms import (
 from cohort.models import NOTE_CATEGORIES, PATHWAYS, Action, Case, CaseEvent, Nominal, RagChange
 from cohort.page_cache import page_cache
 from cohort.queries import FLAGS, TrackerParams
-from cohort.serialise import display_name
 from cohort.services import Invalid, Refused, StaleVersion
 from core import clock
 from core.extensions import db
 from core.security import csp_nonce
 from sharing import audit
+from sharing.gateway import display_name, unsealed
 from sharing.policy import current_policy
 
 bp = Blueprint("cohort", __name__)
@@ -472,7 +472,8 @@ def edit_case(case_id: int):
         form.lead_agency_id.choices = [("", "Not set")] + [(str(a.id), a.name) for a in queries.lead_agencies()]
     if not form.is_submitted():
         for name in fields:
-            value = getattr(case, name)
+            with unsealed("the fields this user may write, to edit"):
+                value = getattr(case, name)
             getattr(form, name).data = value if isinstance(value, dt.date) else ("" if value is None else str(value))
 
     def call(case, form):

@@ -32,6 +32,7 @@ from core import clock
 from core.extensions import db
 from sharing import audit
 from sharing.blind_index import index_nominal
+from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 
@@ -55,6 +56,50 @@ class StaleVersion(Exception):
 def require(policy: Policy, panel_id: int, category: str, action: str = "write") -> None:
     if not policy.can(panel_id, category, action):
         raise Refused(f"{category} {action} not granted to {policy.user.agency.code if policy.user else 'you'}")
+
+
+# -- who a user may join or find -----------------------------------------------------------
+#
+# The one definition, used by every path that finds a recorded person by identifier or joins
+# one (the import, `flask cohort import`, the referral search and duplicate warning, refer()):
+# a person is VISIBLE to a user when they have a case -- live or exited -- on a panel where
+# the user's agency takes part and may read `identity` under an agreement in force (Policy).
+# Exited cases count: the panel's agencies can still open them, so joining reveals nothing
+# they cannot already read, and an exited person back on the panel's list must be re-referred,
+# not recorded twice. Anyone else is treated as if nobody held the identifier: the duplicate
+# check, under the analyst's policy, finds the pair later.
+
+def identity_panel_ids(policy: Policy) -> list[int]:
+    """Panels where the user's agency may read identity today."""
+    return [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
+
+
+def visible_nominals(policy: Policy):
+    """A select of the ids of every person visible to the user (for `Nominal.id.in_(...)`)."""
+    panels = identity_panel_ids(policy) or [-1]  # -1: no panel, so nobody (never an empty IN)
+    return db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
+
+
+def visible_nominal_ids(nominal_ids: set[int] | list[int], policy: Policy) -> set[int]:
+    """Of these people, those visible to the user (see above)."""
+    wanted = sorted(set(nominal_ids))
+    panels = identity_panel_ids(policy)
+    if not wanted or not panels:
+        return set()
+    found: set[int] = set()
+    for start in range(0, len(wanted), 900):  # SQLite's limit on bound parameters, with room
+        found.update(db.session.execute(
+            db.select(Case.nominal_id).where(Case.nominal_id.in_(wanted[start:start + 900]),
+                                             Case.panel_id.in_(panels))
+        ).scalars())
+    return found
+
+
+def _may_join(nominal: Nominal, policy: Policy) -> bool:
+    """Refer an existing person: visible to the user, or not yet on any panel (just created)."""
+    if nominal.id in visible_nominal_ids([nominal.id], policy):
+        return True
+    return db.session.execute(db.select(Case.id).filter_by(nominal_id=nominal.id).limit(1)).first() is None
 
 
 def create_nominal(**identity: Any) -> Nominal:
@@ -133,6 +178,9 @@ def refer(
     existing = db.session.execute(
         db.select(Case).filter_by(nominal_id=nominal.id, panel_id=panel.id)
     ).scalars().first()
+    if existing is None and not _may_join(nominal, policy):
+        # Callers find people through visible_nominals(); one passing anyone else is a bug.
+        raise Refused("that person is not recorded on a panel where you may read identity")
     if existing is not None and existing.status != "exited":
         raise Invalid(f"This nominal is already on the {panel.code} panel")
     if existing is not None:
@@ -327,6 +375,7 @@ CASE_FIELDS: dict[str, tuple[str, tuple | None]] = {
 }
 
 
+@unsealing("comparing the fields the user may write with what is held")
 def update_case(case: Case, *, changes: dict[str, Any], policy: Policy, expected_version: int | None) -> list[str]:
     """Edit case details; every field needs write on its category. Returns the fields changed."""
     unknown = [f for f in changes if f not in CASE_FIELDS]

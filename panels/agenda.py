@@ -11,11 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from cohort.models import Case
-from cohort.serialise import display_name
 from core import clock
 from core.extensions import db
 from panels.models import AgendaItem, Meeting, Panel
 from sharing import audit
+from sharing.gateway import display_name, visible_other_panels
 from sharing.policy import Policy
 
 # Priority order: an item ranks by its most urgent reason.
@@ -35,8 +35,11 @@ REASON_LABELS = {
 # The category a reason reveals: a viewer who may not read it does not see the reason.
 REASON_CATEGORY = {
     "red": "risk", "amber": "risk", "green": "risk", "review_due": "risk",
-    "no_engagement_3m": "offending", "no_engagement_6m": "offending",
+    "no_engagement_3m": "offending", "no_engagement_6m": "offending", "new_referral": "offending",
 }
+# The categories the priority order is drawn from: a viewer who may not read all of them
+# sees the items in an order drawn from none of them (by case reference).
+ORDER_CATEGORIES = ("risk", "offending")
 NO_ENGAGEMENT_3M = 91
 NO_ENGAGEMENT_6M = 182
 EDITABLE = ("scheduled", "published")
@@ -146,14 +149,15 @@ def generate_agenda(meeting: Meeting, *, refresh: bool = False) -> list[AgendaIt
     for item in list(meeting.items):
         if item.case_id not in wanted and not item.added_manually:
             meeting.items.remove(item)
-    position = 0
-    for d in drafts:
-        position += 1
+    # Rows are inserted by case id, not by priority: an item's id is visible (in links) to
+    # viewers who may not read the RAG and dates the priority is drawn from.
+    for position, d in sorted(enumerate(drafts, start=1), key=lambda pd: pd[1].case_id):
         item = existing.get(d.case_id)
         if item is None:
             meeting.items.append(AgendaItem(case_id=d.case_id, position=position, reasons=d.reasons))
         else:
             item.position, item.reasons, item.added_manually = position, d.reasons, False
+    position = len(drafts)
     for item in sorted(manual, key=lambda i: i.position):
         position += 1
         item.position = position
@@ -254,9 +258,18 @@ def _other_panels(nominal_ids: list[int], panel_id: int) -> dict[int, list[tuple
     return out
 
 
-def visible_reasons(reasons: list[str], panel_id: int, policy: Policy) -> list[str]:
-    """Reasons that reveal a category the viewer may not read are left out."""
-    return [r for r in reasons if REASON_CATEGORY.get(r) is None or policy.can(panel_id, REASON_CATEGORY[r])]
+def visible_reasons(reasons: list[str], panel_id: int, policy: Policy,
+                    other_panels: list[str] | None = None) -> list[str]:
+    """Reasons that reveal a category the viewer may not read are left out; "on other
+    panels" only where the viewer sees one of those panels (`other_panels`, already filtered)."""
+    return [r for r in reasons
+            if (REASON_CATEGORY.get(r) is None or policy.can(panel_id, REASON_CATEGORY[r]))
+            and (r != "on_other_panels" or other_panels)]
+
+
+def order_is_neutral(panel_id: int, policy: Policy) -> bool:
+    """True when the viewer must see the agenda in reference order (see ORDER_CATEGORIES)."""
+    return not all(policy.can(panel_id, c) for c in ORDER_CATEGORIES)
 
 
 def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> list[dict]:
@@ -273,7 +286,7 @@ def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> li
         case = cases.get(d.case_id)
         if case is None:
             continue
-        shown = [code for pid, code in d.other_panels if policy.takes_part(pid)]
+        shown = visible_other_panels(policy, panel_id, d.other_panels)
         rows.append({
             "position": d.position,
             "case_id": case.id,
@@ -285,10 +298,13 @@ def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> li
             "mappa_level": case.mappa_level if risk else None,
             "last_engagement": case.last_engagement if offending else None,
             "next_review": case.next_review if risk else None,
-            "reasons": visible_reasons(d.reasons, panel_id, policy),
+            "reasons": visible_reasons(d.reasons, panel_id, policy, shown),
             "other_panels": shown,
-            "other_panels_hidden": len(d.other_panels) - len(shown),
         })
+    if order_is_neutral(panel_id, policy):
+        rows.sort(key=lambda r: (r["ref"], r["case_id"]))
+        for i, row in enumerate(rows, start=1):
+            row["position"] = i
     return rows
 
 

@@ -17,6 +17,7 @@ from cohort.models import Action, Case
 from core.extensions import db
 from panels.jobs import add_months, month_start
 from panels.models import AgendaItem, Attendance, Meeting, Panel, Snapshot
+from sharing.gateway import agreements_in_force, unsealing
 from sharing.models import Isa, IsaGrant, isa_panels
 from sharing.policy import Policy
 
@@ -106,7 +107,7 @@ def _attendance_kpi(reviews: list[dict]) -> Kpi:
                 db.select(Agency.id).where(Agency.kind.in_(("prison", "probation")), Agency.id.in_(
                     db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id)
                     .join(isa_panels, isa_panels.c.isa_id == Isa.id)
-                    .where(isa_panels.c.panel_id == m.panel_id, Isa.starts <= m.date, Isa.expires > m.date)
+                    .where(isa_panels.c.panel_id == m.panel_id, agreements_in_force(m.date))
                 ))
             ).scalars().all()
             expected += len(agencies)
@@ -120,6 +121,7 @@ def _matches(value: str | None, words: tuple[str, ...]) -> bool:
     return bool(text) and (text in words or any(text.startswith(w) for w in words if w != "yes"))
 
 
+@unsealing("indicators over panels where resettlement is readable")
 def _ni_kpis(panel_ids: list[int], policy: Policy, period: Period) -> list[Kpi]:
     readable = [pid for pid in panel_ids if policy.can(pid, "resettlement")]
     cases = []

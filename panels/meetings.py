@@ -18,6 +18,7 @@ from core.extensions import db
 from panels.agenda import generate_agenda, review_interval
 from panels.models import ATTENDANCE, AgendaItem, Attendance, Meeting
 from sharing import audit
+from sharing.gateway import MINUTES_CATEGORY, agreements_in_force, unsealed
 from sharing.models import Isa, IsaGrant, isa_panels
 from sharing.policy import Policy
 
@@ -45,7 +46,7 @@ def panel_agencies(panel_id: int, on: dt.date | None = None) -> list[Agency]:
     on = on or clock.today()
     ids = db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id).join(
         isa_panels, isa_panels.c.isa_id == Isa.id
-    ).where(isa_panels.c.panel_id == panel_id, Isa.status == "active", Isa.starts <= on, Isa.expires > on)
+    ).where(isa_panels.c.panel_id == panel_id, agreements_in_force(on))
     return list(db.session.execute(db.select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)).scalars())
 
 
@@ -88,9 +89,26 @@ def record_outcome(
     disclosure_considered: bool | None = None,
     disclosure_decision: str | None = None,
     disclosure_reason: str | None = None,
+    policy: Policy | None = None,
 ) -> AgendaItem:
-    """Record the panel's decision on one item; applied to the case when the meeting closes."""
+    """Record the panel's decision on one item; applied to the case when the meeting closes.
+
+    A RAG decision, rationale, next review or disclosure decision is risk data: recording
+    one needs risk write on the panel, and it is credited to the recorder, not the closer.
+    Without it the item can only be marked discussed.
+    """
     _open(meeting)
+    policy = policy or Policy(user)
+    risky = any(v not in (None, "") for v in (rag, rationale, next_review, disclosure_considered,
+                                               disclosure_decision, disclosure_reason))
+    if risky and not policy.can(meeting.panel_id, "risk", "write"):
+        raise Refused("Your agency may not record RAG, review or disclosure decisions on this panel")
+    if not risky:  # marked discussed only: a decision someone else recorded stays as it was
+        item.discussed = True
+        db.session.flush()
+        audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id,
+                     case_id=item.case_id, categories=[], detail=f"item discussed at meeting {meeting.id}")
+        return item
     rag = (rag or "").strip().lower() or None
     rationale = (rationale or "").strip()
     if rag is not None and rag not in RAGS:
@@ -108,6 +126,7 @@ def record_outcome(
     item.disclosure_decision = (disclosure_decision or "").strip() or None
     item.disclosure_reason = (disclosure_reason or "").strip() or None
     item.discussed = True
+    item.decided_by_id = user.id if user else None
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
                  categories=["risk"], detail=f"outcome recorded at meeting {meeting.id}")
@@ -148,6 +167,9 @@ def meeting_actions(meeting: Meeting) -> dict[int, list[Action]]:
 
 
 def save_minutes(meeting: Meeting, text: str, user) -> None:
+    """Minutes discuss the cases: writing them needs write on gateway.MINUTES_CATEGORY."""
+    if not Policy(user).can(meeting.panel_id, MINUTES_CATEGORY, "write"):
+        raise Refused(f"Your agency may not write {MINUTES_CATEGORY} information on this panel")
     if meeting.status == "cancelled":
         raise MeetingStateError("This meeting was cancelled")
     if len(text or "") > 100_000:
@@ -157,19 +179,31 @@ def save_minutes(meeting: Meeting, text: str, user) -> None:
     audit.record("change", user=user, panel=meeting.panel, detail=f"minutes saved for meeting {meeting.id}")
 
 
+def _decider(item: AgendaItem, closer: Policy) -> Policy:
+    """The policy a decision lands with: its recorder's (today's grants), else the closer's."""
+    if item.decided_by_id is None or (closer.user is not None and closer.user.id == item.decided_by_id):
+        return closer
+    from auth.models import User
+
+    return Policy(db.session.get(User, item.decided_by_id))
+
+
 def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
     """Everything that stops the meeting closing, one line per item."""
     problems = []
     for item in meeting.items:
         case = item.case
-        label = f"Item {item.position} ({case.ref})"
+        label = case.ref  # not the position: for some viewers that follows withheld RAG
         if needs_disclosure(case):
+            with unsealed("whether a disclosure decision was recorded"):
+                decided = bool(item.disclosure_decision)
             if item.disclosure_considered is None:
                 problems.append(f"{label}: record whether disclosure was considered (MAPPA level {case.mappa_level})")
-            elif item.disclosure_considered and not item.disclosure_decision:
+            elif item.disclosure_considered and not decided:
                 problems.append(f"{label}: record the disclosure decision")
-        if item.discussed and not policy.can(case.panel_id, "risk", "write"):
-            problems.append(f"{label}: your agency may not record RAG or reviews on this panel")
+        decider = _decider(item, policy)
+        if item.discussed and item.decided_by_id and not decider.can(case.panel_id, "risk", "write"):
+            problems.append(f"{label}: the decision's recorder may no longer record RAG or reviews on this panel")
     return problems
 
 
@@ -189,15 +223,20 @@ def close_meeting(meeting: Meeting, policy: Policy) -> bool:
         if not item.discussed:
             continue
         case = item.case
+        decider = _decider(item, policy)
+        if not decider.can(case.panel_id, "risk", "write"):
+            continue  # discussed, but nobody who may record a review did: the case is unchanged
         if item.rag_decision:
             try:
-                change_rag(case, to=item.rag_decision, rationale=item.rationale or "", policy=policy,
+                with unsealed("a decision applied with its recorder's grants"):
+                    rationale = item.rationale or ""
+                change_rag(case, to=item.rag_decision, rationale=rationale, policy=decider,
                            source="meeting", meeting_id=meeting.id)
             except Refused as exc:
-                raise MeetingStateError(f"Item {item.position} ({case.ref}): {exc}") from exc
+                raise MeetingStateError(f"{case.ref}: {exc}") from exc
         case.last_reviewed = meeting.date
         case.next_review = item.next_review or default_next_review(meeting, case)
-        case.updated_by_id = user.id
+        case.updated_by_id = decider.user.id if decider.user else user.id
     for action in db.session.execute(
         db.select(Action).where(Action.meeting_id == meeting.id, Action.status == PROPOSED)
     ).scalars():

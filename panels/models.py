@@ -104,6 +104,8 @@ class AgendaItem(UidMixin, db.Model):
     disclosure_decision_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     disclosure_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     discussed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Who recorded the risk decision: it lands on the case as theirs, with their grants.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     rationale = Encrypted("risk")
     disclosure_decision = Encrypted("risk")

@@ -12,8 +12,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from auth.decorators import login_required, roles_required
 from cohort.models import Action, Case
-from cohort.serialise import display_name
-from cohort.services import Invalid
+from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
 from panels import agenda as agendas
@@ -39,6 +38,7 @@ from panels.services import (
     user_panels,
 )
 from sharing import audit
+from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, visible_other_panels
 from sharing.policy import current_policy
 
 bp = Blueprint("panels", __name__)
@@ -255,7 +255,8 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
     if att_form is None:
         att_form = attendance_form(agencies, current)
     if minutes_form is None:
-        minutes_form = MinutesForm(prefix="minutes", data={"minutes": meeting.minutes or ""} if coordinator else None)
+        minutes = reveal(meeting, "minutes", policy) if coordinator else None
+        minutes_form = MinutesForm(prefix="minutes", data={"minutes": minutes or ""} if coordinator else None)
     items = []
     if coordinator and meeting.agenda_generated_at is not None:
         drafts = agendas.current_items(meeting)
@@ -267,6 +268,8 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
     return render_template(
         "panels/meeting.html", title=f"{meeting.panel.name}: {meeting.date.strftime('%-d %B %Y')}", meeting=meeting,
         coordinator=coordinator, att_form=att_form, minutes_form=minutes_form, items=items, problems=problems or [],
+        minutes_readable=may_read(meeting, "minutes", policy), risk=policy.can(meeting.panel_id, "risk"),
+        minutes_writable=policy.can(meeting.panel_id, MINUTES_CATEGORY, "write"),
         attendance={a.agency_id: a.status for a in meeting.attendance}, agencies=agencies,
         labels=agendas.REASON_LABELS,
     ), status
@@ -306,6 +309,9 @@ def minutes(meeting_id: int):
         return _meeting_page(meeting, minutes_form=form)
     try:
         mtg.save_minutes(meeting, form.minutes.data, g.user)
+    except Refused as exc:
+        audit.refused(f"minutes: {exc}", panel=meeting.panel)
+        abort(403, str(exc))
     except (Invalid, mtg.MeetingStateError) as exc:
         return _meeting_page(meeting, minutes_form=form, problems=[str(exc)], status=422)
     flash("Minutes saved.", "success")
@@ -460,15 +466,20 @@ def _owner_choices(meeting: Meeting) -> list[tuple[int, str]]:
 def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_form: ActionForm, status: int = 200):
     policy = current_policy()
     case = item.case
+    others = agendas.current_items(meeting)
+    shown_others = next((visible_other_panels(policy, case.panel_id, d.other_panels)
+                         for d in others if d.case_id == case.id), [])
     audit.record("view", panel=meeting.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=policy.readable(case.panel_id), detail=f"meeting {meeting.id} item outcome")
     return render_template(
-        "panels/item.html", title=f"Outcome: item {item.position}", meeting=meeting, item=item, case=case,
-        name=display_name(case, policy), risk=policy.can(case.panel_id, "risk"), outcome=form, action_form=action_form,
+        "panels/item.html", title=f"Outcome: {case.ref}", meeting=meeting, item=item, case=case,
+        name=display_name(case, policy), risk=policy.can(case.panel_id, "risk"),
+        risk_write=policy.can(case.panel_id, "risk", "write"), outcome=form, action_form=action_form,
         form=action_form if action_form.errors and not form.errors else form,
         actions=mtg.meeting_actions(meeting).get(case.id, []), disclosure=mtg.needs_disclosure(case),
         default_review=mtg.default_next_review(meeting, case),
-        reasons=agendas.visible_reasons(item.reasons or [], case.panel_id, policy), labels=agendas.REASON_LABELS,
+        reasons=agendas.visible_reasons(item.reasons or [], case.panel_id, policy, shown_others),
+        labels=agendas.REASON_LABELS,
     ), status
 
 
@@ -481,13 +492,14 @@ def item(meeting_id: int, item_id: int):
     form = OutcomeForm(prefix="outcome")
     action_form = ActionForm(prefix="action")
     action_form.owner_agency_id.choices = _owner_choices(meeting)
-    if request.method == "GET":
+    policy = current_policy()
+    if request.method == "GET" and policy.can(meeting.panel_id, "risk"):
         form.rag.data = item.rag_decision
-        form.rationale.data = item.rationale
+        form.rationale.data = reveal(item, "rationale", policy)
         form.next_review.data = item.next_review
         form.disclosure_considered.data = {True: "yes", False: "no"}.get(item.disclosure_considered)
-        form.disclosure_decision.data = item.disclosure_decision
-        form.disclosure_reason.data = item.disclosure_reason
+        form.disclosure_decision.data = reveal(item, "disclosure_decision", policy)
+        form.disclosure_reason.data = reveal(item, "disclosure_reason", policy)
     if form.validate_on_submit():
         considered = {"yes": True, "no": False}.get(form.disclosure_considered.data)
         try:
@@ -495,7 +507,11 @@ def item(meeting_id: int, item_id: int):
                 meeting, item, user=g.user, rag=form.rag.data, rationale=form.rationale.data,
                 next_review=form.next_review.data, disclosure_considered=considered,
                 disclosure_decision=form.disclosure_decision.data, disclosure_reason=form.disclosure_reason.data,
+                policy=policy,
             )
+        except Refused as exc:
+            audit.refused(f"meeting outcome: {exc}", panel=meeting.panel)
+            abort(403, str(exc))
         except (Invalid, mtg.MeetingStateError) as exc:
             form.rag.errors = [str(exc)]
             return _item_page(meeting, item, form, action_form, status=422)

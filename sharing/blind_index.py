@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 from sharing.crypto import keyring
+from sharing.gateway import unsealing
 
 INDEX_BITS = 16
 INDEXES = ("pnc", "cro", "nomis", "crn", "dob", "given", "family", "given_phon", "family_phon")
@@ -50,6 +51,7 @@ def blind_index(name: str, value) -> int | None:
     return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
 
 
+@unsealing("blind indexes of an identity being written")
 def index_nominal(nominal) -> None:
     """Recompute every blind index of a nominal from its (decrypted) identity fields."""
     nominal.bi_pnc = blind_index("pnc", nominal.pnc)

@@ -232,6 +232,15 @@ DATE: Codec = (lambda d: d.isoformat(), dt.date.fromisoformat)
 LIST: Codec = (lambda items: "\x1f".join(items), lambda s: [x for x in s.split("\x1f") if x])
 
 
+_read_guard: Callable[[str, str], None] | None = None
+
+
+def set_read_guard(guard: Callable[[str, str], None] | None) -> None:
+    """Install the check every decryption of a model attribute passes (sharing.gateway's seal)."""
+    global _read_guard
+    _read_guard = guard
+
+
 class Encrypted:
     """A model attribute stored as ciphertext in `<name>_enc`.
 
@@ -261,6 +270,8 @@ class Encrypted:
         blob = getattr(obj, self.column)
         if blob is None:
             return None
+        if _read_guard is not None:
+            _read_guard(self.key_name(obj), f"{type(obj).__name__}.{self.name}")
         cached = obj.__dict__.get(self.cache)
         if cached is not None and cached[0] is blob:
             return cached[1]

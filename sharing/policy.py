@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from core import clock
 from core.extensions import db
 from sharing.crypto import CATEGORIES
+from sharing.gateway import agreements_in_force
 
 # Roles that work with case data; admin and auditor alone do not (separation of duties).
 CASE_ROLES = ("coordinator", "practitioner", "analyst")
@@ -114,8 +115,7 @@ def _grants_in_force():
         db.select(isa_panels.c.panel_id, IsaGrant.category, IsaGrant.access, Isa.ref)
         .join(Isa, Isa.id == IsaGrant.isa_id)
         .join(isa_panels, isa_panels.c.isa_id == Isa.id)
-        .where(IsaGrant.agency_id == db.bindparam("agency_id"), Isa.status == "active", Isa.starts <= on,
-               Isa.expires > on)
+        .where(IsaGrant.agency_id == db.bindparam("agency_id"), agreements_in_force(on))
     )
 
 

@@ -16,6 +16,7 @@ from core.extensions import db
 from core.templating import format_date
 from panels.models import Panel
 from sharing.crypto import CATEGORIES
+from sharing.gateway import agreements_in_force
 from sharing.models import AccessEvent, Isa, IsaGrant, isa_panels
 
 WARN_DAYS = 30
@@ -106,7 +107,7 @@ def sharing_matrix(on: dt.date) -> list[PanelMatrix]:
         db.select(isa_panels.c.panel_id, IsaGrant.agency_id, IsaGrant.category, IsaGrant.access, Isa.ref)
         .join(Isa, Isa.id == IsaGrant.isa_id)
         .join(isa_panels, isa_panels.c.isa_id == Isa.id)
-        .where(Isa.status == "active", Isa.starts <= on, Isa.expires > on)
+        .where(agreements_in_force(on))
     ).all()
     agencies = {a.id: a for a in db.session.execute(db.select(Agency).order_by(Agency.code)).scalars()}
     by_panel: dict[int, PanelMatrix] = {p.id: PanelMatrix(p, []) for p in panels}

@@ -72,7 +72,7 @@ def test_close_refused_without_disclosure_then_applies_outcomes(mappa, login_as,
     resp = client.post(f"/meetings/{meeting.id}/close")
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
-    assert "There is a problem" in page and f"({l3.ref}): record whether disclosure was considered" in page
+    assert "There is a problem" in page and f"{l3.ref}: record whether disclosure was considered" in page
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).status == "published"
     assert db.session.get(Case, l3.id).rag == "amber"

@@ -1,4 +1,4 @@
-"""Agencies, users, server-side sessions, API tokens and the sign-in throttle."""
+"""Agencies, users, server-side sessions, API tokens, calendar feed links and the sign-in throttle."""
 
 from __future__ import annotations
 
@@ -85,6 +85,24 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, default="personal")
     prefix: Mapped[str] = mapped_column(String(12), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class CalendarFeedToken(db.Model):
+    """A calendar subscription link: opens the user's meetings feed and nothing else.
+
+    Kept apart from API tokens so a link pasted into a calendar client (and so into its
+    sync logs) cannot read case data. Stored as a SHA-256 hash; one live link per user.
+    """
+
+    __tablename__ = "calendar_feed_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

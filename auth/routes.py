@@ -16,7 +16,7 @@ from auth.forms import PasswordChangeForm, SetUpForm, SignInForm, TokenForm, Tot
 from auth.models import ApiToken, User
 from auth.passwords import hash_password, needs_rehash, verify_password
 from auth.sessions import end_session, start_session
-from auth.tokens import create_token, revoke_token
+from auth.tokens import create_feed_token, create_token, live_feed_token, revoke_feed_tokens, revoke_token
 from core.extensions import db, limiter
 from core.security import safe_next
 from sharing import audit
@@ -139,14 +139,16 @@ def totp():
 # -- account ----------------------------------------------------------------------------------
 
 
-def _account_page(token_form: TokenForm | None = None, new_token: str | None = None):
+def _account_page(token_form: TokenForm | None = None, new_token: str | None = None,
+                  new_feed_link: str | None = None):
     tokens = db.session.execute(
         db.select(ApiToken).filter_by(user_id=g.user.id).order_by(ApiToken.revoked_at.is_not(None),
                                                                   ApiToken.created_at.desc())
     ).scalars().all()
     token_form = token_form or TokenForm(formdata=None)
     return render_template("auth/account.html", title="Your account", token_form=token_form, form=token_form,
-                           tokens=tokens, new_token=new_token)
+                           tokens=tokens, new_token=new_token, feed=live_feed_token(g.user),
+                           new_feed_link=new_feed_link)
 
 
 @bp.route("/account")
@@ -175,6 +177,26 @@ def revoke_api_token(token_id: int):
         abort(404)
     audit.record("token", detail=f"API token {token_id} revoked")
     flash("The token is revoked: anything using it stops working now.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/calendar-link", methods=["POST"])
+@login_required
+def create_feed_link():
+    """A new calendar link (replacing any earlier one), shown on this response only."""
+    row, token = create_feed_token(g.user)
+    audit.record("token", purpose="account", detail=f"calendar link {row.id} created (earlier links revoked)")
+    return _account_page(new_feed_link=url_for("panels.token_feed", token=token, _external=True))
+
+
+@bp.route("/account/calendar-link/revoke", methods=["POST"])
+@login_required
+def revoke_feed_link():
+    revoked = revoke_feed_tokens(g.user)
+    for feed_id in revoked:
+        audit.record("token", purpose="account", detail=f"calendar link {feed_id} revoked")
+    flash("Your calendar link is revoked: calendars subscribed to it stop updating now." if revoked
+          else "You had no calendar link to revoke.", "success")
     return redirect(url_for("auth.account"))
 
 

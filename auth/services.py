@@ -1,8 +1,8 @@
 """Changes to accounts and agencies: every one flushes (never commits) and is logged.
 
 Views, the admin pages and the `users` commands all come here, so the rules (a disabled
-account loses its sessions and tokens; a password change ends the other sessions and
-revokes the API tokens) hold whichever way a change is made.
+account loses its sessions, tokens and calendar link; a password change ends the other
+sessions and revokes the API tokens and calendar link) hold whichever way a change is made.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from auth.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
 from auth.passwords import hash_password, password_problem
 from auth.sessions import revoke_all
+from auth.tokens import revoke_feed_tokens
 from core import clock
 from core.extensions import db
 from sharing import audit
@@ -146,9 +147,13 @@ def revoke_tokens(user: User) -> int:
 
 
 def shut_out(user: User, *, except_current: bool = False) -> tuple[int, int]:
-    """End the user's sessions and revoke their API tokens: after a password change (someone
-    may have used the old one) or when the account is disabled. Returns (sessions, tokens)."""
-    return revoke_all(user, except_current=except_current), revoke_tokens(user)
+    """End the user's sessions and revoke their API tokens and calendar link: after a password
+    change (someone may have used the old one) or when the account is disabled.
+    Returns (sessions, API tokens); a revoked calendar link is logged here by its id."""
+    sessions, tokens = revoke_all(user, except_current=except_current), revoke_tokens(user)
+    for feed_id in revoke_feed_tokens(user):
+        audit.record("token", purpose="account", detail=f"calendar link {feed_id} of user {user.id} revoked")
+    return sessions, tokens
 
 
 def change_password(user: User, new: str) -> tuple[int, int]:

@@ -7,6 +7,7 @@ DB=${DEMO_PROD_DB:-mrp_demo_prod}
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/${DB}"
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export TRACKER_ENV=production
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:8000}
 mkdir -p instance
 [ -f instance/demo-prod-master-key ] || .venv/bin/python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())" > instance/demo-prod-master-key
 chmod 600 instance/demo-prod-master-key

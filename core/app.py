@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote as url_quote
 
-from flask import Flask, g, send_from_directory
+from flask import Flask, g, has_request_context, request, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core.config import build_config, check_production
@@ -15,6 +17,7 @@ from core.extensions import csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_NAME = "Manage risk panels"
+ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"  # as Flask's url_for quotes an anchor
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cfg = build_config(overrides)
     check_production(cfg)
-    app = Flask(
+    app = TrackerApp(
         __name__,
         root_path=str(ROOT),
         static_folder=str(ROOT / "static"),
@@ -39,6 +42,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(cfg["SQLALCHEMY_DATABASE_URI"]))
     if not app.testing:
         configure_logging()
+        if cfg["PUBLIC_URL_DEFAULTED"]:
+            log.warning("PUBLIC_URL is not set: links in feeds and set-up links use %s (development only)",
+                        cfg["PUBLIC_URL"])
+    _trust_proxies(app, cfg["TRUSTED_PROXIES"])
 
     _import_models()
     db.init_app(app)
@@ -68,6 +75,43 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     maybe_start_in_process(app)
     return app
+
+
+class TrackerApp(Flask):
+    """Flask whose absolute links always start with PUBLIC_URL.
+
+    `url_for(..., _external=True)` would otherwise take the scheme and host from the request,
+    which anyone can set (`Host: evil.example`), and outside a request it would fail. Relative
+    links are left as Flask makes them.
+    """
+
+    def url_for(self, /, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
+                _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
+        external = _external if _external is not None else (_scheme is not None or not has_request_context())
+        if not external:
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=False, **values)
+        link = self.config["PUBLIC_URL"] + self._app_path(endpoint, _method, values)
+        return link if _anchor is None else f"{link}#{url_quote(_anchor, safe=ANCHOR_SAFE)}"
+
+    def _app_path(self, endpoint: str, method: str | None, values: dict[str, Any]) -> str:
+        """The link's path below the application root (without any SCRIPT_NAME the server set)."""
+        if has_request_context():
+            path = super().url_for(endpoint, _method=method, _external=False, **values)
+            root = request.script_root
+            return path[len(root):] if root and path.startswith(root) else path
+        self.inject_url_defaults(endpoint, values)
+        return self.url_map.bind("public-url.invalid", script_name="/").build(endpoint, values, method=method)
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Believe X-Forwarded-For for `hops` proxies (so rate limits key on the client); never Host or scheme.
+
+    With 0 the header is ignored: a client cannot name itself a fresh address. The forwarded
+    host and scheme are not trusted either: links come from PUBLIC_URL, and a forwarded
+    Host would only matter to code that should not be reading it.
+    """
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 class DatabaseId(IntegerConverter):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - the value production refuses
+DEV_PUBLIC_URL = "http://127.0.0.1:5000"  # what `make run` serves; production must say where it is
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +34,10 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TRACKER_MASTER_KEY_FILE": env.get("TRACKER_MASTER_KEY_FILE"),
         "TRACKER_DEV_KEY_FILE": str(inst / "dev-master-key"),
         "REDIS_URL": env.get("REDIS_URL"),
+        # Absolute links (feeds, set-up links, e-mails) are built from this, never from the Host header.
+        "PUBLIC_URL": env.get("PUBLIC_URL"),
+        # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
+        "TRUSTED_PROXIES": env.get("TRUSTED_PROXIES"),
         "DEBUG": env.get("FLASK_DEBUG", "0") in ("1", "true", "True"),
         "TESTING": False,
         # Sessions: our own server-side session records; the cookie only carries a signed id.
@@ -56,7 +63,50 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     if overrides:
         cfg.update(overrides)
+    _network_settings(cfg)
     return cfg
+
+
+def _network_settings(cfg: dict[str, Any]) -> None:
+    """Check PUBLIC_URL and TRUSTED_PROXIES; default PUBLIC_URL outside production (with a note)."""
+    cfg["TRUSTED_PROXIES"] = trusted_proxies(cfg.get("TRUSTED_PROXIES"))
+    cfg["PUBLIC_URL_DEFAULTED"] = False
+    if cfg.get("PUBLIC_URL"):
+        cfg["PUBLIC_URL"] = public_url(cfg["PUBLIC_URL"])
+    elif cfg.get("TRACKER_ENV") != "production":
+        cfg["PUBLIC_URL"], cfg["PUBLIC_URL_DEFAULTED"] = DEV_PUBLIC_URL, True
+    else:
+        cfg["PUBLIC_URL"] = None  # check_production refuses to start
+
+
+def public_url(value: str) -> str:
+    """The service's address as users reach it: http(s)://host[:port][/path], no trailing slash."""
+    parts = urlsplit(str(value).strip())
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+            or parts.username or parts.password):
+        raise ConfigError(f"Refusing to start: PUBLIC_URL must look like https://panels.example.org "
+                          f"(scheme, host, optional port and path; no query or credentials), not {value!r}.")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"Refusing to start: PUBLIC_URL has a bad port: {value!r}.") from None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def public_host(url: str) -> str:
+    """The host name of PUBLIC_URL (calendar UIDs are unique under it)."""
+    return urlsplit(url).hostname or "localhost"
+
+
+def trusted_proxies(value: Any) -> int:
+    """How many proxy hops to believe in X-Forwarded-For: a whole number, 0 by default."""
+    if value is None or value == "":
+        return 0
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,2}", text):
+        raise ConfigError(f"Refusing to start: TRUSTED_PROXIES must be a whole number of proxies (0, 1, 2...), "
+                          f"not {value!r}.")
+    return int(text)
 
 
 def check_production(cfg: dict[str, Any]) -> None:
@@ -69,3 +119,6 @@ def check_production(cfg: dict[str, Any]) -> None:
         raise ConfigError("Refusing to start: set SECRET_KEY to a random value of 32+ characters (production).")
     if cfg.get("DEBUG"):
         raise ConfigError("Refusing to start: debug is on; unset FLASK_DEBUG (production).")
+    if not cfg.get("PUBLIC_URL"):
+        raise ConfigError("Refusing to start: set PUBLIC_URL to the address users reach the service at, "
+                          "like https://panels.example.org (production: links must not follow the Host header).")

@@ -1,6 +1,6 @@
 """Structured (JSON) logs. Messages name ids and outcomes, never values: no passwords,
 tokens, names or identifiers are passed to the logger, and a filter scrubs anything that
-looks like a bearer token, just in case."""
+looks like a bearer token or calendar link, just in case."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import logging
 import re
 
-_SECRETS = re.compile(r"(mrp_[A-Za-z0-9_\-]{8,}|Bearer\s+\S+|password=\S+)", re.IGNORECASE)
+_SECRETS = re.compile(r"(mr[pf]_[A-Za-z0-9_\-]{8,}|Bearer\s+\S+|password=\S+)", re.IGNORECASE)
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,19 +1,23 @@
 """iCal feeds of meeting dates: one per panel, and one per user for all their panels.
 
-Feeds carry dates, times, places and panel names only — never a person. They need a
-signed-in session, or `?token=<personal API token>` so a calendar client (Outlook) can
-subscribe without a browser session.
+Feeds carry dates, times, places, panel names and links only — never a person. The panel
+and "my meetings" feeds need a signed-in session. A calendar client (Outlook) subscribes to
+`/feeds/<calendar link>/meetings.ics` instead: the link is a feed-only credential made on
+the account page (auth.tokens), logged by its id, never by its value. The old
+`?token=<API token>` form is refused (410): it put a credential that reads case data into
+calendar clients and server logs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from auth.decorators import totp_pending
-from auth.tokens import user_for_token
+from auth.tokens import feed_token_row, use_feed_token
 from core import clock
+from core.config import public_host
 from core.extensions import db
 from panels.models import Meeting, Panel
 from panels.routes import bp
@@ -25,27 +29,34 @@ MEETING_HOURS = 2
 PAST_DAYS = 92
 
 
+OLD_TOKEN_FORM = ("Calendar addresses ending in ?token= no longer work: they carried your API token. "
+                  "Create a calendar link on your account page and subscribe to that instead.")
+BAD_LINK = ("This calendar link does not work: it has been replaced or revoked, or its owner's access has "
+            "ended. Create a new calendar link on your account page.")
+FEED_PURPOSE = "calendar feed"  # the access log's purpose: never the path, which holds the link
+
+
 def _feed_user():
-    """The session's user, or the owner of ?token=...; None when neither is valid."""
-    token = request.args.get("token")
-    if token:
-        user = user_for_token(token.strip())
-        if user is None:
-            abort(401, "That calendar token is not valid")
-        g.user = user
-        g.policy = None
-        return user
+    """The session's user; None when signed out or the second factor is still owed."""
     user = g.get("user")
     if user is None or totp_pending():
         return None
     return user
 
 
+def _old_token_form():
+    """The retired ?token= form: a clear 410, whether or not the token is (still) valid."""
+    if "token" not in request.args:
+        return None
+    return render_template("errors/error.html", status=410, title="This calendar address no longer works",
+                           message=OLD_TOKEN_FORM), 410
+
+
 def meeting_events(meetings: list[Meeting]) -> list[dict]:
     """Meetings as calendar events (no personal data)."""
     from panels.schedule import meeting_datetime
 
-    host = request.host.split(":")[0] or "localhost"
+    host = public_host(current_app.config["PUBLIC_URL"])  # never the request's Host header
     events = []
     for m in meetings:
         start = meeting_datetime(m.date, m.time or m.panel.time or "10:00")
@@ -85,6 +96,9 @@ def _respond(name: str, meetings: list[Meeting]):
 
 @bp.route("/panels/<code>/meetings.ics")
 def panel_feed(code: str):
+    retired = _old_token_form()
+    if retired:
+        return retired
     user = _feed_user()
     if user is None:
         return redirect(url_for("auth.sign_in", next=request.path))
@@ -97,11 +111,35 @@ def panel_feed(code: str):
     return _respond(f"{panel.name} meetings", _meetings([panel.id]))
 
 
+def _my_meetings(user) -> list[Meeting]:
+    ids = [pid for pid in Policy(user).panel_ids()
+           if db.session.execute(db.select(Panel.active).filter_by(id=pid)).scalar()]
+    return _meetings(ids)
+
+
 @bp.route("/me/meetings.ics")
 def my_feed():
+    retired = _old_token_form()
+    if retired:
+        return retired
     user = _feed_user()
     if user is None:
         return redirect(url_for("auth.sign_in", next=request.path))
-    ids = [pid for pid in Policy(user).panel_ids()
-           if db.session.execute(db.select(Panel.active).filter_by(id=pid)).scalar()]
-    return _respond("My panel meetings", _meetings(ids))
+    return _respond("My panel meetings", _my_meetings(user))
+
+
+@bp.route("/feeds/<token>/meetings.ics")
+def token_feed(token: str):
+    """The user's meetings for a calendar client: the link is the only credential, and opens only this."""
+    row = feed_token_row(token)
+    if not use_feed_token(row):
+        audit.refused("calendar feed: unknown, replaced or revoked link"
+                      + (f" (calendar link {row.id})" if row is not None else ""),
+                      user=row.user if row is not None else None, purpose=FEED_PURPOSE)
+        audit.write_pending()  # in its own transaction: this answer's is rolled back
+        return render_template("errors/error.html", status=404, title="This calendar link does not work",
+                               message=BAD_LINK), 404
+    meetings = _my_meetings(row.user)
+    audit.record("view", user=row.user, purpose=FEED_PURPOSE,
+                 detail=f"calendar link {row.id}: {len(meetings)} meeting(s)")
+    return _respond("My panel meetings", meetings)

@@ -80,7 +80,8 @@ def test_users_disable(app, runner, partnership, api_token):
 def _production(tmp_path, **changes) -> dict:
     cfg = {"TRACKER_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}",
            "TRACKER_MASTER_KEY": TEST_KEY, "TRACKER_MASTER_KEY_FILE": None,
-           "SECRET_KEY": "a-long-random-production-secret-0123456789abcdef", "DEBUG": False}
+           "SECRET_KEY": "a-long-random-production-secret-0123456789abcdef", "DEBUG": False,
+           "PUBLIC_URL": "https://panels.example.org"}
     cfg.update(changes)
     return cfg
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+import urllib.error
+import urllib.request
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
+from core.extensions import db
 from panels.ical import PRODID, calendar_feed
 from panels.schedule import meeting_datetime
+from tests.support import login
 
 NOW = dt.datetime(2026, 3, 1, 9, 15, tzinfo=dt.UTC)
 
@@ -123,3 +129,124 @@ def test_empty_feed_and_bad_events():
         calendar_feed("x", [{"uid": "u@x", "start": start, "summary": "IOM", "status": "MAYBE"}])
     with pytest.raises(ValueError, match="duration"):
         calendar_feed("x", [{"uid": "u@x", "start": start, "summary": "IOM", "duration": 0}])
+
+
+# -- calendar feed links: a credential that opens the meetings feed and nothing else --------
+
+FEED_LINK = re.compile(r"(https?://[^\s\"<]+)/feeds/(mrf_[A-Za-z0-9_\-]+)/meetings\.ics")
+
+
+def _new_feed_link(client) -> str:
+    """Create (or replace) the signed-in user's calendar link on the account page; the token."""
+    resp = client.post("/account/calendar-link")
+    assert resp.status_code == 200
+    match = FEED_LINK.search(resp.get_data(as_text=True))
+    assert match, "the account page shows the new calendar link once"
+    return match.group(2)
+
+
+def _feed(client, token: str):
+    return client.get(f"/feeds/{token}/meetings.ics")
+
+
+def test_a_calendar_link_opens_the_feed_without_a_session(partnership, make_case, meeting_on, app):
+    make_case(given="Reginald", family="Canarysmith")
+    client = app.test_client()
+    login(client, "probation")
+    token = _new_feed_link(client)
+    client.post("/sign-out")
+    resp = _feed(app.test_client(), token)
+    assert resp.status_code == 200 and resp.mimetype == "text/calendar"
+    body = resp.get_data(as_text=True)
+    assert "IOM main panel" in body and "MAPPA panel" in body and "20261202T100000" in body
+    # meeting dates, places, panel names and links only: nothing about a person on the panel
+    assert "Reginald" not in body and "Canarysmith" not in body and "IOM-" not in body
+    assert resp.headers["Cache-Control"].startswith("private")
+
+
+def test_an_api_token_is_refused_on_the_feed(partnership, api_token, app):
+    token = api_token("probation")
+    client = app.test_client()
+    assert _feed(client, token).status_code == 404
+    for path in ("/me/meetings.ics", "/panels/IOM/meetings.ics"):
+        resp = client.get(f"{path}?token={token}")
+        assert resp.status_code == 410, path
+        page = resp.get_data(as_text=True)
+        assert "BEGIN:VCALENDAR" not in page and "account page" in page
+    assert client.get("/me/meetings.ics?token=mrp_wrong").status_code == 410
+
+
+def test_a_calendar_link_is_not_an_api_credential(partnership, app):
+    client = app.test_client()
+    login(client, "police")
+    token = _new_feed_link(client)
+    api = app.test_client()
+    for path in ("/api/v1/me", "/api/v1/panels", "/api/v1/panels/IOM/cases"):
+        assert api.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 401, path
+    # nor does it stand in for the old ?token= form or a session
+    assert api.get(f"/me/meetings.ics?token={token}").status_code == 410
+    assert api.get("/panels/IOM/tracker", headers={"Authorization": f"Bearer {token}"}).status_code == 302
+
+
+def test_replaced_and_revoked_calendar_links_are_refused(partnership, app):
+    client = app.test_client()
+    login(client, "police")
+    first = _new_feed_link(client)
+    second = _new_feed_link(client)
+    assert first != second
+    assert _feed(app.test_client(), first).status_code == 404
+    assert _feed(app.test_client(), second).status_code == 200
+    resp = client.post("/account/calendar-link/revoke")
+    assert resp.status_code == 302
+    refused = _feed(app.test_client(), second)
+    assert refused.status_code == 404 and "account page" in refused.get_data(as_text=True)
+    assert "no calendar link" in client.get("/account").get_data(as_text=True).lower()
+
+
+@pytest.mark.parametrize("how", ["password", "disabled", "set-up link"])
+def test_shutting_a_user_out_revokes_their_calendar_link(partnership, app, how):
+    from auth import services
+
+    client = app.test_client()
+    login(client, "police")
+    token = _new_feed_link(client)
+    assert _feed(app.test_client(), token).status_code == 200
+    police = partnership.user("police")
+    if how == "password":
+        services.change_password(police, "velvet-harbour-tractor-9")
+    elif how == "disabled":
+        services.set_active(police, False, acting=partnership.user("admin"))
+    else:
+        services.complete_setup(police, "velvet-harbour-tractor-9")
+    db.session.commit()
+    assert _feed(app.test_client(), token).status_code == 404
+
+
+def test_calendar_link_is_logged_by_its_id_only(partnership, app, caplog):
+    from auth.models import CalendarFeedToken
+    from core.logs import JsonFormatter
+    from sharing.models import AccessEvent
+    from tests.support import LiveServer
+
+    client = app.test_client()
+    login(client, "police")
+    token = _new_feed_link(client)
+    row = db.session.execute(db.select(CalendarFeedToken).filter_by(revoked_at=None)).scalar_one()
+    assert token not in (row.token_hash or "")
+    db.session.commit()  # end this read before the server thread writes
+    caplog.set_level(logging.INFO)
+    with LiveServer(app) as server:  # the real server writes a line per request to the app log
+        with urllib.request.urlopen(f"{server.url}/feeds/{token}/meetings.ics") as resp:
+            assert resp.status == 200
+        client.post("/account/calendar-link/revoke")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{server.url}/feeds/{token}/meetings.ics")
+        assert refused.value.code == 404
+    db.session.expire_all()
+    events = db.session.execute(db.select(AccessEvent).order_by(AccessEvent.seq)).scalars().all()
+    feed_events = [e for e in events if f"calendar link {row.id}" in e.detail]
+    assert [e.outcome for e in feed_events][-2:] == ["allowed", "refused"]
+    assert all(token not in f"{e.purpose} {e.detail}" for e in events)
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert any("/feeds/" in line for line in lines), "the server logged the requests"
+    assert all(token not in line for line in lines)

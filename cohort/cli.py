@@ -43,7 +43,7 @@ def _user_and_panel(email: str, code: str):
 @click.option("--dry-run", is_flag=True, help="Validate and say what would happen; write nothing.")
 def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
     """Import a CSV or XLSX cohort list onto a panel (all-or-nothing)."""
-    from cohort.importing import apply_import, plan_import
+    from cohort.importing import apply_import, plan_import, record_preview
     from cohort.spreadsheet import SpreadsheetError, read_table
     from sharing.crypto import ensure_data_keys
     from sharing.policy import Policy
@@ -57,13 +57,17 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
         except SpreadsheetError as exc:
             _fail(f"{file.name}: {exc}")
         plan = plan_import(panel, headers, rows, policy, filename=file.name)
+        if plan.errors or dry_run:
+            # Planning wrote nothing; what the errors or the dry run tell the user is logged,
+            # as the preview page is (the nominal ids it reported on).
+            record_preview(plan, user=user, purpose="command line: flask cohort import"
+                           + (" --dry-run" if dry_run else ""))
+            db.session.commit()
         if plan.errors:
             for error in plan.errors:
                 click.echo(str(error), err=True)
-            db.session.rollback()
             _fail(f"{len(plan.errors)} problem(s) in {file.name}; nothing was imported")
         if dry_run:
-            db.session.rollback()
             click.echo(f"Dry run: {plan.data_rows} row(s) are valid and would give {plan.summary()}. "
                        "Nothing was written.")
             return

@@ -28,7 +28,7 @@ from wtforms import SubmitField
 from auth.decorators import login_required
 from cohort import queries
 from cohort.exporting import FORMATS, export_file, export_filename, snapshot
-from cohort.importing import ImportPlan, apply_import, plan_import
+from cohort.importing import ImportPlan, apply_import, plan_import, record_preview
 from cohort.spreadsheet import (
     CSV_SUFFIXES,
     FIELD_CATEGORY,
@@ -156,8 +156,7 @@ def _preview(panel, plan: ImportPlan, token: str):
     policy = current_policy()
     readable = policy.readable(panel.id)
     columns = [c for c in plan.columns if c == "ref" or FIELD_CATEGORY.get(c) in readable]
-    audit.record("view", panel=panel, categories=plan.categories,
-                 detail=f"import preview: {plan.data_rows} row(s), {len(plan.errors)} problem(s)")
+    record_preview(plan)
     return render_template(
         "cohort/import_preview.html", title=f"Check the import: {plan.filename}", panel=panel, plan=plan,
         counts=plan.counts(), sample=plan.rows[:PREVIEW_ROWS], columns=columns, token=token,

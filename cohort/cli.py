@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import immediate_transactions
@@ -21,6 +22,11 @@ cohort_cli = AppGroup("cohort", help="Import and export panel cohort lists.")
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def _size(size: int) -> str:
+    """A limit as people write it: 15 MB, 2 KB."""
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
 
 
 def _user_and_panel(email: str, code: str):
@@ -52,8 +58,13 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
     with immediate_transactions():
         user, panel = _user_and_panel(email, code)
         policy = Policy(user)
+        limit = current_app.config["MAX_IMPORT_BYTES"]  # as on the upload page: never read more
         try:
-            headers, rows = read_table(file.name, file.read_bytes())
+            with file.open("rb") as stream:
+                data = stream.read(limit + 1)
+            if len(data) > limit:
+                _fail(f"{file.name}: the file must be smaller than {_size(limit)}")
+            headers, rows = read_table(file.name, data)
         except SpreadsheetError as exc:
             _fail(f"{file.name}: {exc}")
         plan = plan_import(panel, headers, rows, policy, filename=file.name)

@@ -35,6 +35,7 @@ from cohort.spreadsheet import (
     NOT_A_SPREADSHEET,
     XLSX_SUFFIXES,
     SpreadsheetError,
+    SpreadsheetTooLarge,
     read_table,
 )
 from core import clock
@@ -140,6 +141,8 @@ def _import_panel(code: str):
 
 def _file_problem(exc: SpreadsheetError) -> str:
     text = str(exc)
+    if isinstance(exc, SpreadsheetTooLarge):
+        return f"The selected file is too large for a cohort list: {text}"
     if text.startswith(NOT_A_SPREADSHEET):
         return "The selected file must be a CSV or Excel (.xlsx) spreadsheet" + text[len(NOT_A_SPREADSHEET):]
     return f"The selected file could not be read: {text}"

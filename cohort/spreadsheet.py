@@ -18,13 +18,16 @@ importer, the web upload and the export views share one behaviour:
 
 from __future__ import annotations
 
+import array
 import csv
 import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from xml.parsers import expat
 
 from cohort.identifiers import (
     normalise_crn,
@@ -40,6 +43,9 @@ __all__ = [
     "FIELD_CATEGORY",
     "REQUIRED_COLUMNS",
     "SpreadsheetError",
+    "SpreadsheetTooLarge",
+    "MAX_ROWS",
+    "MAX_COLUMNS",
     "RowError",
     "CohortRow",
     "read_table",
@@ -141,9 +147,39 @@ WORKBOOK_ADVICE = {
 # Refuse workbooks whose XML would unpack to more than this (a "zip bomb").
 MAX_UNCOMPRESSED_XLSX = 512 * 1024 * 1024
 
+# What a cohort file may hold, checked while it is read and before any grid is built (a
+# reader that builds the grid first can be made to allocate 512 GB by a 1.6 KB workbook).
+# Rows: a header and 20,000 people, twice the largest import measured (bench.import_bench).
+MAX_DATA_ROWS = 20_000
+MAX_ROWS = MAX_DATA_ROWS + 1
+# Columns: the 23 of the contract and room for stray ones, reported as unknown columns.
+MAX_COLUMNS = 64
+# All the text the first sheet's cells hold once read (a shared string is copied into every
+# cell that refers to it), and all the text of the workbook's shared-string table.
+MAX_TEXT_CHARS = 32 * 1024 * 1024
+MAX_SHARED_STRINGS = 1_000_000
+# Any one XML part calamine reads, unpacked, and its elements: bound what calamine keeps
+# from it (style and number formats, sheet names, the shared strings) and the time to scan it.
+MAX_PART_BYTES = 128 * 1024 * 1024
+MAX_XML_ELEMENTS = 6_000_000
+# One CSV row (quoted line breaks included): a row of 64 full cells is a few thousand.
+MAX_CSV_ROW_CHARS = 1_000_000
+
 
 class SpreadsheetError(Exception):
     """The file cannot be read as a cohort table at all (as opposed to a row being invalid)."""
+
+
+class SpreadsheetTooLarge(SpreadsheetError):
+    """The file holds more than a cohort file may, found before the table is built.
+
+    ``row`` and ``cell`` say where, as the spreadsheet numbers them (``cell`` is ``None``
+    when the problem is a whole row); the message reads like a :class:`RowError`.
+    """
+
+    def __init__(self, row: int, cell: str | None, problem: str) -> None:
+        self.row, self.cell, self.problem = row, cell, problem
+        super().__init__(f"row {row}: cell {cell}: {problem}" if cell else f"row {row}: {problem}")
 
 
 @dataclass
@@ -222,7 +258,10 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     agree (see :func:`check_name`): ``.csv``, ``.txt`` or ``.tsv`` for text, ``.xlsx`` for
     a workbook, so ``cohort.exe`` or a workbook named ``.csv`` is refused whatever it holds.
     Blank trailing rows and columns are dropped; blank rows in the middle are kept so that
-    row numbers still match the spreadsheet.
+    row numbers still match the spreadsheet. Whatever the file claims or holds, reading
+    stays within MAX_ROWS x MAX_COLUMNS (and the text limits): a value beyond them is
+    refused with :class:`SpreadsheetTooLarge` naming its row and cell, before any grid is
+    built, so a tiny file cannot make the reader allocate gigabytes.
     """
     if not data:
         raise SpreadsheetError("the file is empty")
@@ -279,24 +318,348 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError):
+            names = _part_names(infos)
+            if "xl/workbook.xml" not in names:
+                raise SpreadsheetError(NOT_A_SPREADSHEET)
+            if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_XLSX:
+                raise SpreadsheetError("the XLSX file is too large")
+            checked = _check_bounds(archive, names)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
         raise SpreadsheetError("the XLSX file is damaged or incomplete") from None
-    names = {info.filename for info in infos}
-    if "xl/workbook.xml" not in names:
-        raise SpreadsheetError(NOT_A_SPREADSHEET)
-    if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_XLSX:
-        raise SpreadsheetError("the XLSX file is too large")
+    except NotImplementedError:  # a compression method only other tools write
+        raise SpreadsheetError("the XLSX file could not be read (it is compressed in an unusual way)") from None
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
             raise SpreadsheetError("the XLSX file has no sheets")
+        if workbook.sheet_names[0] != checked:  # never build a sheet other than the one bounded
+            raise _damaged("its first sheet cannot be found")
         # skip_empty_area=False keeps leading empty rows, so row numbers match Excel's.
         cells = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except SpreadsheetError:
         raise
-    except Exception as exc:  # calamine raises several unrelated types for broken files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises several unrelated types, and panics, for broken files
         raise SpreadsheetError(f"the XLSX file could not be read ({type(exc).__name__})") from None
-    return [[_cell_text(value) for value in row] for row in cells]
+    for i, row in enumerate(cells):  # row by row, so the values and their text are not both held
+        cells[i] = [_cell_text(value) for value in row]
+    return cells  # type: ignore[return-value]
+
+
+# --- Bounds on a workbook, checked before calamine reads it ---------------------------
+#
+# calamine builds the first sheet as one dense grid from its top-left to its bottom-right
+# value, copies a shared string into every cell that uses it, and keeps the workbook's
+# whole shared-string table. So, before it is called, each part it reads is streamed once
+# through expat (no tree is built) and the file is refused if the grid would pass
+# MAX_ROWS x MAX_COLUMNS, the text MAX_TEXT_CHARS, and so on. The sheet's <dimension>
+# is ignored (it can lie or be missing); positions are worked out as calamine works them
+# out (a cell's r="B7", else one past the previous cell; a row's r, else one past the
+# previous row), and any cell with a value element counts, even one that looks empty.
+# Where a workbook could be read two ways (duplicate part names, an unresolvable sheet),
+# it is refused rather than guessed at.
+
+_CELL_REF = re.compile(r"([A-Za-z]{1,10})([0-9]{1,12})")
+_RELATIONSHIP_ID = ("r:id", "relationships:id")  # the attribute names calamine looks for
+# Names that move calamine's cursor: refused nested inside a cell's inline string.
+_CELL_STRUCTURE = frozenset({"sheetData", "row", "c", "v", "f", "is"})
+
+
+def _limits() -> str:
+    return (f"a cohort file stops at row {MAX_ROWS} and column {_column_letter(MAX_COLUMNS - 1)} (a header, at most "
+            f"{MAX_DATA_ROWS:,} people and {MAX_COLUMNS} columns)")
+
+
+def _beyond(row: int, col: int) -> SpreadsheetTooLarge:
+    return SpreadsheetTooLarge(row + 1, f"{_column_letter(col)}{row + 1}",
+                               f"holds a value, but {_limits()}: delete everything outside that, including "
+                               "cells that only look empty, and save the file again")
+
+
+def _part_names(infos: Sequence[zipfile.ZipInfo]) -> dict[str, str]:
+    """Lower-cased part name -> the name in the archive (calamine finds parts ignoring case)."""
+    names: dict[str, str] = {}
+    for info in infos:
+        key = info.filename.lower()
+        if key in names:
+            raise SpreadsheetError("the XLSX file is damaged (it holds two parts with the same name)")
+        names[key] = info.filename
+    return names
+
+
+def _damaged(why: str) -> SpreadsheetError:
+    return SpreadsheetError(f"the XLSX file could not be read ({why})")
+
+
+def _refuse_doctype(*_: object) -> None:
+    raise _damaged("it declares its own entities")
+
+
+def _local(tag: str) -> str:
+    """``x:row`` -> ``row``: calamine matches elements by local name."""
+    return tag if ":" not in tag else tag.rpartition(":")[2]
+
+
+def _too_many_elements(name: str) -> SpreadsheetError:
+    return SpreadsheetError(f"the XLSX file is too large ({name} holds more than {MAX_XML_ELEMENTS:,} elements)")
+
+
+def _counting(name: str, start: Callable[[str, dict[str, str]], None] | None) -> Callable[[str, dict[str, str]], None]:
+    elements = [0]
+
+    def on_start(tag: str, attrs: dict[str, str]) -> None:
+        elements[0] += 1
+        if elements[0] > MAX_XML_ELEMENTS:
+            raise _too_many_elements(name)
+        if start:
+            start(_local(tag), attrs)
+
+    return on_start
+
+
+def _scan_part(archive: zipfile.ZipFile, name: str, start: Callable[[str, dict[str, str]], None] | None = None,
+               end: Callable[[str], None] | None = None, text: Callable[[str], None] | None = None,
+               raw: bool = False) -> None:
+    """Stream one XML part through expat in constant memory, within the size and element budgets.
+
+    Handlers get local names (``x:row`` -> ``row``), as calamine matches them, unless
+    ``raw`` (the sheet's own handlers, the hot path, do that and the counting). A DTD is
+    refused, so no entity can expand; bad XML, a bad CRC or a lying size is "damaged".
+    The text calamine keeps from a part is no longer than the part, hence MAX_PART_BYTES.
+    """
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = start if raw else _counting(name, start)
+    if end:
+        parser.EndElementHandler = end if raw else lambda tag: end(_local(tag))
+    if text:
+        parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_doctype
+    size = 0
+    try:
+        with archive.open(name) as part:
+            while chunk := part.read(1 << 16):
+                size += len(chunk)
+                if size > MAX_PART_BYTES:
+                    raise SpreadsheetError(f"the XLSX file is too large ({name} unpacks to more than "
+                                           f"{MAX_PART_BYTES // (1024 * 1024)} MB)")
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError:
+        raise _damaged(f"{name} is not well-formed XML") from None
+
+
+def _first_sheet(archive: zipfile.ZipFile, names: dict[str, str]) -> tuple[str, str | None]:
+    """The archive name and title of the sheet calamine opens as sheet 0, resolved as calamine resolves it."""
+    found: dict[str, str | None] = {}
+
+    def sheet(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "sheet" and "id" not in found:
+            found["id"] = next((attrs[a] for a in _RELATIONSHIP_ID if a in attrs), None)
+            found["title"] = attrs.get("name")
+
+    _scan_part(archive, names["xl/workbook.xml"], start=sheet)
+    wanted = found.get("id")
+    rels = names.get("xl/_rels/workbook.xml.rels")
+    if wanted is None or rels is None:
+        raise SpreadsheetError("the XLSX file has no sheets")
+
+    def relationship(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "Relationship" and attrs.get("Id") == wanted:
+            found["target"] = attrs.get("Target")  # the last one wins, as in calamine's map
+
+    _scan_part(archive, rels, start=relationship)
+    target = found.get("target")
+    if not target:
+        raise _damaged("its first sheet cannot be found")
+    path = target[1:] if target.startswith("/xl/") else target if target.startswith("xl/") else f"xl/{target}"
+    if path.lower() not in names:
+        raise _damaged("its first sheet cannot be found")
+    return names[path.lower()], found.get("title")
+
+
+def _shared_string_lengths(archive: zipfile.ZipFile, names: dict[str, str]) -> array.array:
+    """Length of each shared string (4 bytes apiece), refusing a table too big to hold."""
+    lengths = array.array("L")
+    name = names.get("xl/sharedstrings.xml")
+    if name is None:
+        return lengths
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        if tag == "si":
+            if len(lengths) >= MAX_SHARED_STRINGS:
+                raise SpreadsheetError(f"the XLSX file is too large (its workbook holds more than "
+                                       f"{MAX_SHARED_STRINGS:,} different texts)")
+            lengths.append(0)
+
+    def text(data: str) -> None:
+        if lengths:
+            lengths[-1] += len(data)
+
+    _scan_part(archive, name, start=start, text=text)
+    return lengths
+
+
+class _SheetBounds:
+    """Follows calamine's cursor through a sheet's XML and refuses what would not fit.
+
+    Outside a cell, calamine reacts to <row>, <c> and </sheetData> at any depth; inside a
+    <c> it reads each direct child whole (<v>, <f>, <is>; anything else is an error) and
+    nothing nested in them moves its cursor. So inside a cell only direct children are
+    followed here, and markup calamine would skip but a parser might read differently
+    (elements inside <v> or <f>, cell structure inside <is>) is refused.
+
+    A "valued" cell is one with a <v> or <is> child: calamine may keep it, so it counts
+    even when it turns out empty. Cells are also counted (a cell written a million times
+    is kept a million times) and the text they will hold is added up, shared strings at
+    the longest length calamine could take the index to mean.
+    """
+
+    def __init__(self, shared: array.array) -> None:
+        self.shared = shared
+        self.in_data = False
+        self.row_index = self.col_index = 0
+        self.cell: tuple[int, int, str | None] | None = None
+        self.depth = 0  # elements open inside the current cell
+        self.child: str | None = None  # the cell's direct child being read
+        self.valued = False
+        self.value: list[str] | None = None  # the digits of a shared-string index being read
+        self.cells = self.chars = self.elements = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > MAX_XML_ELEMENTS:
+            raise _too_many_elements("the sheet")
+        if ":" in tag:
+            tag = _local(tag)
+        if self.cell is not None:
+            self._start_in_cell(tag)
+        elif tag == "sheetData":
+            self.in_data = True
+        elif not self.in_data:
+            return
+        elif tag == "row":
+            if "r" in attrs:
+                self.row_index = _row_number(attrs["r"]) - 1
+        elif tag == "c":
+            if "r" in attrs:
+                row, col = _cell_position(attrs["r"])
+                self.col_index = col
+            else:
+                row, col = self.row_index, self.col_index
+            self.cell, self.valued, self.depth = (row, col, attrs.get("t")), False, 0
+
+    def _start_in_cell(self, tag: str) -> None:
+        self.depth += 1
+        if self.depth > 1:
+            if self.child != "is" or tag in _CELL_STRUCTURE:
+                raise _damaged(f"a cell's <{self.child}> holds <{tag[:20]}>")
+            return
+        if tag not in ("v", "f", "is"):
+            raise _damaged(f"a cell holds <{tag[:20]}>")
+        self.child = tag
+        if tag == "f":
+            return
+        if not self.valued:
+            self.valued = True
+            self._count()
+        self.value = [] if tag == "v" and self.cell[2] == "s" else None  # type: ignore[index]
+
+    def end(self, tag: str) -> None:
+        if not self.in_data:
+            return
+        if ":" in tag:
+            tag = _local(tag)
+        if self.cell is not None:
+            if self.depth == 0:  # the cell's own end
+                self.col_index += 1
+                self.cell = None
+            else:
+                self.depth -= 1
+                if self.depth == 0:
+                    self._end_child()
+        elif tag == "sheetData":
+            self.in_data = False
+        elif tag == "row":
+            self.row_index += 1
+            self.col_index = 0
+
+    def _end_child(self) -> None:
+        if self.value is not None:
+            self._add_text(self._shared_length("".join(self.value)))
+        self.child = self.value = None
+
+    def _shared_length(self, digits: str) -> int:
+        """Longest shared string the index text can name: calamine may read only a prefix of it, or 0."""
+        candidates = {0} | {int(digits[:n]) for n in range(1, len(digits) + 1) if digits[:n].isdigit()}
+        return max((self.shared[i] for i in candidates if i < len(self.shared)), default=0)
+
+    def text(self, data: str) -> None:
+        if self.child is None or self.child == "f":
+            return
+        if self.value is not None:
+            if sum(map(len, self.value)) < 24:
+                self.value.append(data)
+        else:
+            self._add_text(len(data))
+
+    def _count(self) -> None:
+        row, col, _ = self.cell  # type: ignore[misc]
+        if row >= MAX_ROWS or col >= MAX_COLUMNS:
+            raise _beyond(row, col)
+        self.cells += 1
+        if self.cells > MAX_ROWS * MAX_COLUMNS:
+            raise SpreadsheetTooLarge(row + 1, None, f"the sheet holds more than {MAX_ROWS * MAX_COLUMNS:,} cells "
+                                      "(one cell written many times?): the file is damaged or not a cohort list")
+
+    def _add_text(self, length: int) -> None:
+        self.chars += length
+        if self.chars > MAX_TEXT_CHARS:
+            row = self.cell[0] + 1 if self.cell else self.row_index + 1
+            raise SpreadsheetTooLarge(row, None, f"by this row the sheet holds more than {MAX_TEXT_CHARS:,} "
+                                      "characters of text, more than a cohort list can")
+
+
+def _row_number(ref: str) -> int:
+    if not ref.isdigit() or int(ref) < 1:
+        raise _damaged(f"a row is numbered {ref[:20]!r}")
+    return int(ref)
+
+
+def _cell_position(ref: str) -> tuple[int, int]:
+    """0-based (row, column) of a reference such as "XFD1048576" (lower case too, as calamine)."""
+    m = _CELL_REF.fullmatch(ref)
+    row = int(m.group(2)) if m else 0
+    if row < 1:
+        raise _damaged(f"a cell is named {ref[:20]!r}")
+    letters = m.group(1)  # type: ignore[union-attr]
+    col = _COLUMN_INDEX.get(letters)
+    if col is None:
+        col = 0
+        for letter in letters.upper():
+            col = col * 26 + ord(letter) - 64
+        col -= 1
+        if len(letters) <= 3:  # at most 2 x 18,278 names: the cache stays small
+            _COLUMN_INDEX[letters] = col
+    return row - 1, col
+
+
+_COLUMN_INDEX: dict[str, int] = {}
+
+
+def _check_bounds(archive: zipfile.ZipFile, names: dict[str, str]) -> str | None:
+    """Refuse, in constant memory, a workbook calamine could not read within the limits.
+
+    Returns the title of the sheet checked, so the caller can confirm calamine opens that one.
+    """
+    sheet, title = _first_sheet(archive, names)
+    styles = names.get("xl/styles.xml")
+    if styles is not None:
+        _scan_part(archive, styles)  # budgets only: calamine keeps every style and number format
+    bounds = _SheetBounds(_shared_string_lengths(archive, names))
+    _scan_part(archive, sheet, start=bounds.start, end=bounds.end, text=bounds.text, raw=True)
+    return title
 
 
 def _cell_text(value: object) -> str:
@@ -351,22 +714,91 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(sample) // 100)
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class _Lines:
+    """The lines of a CSV text for csv.reader, no longer than MAX_CSV_ROW_CHARS per row.
+
+    Lines are sliced off the text one at a time (no copy of the whole text, no line longer
+    than the limit ever built) and split as csv.reader expects (on \r\n, \r or \n). ``row``
+    is the spreadsheet row being read; the reader calls :meth:`next_row` after each.
+    """
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text, self.pos = text, start
+        self.row, self.chars = 1, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.text):
+            raise StopIteration
+        limit = MAX_CSV_ROW_CHARS - self.chars
+        m = _LINE_END.search(self.text, self.pos, min(len(self.text), self.pos + limit + 2))
+        end = m.end() if m else min(len(self.text), self.pos + limit + 1)
+        if end - self.pos > limit:
+            raise SpreadsheetTooLarge(self.row, None, f"is longer than {MAX_CSV_ROW_CHARS:,} characters, "
+                                      "more than a row of a cohort list can be")
+        line, self.pos = self.text[self.pos:end], end
+        self.chars += len(line)
+        return line
+
+    def next_row(self) -> None:
+        self.row += 1
+        self.chars = 0
+
+
+def _used_width(row: list[str]) -> int:
+    """Cells up to the last one that is not blank (trailing blank cells do not count)."""
+    for i in range(len(row) - 1, -1, -1):
+        if row[i].strip():
+            return i + 1
+    return 0
+
+
 def _read_csv(data: bytes) -> list[list[str]]:
+    """The rows of a CSV, up to its last non-blank row, each cut after its last non-blank cell.
+
+    Read a row at a time and refused (naming the row and cell) at the first value beyond
+    MAX_ROWS x MAX_COLUMNS, so blank lines and empty cells after the list cost nothing and
+    no input makes the table larger than the limits.
+    """
     text = _decode(data)
     if _looks_binary(text):
         raise SpreadsheetError(NOT_A_SPREADSHEET)
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    newline = text.find("\n", 0, MAX_CSV_ROW_CHARS + 2)
+    first_line = text[: newline if newline >= 0 else MAX_CSV_ROW_CHARS + 2].rstrip("\r")
     sep = re.fullmatch(r"sep=(.)", first_line)
     if sep:
         # Excel's "sep=;" hint line: Excel hides it, so rows are numbered as Excel shows them.
         delimiter = sep.group(1)
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+        start = newline + 1 if newline >= 0 else len(text)
     else:
-        delimiter = _sniff_delimiter(first_line)
+        delimiter, start = _sniff_delimiter(first_line), 0
+    lines = _Lines(text, start)
+    table: list[list[str]] = []
+    blanks = 0
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+        for row in csv.reader(lines, delimiter=delimiter, strict=False):
+            width = _used_width(row)
+            if not width:
+                blanks += 1  # kept only as a count until a row with values follows
+            else:
+                if lines.row > MAX_ROWS or width > MAX_COLUMNS:
+                    col = width - 1 if width > MAX_COLUMNS else next(i for i, c in enumerate(row) if c.strip())
+                    raise _beyond(lines.row - 1, col)
+                table.extend([] for _ in range(blanks))
+                blanks = 0
+                table.append(row[:width])
+            lines.next_row()
     except csv.Error as exc:
-        raise SpreadsheetError(f"the CSV file could not be read: {exc}") from None
+        if "field limit" in str(exc):
+            raise SpreadsheetTooLarge(lines.row, None, f"holds a cell longer than {csv.field_size_limit():,} "
+                                      "characters, more than a cohort list can") from None
+        raise SpreadsheetError(f"the CSV file could not be read: row {lines.row}: {exc}") from None
+    return table
 
 
 def _sniff_delimiter(header_line: str) -> str:

@@ -378,10 +378,13 @@ def _beyond(row: int, col: int) -> SpreadsheetTooLarge:
 
 
 def _part_names(infos: Sequence[zipfile.ZipInfo]) -> dict[str, str]:
-    """Lower-cased part name -> the name in the archive (calamine finds parts ignoring case)."""
+    """Part name as calamine looks it up (any case, ``\\`` as ``/``) -> the name in the archive.
+
+    Two names that calamine would take for one part are refused: it might read the one not checked.
+    """
     names: dict[str, str] = {}
     for info in infos:
-        key = info.filename.lower()
+        key = info.filename.replace("\\", "/").lower()
         if key in names:
             raise SpreadsheetError("the XLSX file is damaged (it holds two parts with the same name)")
         names[key] = info.filename
@@ -475,9 +478,10 @@ def _first_sheet(archive: zipfile.ZipFile, names: dict[str, str]) -> tuple[str, 
     if not target:
         raise _damaged("its first sheet cannot be found")
     path = target[1:] if target.startswith("/xl/") else target if target.startswith("xl/") else f"xl/{target}"
-    if path.lower() not in names:
+    key = path.replace("\\", "/").lower()
+    if key not in names:
         raise _damaged("its first sheet cannot be found")
-    return names[path.lower()], found.get("title")
+    return names[key], found.get("title")
 
 
 def _shared_string_lengths(archive: zipfile.ZipFile, names: dict[str, str]) -> array.array:

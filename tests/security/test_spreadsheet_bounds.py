@@ -213,6 +213,23 @@ def test_markup_inside_a_cell_cannot_hide_the_far_corner(tmp_path, name, sheet):
     assert "refused" in answer, (name, answer)
 
 
+@pytest.mark.parametrize("far_first", [True, False])
+def test_a_second_sheet_part_under_a_backslash_name_is_refused(tmp_path, far_first):
+    # calamine finds "xl\\worksheets\\sheet1.xml" as the sheet; zipfile keeps the two names apart
+    benign = zipfile.ZipFile(io.BytesIO(workbook(HEADER)))
+    far = f'<worksheet xmlns="{NS}"><sheetData>{FAR_CORNER}</sheetData></worksheet>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        if far_first:
+            z.writestr("xl\\worksheets\\sheet1.xml", far)
+        for info in benign.infolist():
+            z.writestr(info.filename, benign.read(info.filename))
+        if not far_first:
+            z.writestr("xl\\worksheets\\sheet1.xml", far)
+    answer = read_in_1gb(tmp_path, "cohort.xlsx", out.getvalue())
+    assert answer == {"refused": "the XLSX file is damaged (it holds two parts with the same name)"}
+
+
 def test_rich_inline_text_is_still_read(tmp_path):
     sheet = HEADER + ('<row r="2"><c r="A2" t="inlineStr"><is><r><rPr><b/></rPr><t>A-</t></r><r><t>1</t></r>'
                       '</is></c></row>')

@@ -3,6 +3,16 @@
 Prioritising reads only plain columns (status, RAG, dates, MAPPA level) in two bulk
 queries, so a 1,000-case panel drafts in well under a second without decrypting anything.
 What a viewer then sees of each item is decided by the access policy (agenda_rows).
+
+Order and grants. The stored order (positions) is one order for everyone: the generator's
+priority, drawn from the case's `risk` fields (RAG, review dates, MAPPA level) and
+`offending` fields (referral and engagement dates) and from nothing else (not from the
+person's other panels), then the coordinator's moves. A viewer who may read both of
+ORDER_CATEGORIES on the panel sees that order. A viewer who may not read one of them
+would learn it from the order (the first items are the red cases), so sees the items in
+case-reference order, numbered 1..n, and may not reorder them — the same rule on the
+page, the print view, the meeting page and the API (agenda_rows is the only place it is
+applied). Reasons are shown only where their category (REASON_CATEGORY) is readable.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from cohort.models import Case
+from cohort.serialise import FIELD_CATEGORY
 from core import clock
 from core.extensions import db
 from panels.models import AgendaItem, Meeting, Panel
@@ -33,9 +44,12 @@ REASON_LABELS = {
     "added_by_coordinator": "Added by the coordinator",
 }
 # The category a reason reveals: a viewer who may not read it does not see the reason.
+# "on_other_panels" is also filtered by which panels the viewer may be told of
+# (gateway.visible_other_panels); "added_by_coordinator" reveals no case data.
 REASON_CATEGORY = {
     "red": "risk", "amber": "risk", "green": "risk", "review_due": "risk",
     "no_engagement_3m": "offending", "no_engagement_6m": "offending", "new_referral": "offending",
+    "on_other_panels": "identity",
 }
 # The categories the priority order is drawn from: a viewer who may not read all of them
 # sees the items in an order drawn from none of them (by case reference).
@@ -57,6 +71,7 @@ class ItemDraft:
     other_panels: list[tuple[int, str]] = field(default_factory=list)  # (panel id, code)
     rank: int = len(PRIORITY)
     position: int = 0
+    weight: int = 0  # how many priority (risk/offending) reasons: the tie-break within a rank
 
 
 def review_interval(panel: Panel, mappa_level: int | None, mappa_category: int | None) -> int:
@@ -121,11 +136,12 @@ def draft_agenda(meeting: Meeting) -> list[ItemDraft]:
         if r.rag in ("amber", "green"):
             reasons.append(r.rag)
         rank = min((PRIORITY.index(x) for x in reasons), default=len(PRIORITY))
+        weight = len(reasons)  # priority reasons only: the order must not follow other panels
         other = others.get(r.nominal_id, [])
         if other:
             reasons.append("on_other_panels")
-        drafts.append(ItemDraft(r.id, r.nominal_id, reasons, other, rank))
-    drafts.sort(key=lambda d: (d.rank, -len(d.reasons), d.case_id))
+        drafts.append(ItemDraft(r.id, r.nominal_id, reasons, other, rank, weight=weight))
+    drafts.sort(key=lambda d: (d.rank, -d.weight, d.case_id))
     for i, d in enumerate(drafts, start=1):
         d.position = i
     return drafts
@@ -200,8 +216,13 @@ def remove_item(meeting: Meeting, item: AgendaItem, user) -> None:
                  detail=f"removed from the agenda of meeting {meeting.id}")
 
 
-def move_item(meeting: Meeting, item: AgendaItem, direction: str) -> None:
-    """Swap an item with its neighbour above ("up") or below ("down")."""
+def move_item(meeting: Meeting, item: AgendaItem, direction: str, policy: Policy | None = None) -> None:
+    """Swap an item with its neighbour above ("up") or below ("down").
+
+    A viewer shown the reference order (order_is_neutral) cannot see the order it would change.
+    """
+    if policy is not None and order_is_neutral(meeting.panel_id, policy):
+        raise AgendaError("Your agency sees this agenda in reference order, so cannot reorder it")
     _editable(meeting)
     ordered = sorted(meeting.items, key=lambda x: x.position)
     for i, other in enumerate(ordered, start=1):
@@ -268,7 +289,8 @@ def visible_reasons(reasons: list[str], panel_id: int, policy: Policy,
 
 
 def order_is_neutral(panel_id: int, policy: Policy) -> bool:
-    """True when the viewer must see the agenda in reference order (see ORDER_CATEGORIES)."""
+    """True when the viewer must see the agenda in reference order and may not reorder it
+    (the stored order is drawn from ORDER_CATEGORIES; see the module docstring)."""
     return not all(policy.can(panel_id, c) for c in ORDER_CATEGORIES)
 
 
@@ -279,8 +301,11 @@ def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> li
     if ids:
         cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
     panel_id = meeting.panel_id
-    risk = policy.can(panel_id, "risk")
-    offending = policy.can(panel_id, "offending")
+    readable = policy.readable(panel_id)
+
+    def shown_field(case: Case, name: str):  # plain columns, under the one field -> category map
+        return getattr(case, name) if FIELD_CATEGORY[name] in readable else None
+
     rows = []
     for d in drafts:
         case = cases.get(d.case_id)
@@ -294,10 +319,10 @@ def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> li
             "name": display_name(case, policy),
             "ref": case.ref,
             "status": case.status,
-            "rag": case.rag if risk else None,
-            "mappa_level": case.mappa_level if risk else None,
-            "last_engagement": case.last_engagement if offending else None,
-            "next_review": case.next_review if risk else None,
+            "rag": shown_field(case, "rag"),
+            "mappa_level": shown_field(case, "mappa_level"),
+            "last_engagement": shown_field(case, "last_engagement"),
+            "next_review": shown_field(case, "next_review"),
             "reasons": visible_reasons(d.reasons, panel_id, policy, shown),
             "other_panels": shown,
         })

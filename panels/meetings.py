@@ -9,6 +9,7 @@ Actions agreed at the meeting wait as "proposed" until then.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from auth.models import Agency
 from cohort.models import RAGS, Action, Case
@@ -135,10 +136,16 @@ def record_outcome(
 
 def propose_action(
     meeting: Meeting, item: AgendaItem, *, user, description: str, owner_agency_id: int | None,
-    owner_name: str | None, due: dt.date | None,
+    owner_name: str | None, due: dt.date | None, policy: Policy | None = None,
 ) -> Action:
-    """An action agreed at the meeting; it becomes open when the meeting closes."""
+    """An action agreed at the meeting; it becomes open when the meeting closes.
+
+    An action's description and owner are offending information (cohort.models.Action):
+    writing one needs offending write on the panel.
+    """
     _open(meeting)
+    if not (policy or Policy(user)).can(meeting.panel_id, "offending", "write"):
+        raise Refused("Your agency may not record actions (offending information) on this panel")
     description = (description or "").strip()
     if not description:
         raise Invalid("Describe the action")
@@ -167,7 +174,8 @@ def meeting_actions(meeting: Meeting) -> dict[int, list[Action]]:
 
 
 def save_minutes(meeting: Meeting, text: str, user) -> None:
-    """Minutes discuss the cases: writing them needs write on gateway.MINUTES_CATEGORY."""
+    """Minutes discuss the cases: writing them needs write on gateway.MINUTES_CATEGORY
+    (the caller checks the writer is one of the panel's coordinators)."""
     if not Policy(user).can(meeting.panel_id, MINUTES_CATEGORY, "write"):
         raise Refused(f"Your agency may not write {MINUTES_CATEGORY} information on this panel")
     if meeting.status == "cancelled":
@@ -188,8 +196,28 @@ def _decider(item: AgendaItem, closer: Policy) -> Policy:
     return Policy(db.session.get(User, item.decided_by_id))
 
 
+@dataclass
+class CloseResult:
+    """What closing did: truthy when this call closed the meeting; `not_applied` lists the
+    items (by case reference) whose decision was left off the case because its recorder may
+    no longer record risk decisions on the panel."""
+
+    closed: bool
+    not_applied: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.closed
+
+
+def may_close(meeting: Meeting, policy: Policy) -> bool:
+    """Closing writes reviews to the cases and checks MAPPA-level disclosure decisions (both
+    risk data), so it needs risk write: a closer who may not read risk would otherwise learn
+    it from whether, and why, the meeting refuses to close."""
+    return policy.can(meeting.panel_id, "risk", "write")
+
+
 def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
-    """Everything that stops the meeting closing, one line per item."""
+    """Everything that stops the meeting closing, one line per item (the closer reads risk)."""
     problems = []
     for item in meeting.items:
         case = item.case
@@ -201,42 +229,53 @@ def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
                 problems.append(f"{label}: record whether disclosure was considered (MAPPA level {case.mappa_level})")
             elif item.disclosure_considered and not decided:
                 problems.append(f"{label}: record the disclosure decision")
-        decider = _decider(item, policy)
-        if item.discussed and item.decided_by_id and not decider.can(case.panel_id, "risk", "write"):
-            problems.append(f"{label}: the decision's recorder may no longer record RAG or reviews on this panel")
     return problems
 
 
-def close_meeting(meeting: Meeting, policy: Policy) -> bool:
-    """Apply every outcome to the cases and close; False when it was already closed."""
+def _apply(meeting: Meeting, item: AgendaItem, decider: Policy, closer: Policy) -> None:
+    """One discussed item's decision and review onto its case, as its recorder."""
+    case = item.case
+    if item.rag_decision:
+        try:
+            with unsealed("a decision applied with its recorder's grants"):
+                rationale = item.rationale or ""
+            change_rag(case, to=item.rag_decision, rationale=rationale, policy=decider,
+                       source="meeting", meeting_id=meeting.id)
+        except Refused as exc:
+            raise MeetingStateError(f"{case.ref}: {exc}") from exc
+    case.last_reviewed = meeting.date
+    case.next_review = item.next_review or default_next_review(meeting, case)
+    case.updated_by_id = decider.user.id if decider.user else closer.user.id
+
+
+def close_meeting(meeting: Meeting, policy: Policy) -> CloseResult:
+    """Apply every outcome to the cases, each as its recorder, and close.
+
+    Falsy when it was already closed. Needs risk write (may_close). A decision whose
+    recorder may no longer write risk on the panel is not applied; it is listed in the
+    result's `not_applied` and in the access log.
+    """
     if meeting.status == "closed":
-        return False
+        return CloseResult(False)
     if meeting.status == "cancelled":
         raise MeetingStateError("A cancelled meeting cannot be closed")
+    if not may_close(meeting, policy):
+        raise Refused("Your agency may not record risk decisions on this panel, so cannot close its meetings")
     if meeting.agenda_generated_at is None:
         generate_agenda(meeting)
     problems = close_problems(meeting, policy)
     if problems:
         raise MeetingStateError("The meeting cannot be closed yet", problems)
     user = policy.user
+    not_applied = []
     for item in meeting.items:
         if not item.discussed:
             continue
-        case = item.case
         decider = _decider(item, policy)
-        if not decider.can(case.panel_id, "risk", "write"):
-            continue  # discussed, but nobody who may record a review did: the case is unchanged
-        if item.rag_decision:
-            try:
-                with unsealed("a decision applied with its recorder's grants"):
-                    rationale = item.rationale or ""
-                change_rag(case, to=item.rag_decision, rationale=rationale, policy=decider,
-                           source="meeting", meeting_id=meeting.id)
-            except Refused as exc:
-                raise MeetingStateError(f"{case.ref}: {exc}") from exc
-        case.last_reviewed = meeting.date
-        case.next_review = item.next_review or default_next_review(meeting, case)
-        case.updated_by_id = decider.user.id if decider.user else user.id
+        if not decider.can(item.case.panel_id, "risk", "write"):
+            not_applied.append(item.case.ref)
+            continue
+        _apply(meeting, item, decider, policy)
     for action in db.session.execute(
         db.select(Action).where(Action.meeting_id == meeting.id, Action.status == PROPOSED)
     ).scalars():
@@ -244,7 +283,8 @@ def close_meeting(meeting: Meeting, policy: Policy) -> bool:
     meeting.status = "closed"
     meeting.closed_at = clock.utcnow()
     db.session.flush()
-    discussed = sum(1 for i in meeting.items if i.discussed)
+    discussed = sum(1 for i in meeting.items if i.discussed) - len(not_applied)
+    skipped = f"; not applied (recorder may no longer write risk): {', '.join(not_applied)}" if not_applied else ""
     audit.record("change", user=user, panel=meeting.panel, categories=["risk", "offending"],
-                 detail=f"meeting {meeting.id} closed: {discussed} item(s) applied to cases")
-    return True
+                 detail=f"meeting {meeting.id} closed: {discussed} item(s) applied to cases{skipped}")
+    return CloseResult(True, sorted(not_applied))

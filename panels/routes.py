@@ -269,7 +269,8 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
         "panels/meeting.html", title=f"{meeting.panel.name}: {meeting.date.strftime('%-d %B %Y')}", meeting=meeting,
         coordinator=coordinator, att_form=att_form, minutes_form=minutes_form, items=items, problems=problems or [],
         minutes_readable=may_read(meeting, "minutes", policy), risk=policy.can(meeting.panel_id, "risk"),
-        minutes_writable=policy.can(meeting.panel_id, MINUTES_CATEGORY, "write"),
+        minutes=reveal(meeting, "minutes", policy), may_close=mtg.may_close(meeting, policy),
+        minutes_writable=coordinator and policy.can(meeting.panel_id, MINUTES_CATEGORY, "write"),
         attendance={a.agency_id: a.status for a in meeting.attendance}, agencies=agencies,
         labels=agendas.REASON_LABELS,
     ), status
@@ -325,12 +326,18 @@ def close(meeting_id: int):
     _coordinator(meeting)
     try:
         closed = mtg.close_meeting(meeting, current_policy())
+    except Refused as exc:
+        audit.refused(f"meeting close: {exc}", panel=meeting.panel)
+        abort(403, str(exc))
     except mtg.MeetingStateError as exc:
         db.session.rollback()
         meeting = db.session.get(Meeting, meeting_id)
         return _meeting_page(meeting, problems=exc.problems, status=422)
     flash("Meeting closed: decisions, reviews and actions are now on the cases." if closed
           else "This meeting was already closed.", "success")
+    for ref in closed.not_applied:
+        flash(f"{ref}: not applied — the decision's recorder may no longer record risk decisions on this panel.",
+              "error")
     return redirect(url_for("panels.meeting", meeting_id=meeting.id))
 
 
@@ -357,7 +364,8 @@ def agenda(meeting_id: int):
             add_form = _add_form(meeting, rows, policy)
     stored = {i.case_id: i.id for i in meeting.items} if coordinator else {}
     return render_template(
-        "panels/agenda.html", title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
+        "panels/agenda.html", reorder=not agendas.order_is_neutral(meeting.panel_id, policy),
+        title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
         meeting=meeting, rows=rows, coordinator=coordinator, stored=stored, form=add_form,
         labels=agendas.REASON_LABELS, withheld=policy.withheld_message(meeting.panel_id),
     )
@@ -451,7 +459,7 @@ def agenda_remove(meeting_id: int, item_id: int):
 @login_required
 def agenda_move(meeting_id: int, item_id: int, direction: str):
     def change(meeting):
-        agendas.move_item(meeting, _item(meeting, item_id), direction)
+        agendas.move_item(meeting, _item(meeting, item_id), direction, current_policy())
         return None
 
     return _agenda_change(meeting_id, change)
@@ -515,7 +523,7 @@ def item(meeting_id: int, item_id: int):
         except (Invalid, mtg.MeetingStateError) as exc:
             form.rag.errors = [str(exc)]
             return _item_page(meeting, item, form, action_form, status=422)
-        flash(f"Outcome saved for item {item.position}.", "success")
+        flash(f"Outcome saved for {item.case.ref}.", "success")
         return redirect(url_for("panels.meeting", meeting_id=meeting.id))
     return _item_page(meeting, item, form, action_form)
 
@@ -526,6 +534,9 @@ def item_action(meeting_id: int, item_id: int):
     meeting = _meeting(meeting_id)
     _coordinator(meeting)
     item = _item(meeting, item_id)
+    if not current_policy().can(meeting.panel_id, "offending", "write"):
+        audit.refused("meeting action: offending write not granted", panel=meeting.panel)
+        abort(403, "Your agency may not record actions (offending information) on this panel")
     action_form = ActionForm(prefix="action")
     action_form.owner_agency_id.choices = _owner_choices(meeting)
     form = OutcomeForm(prefix="outcome", formdata=None)
@@ -534,7 +545,7 @@ def item_action(meeting_id: int, item_id: int):
             mtg.propose_action(
                 meeting, item, user=g.user, description=action_form.description.data,
                 owner_agency_id=action_form.owner_agency_id.data or None, owner_name=action_form.owner_name.data,
-                due=action_form.due.data,
+                due=action_form.due.data, policy=current_policy(),
             )
         except (Invalid, mtg.MeetingStateError) as exc:
             action_form.description.errors = [str(exc)]

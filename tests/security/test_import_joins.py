@@ -22,20 +22,15 @@ import re
 import pytest
 
 from cohort.identifiers import make_pnc
-from core import clock
 from core.extensions import db
-from sharing.crypto import CATEGORIES
-from tests.support import clock_at, login, partnership_data
+from tests.security.two_worlds import DIP, DIP_ISA, fresh_world, panel, user
+from tests.support import login, partnership_data
 
 IMPORTER = "coord"
 PNC = make_pnc(2005, 43210)  # the PNC the file carries
 REFER_PNC = make_pnc(2007, 65432)  # the PNC the referral form carries
 ELSEWHERE = (make_pnc(2006, 56789), make_pnc(2008, 77777), make_pnc(2009, 88888))  # nobody's business
 
-DIP = {"code": "DIP", "name": "DIP panel", "chair": "NPS", "schedule": "FREQ=MONTHLY;BYDAY=-1TH", "time": "14:00",
-       "bank_holidays": "next_working_day", "agenda_days_before": 7}
-DIP_ISA = {"ref": "ISA-DIP-TEST", "panels": ["DIP"], "starts": "2026-01-01", "expires": "2027-03-31",
-           "grants": {"NPS": dict.fromkeys(CATEGORIES, "rw")}}
 
 REF_AND_PNC = f"ref,pnc\nIOM-NEW,{PNC}\n".encode()
 NAMED = f"ref,given_name,family_name,pnc\nIOM-NEW,Newgiven,Newfamily,{PNC}\n".encode()
@@ -44,35 +39,8 @@ NAMED = f"ref,given_name,family_name,pnc\nIOM-NEW,Newgiven,Newfamily,{PNC}\n".en
 # -- worlds -------------------------------------------------------------------------------
 
 def _reset(app, monkeypatch) -> None:
-    """Empty tables, reload the partnership (with DIP), number new uids from the same start."""
-    import itertools
-
-    import core.models
-    from sharing.partnership import load
-    from tests.conftest import empty_tables
-
-    counter = itertools.count(1)
-    monkeypatch.setattr(core.models, "new_uid", lambda: f"{next(counter):032x}")
-    db.session.remove()
-    clock.set_now(None)
-    empty_tables(app)
-    app.extensions.pop("cohort_page_cache", None)
-    clock.set_now(clock_at("2026-11-23T10:00:00"))
     base = partnership_data()
-    load(partnership_data(panels=base["panels"] + [DIP], isas=base["isas"] + [DIP_ISA]))
-    db.session.commit()
-
-
-def _user(short: str):
-    from auth.models import User
-
-    return db.session.execute(db.select(User).filter_by(email=f"{short}@test.example")).scalar_one()
-
-
-def _panel(code: str):
-    from panels.models import Panel
-
-    return db.session.execute(db.select(Panel).filter_by(code=code)).scalar_one()
+    fresh_world(app, monkeypatch, partnership_data(panels=base["panels"] + [DIP], isas=base["isas"] + [DIP_ISA]))
 
 
 def _refer(code: str, writer: str, ref: str, **identity):
@@ -80,7 +48,7 @@ def _refer(code: str, writer: str, ref: str, **identity):
     from sharing.policy import Policy
 
     nominal = services.create_nominal(**identity)
-    return services.refer(nominal, _panel(code), ref=ref, policy=Policy(_user(writer)), status="active",
+    return services.refer(nominal, panel(code), ref=ref, policy=Policy(user(writer)), status="active",
                           referral_date=dt.date(2026, 6, 1))
 
 
@@ -101,7 +69,7 @@ def build(app, monkeypatch, holder: str | None) -> dict[str, int]:
     mappa = _refer("MAPPA", "mappa.coord", "MAPPA-1", given_name="Mona", family_name="Seen",
                    date_of_birth=dt.date(1979, 9, 9), pnc=mappa_pnc)
     if holder == "MAPPA-exited":
-        services.exit_case(mappa, reason="order ended", policy=Policy(_user("mappa.coord")))
+        services.exit_case(mappa, reason="order ended", policy=Policy(user("mappa.coord")))
     db.session.commit()
     return {"dip": dip[0].nominal_id, "dip_referral": dip[1].nominal_id, "mappa": mappa.nominal_id}
 
@@ -125,13 +93,13 @@ def _case_id(ref: str) -> int | None:
     from cohort.models import Case
 
     db.session.commit()  # see what the requests committed
-    return db.session.execute(db.select(Case.id).filter_by(ref=ref, panel_id=_panel("IOM").id)).scalar()
+    return db.session.execute(db.select(Case.id).filter_by(ref=ref, panel_id=panel("IOM").id)).scalar()
 
 
 def _api_token() -> str:
     from auth.tokens import create_token
 
-    token = create_token(_user(IMPORTER))
+    token = create_token(user(IMPORTER))
     db.session.commit()
     return token
 
@@ -317,11 +285,11 @@ def test_refer_will_not_join_a_person_the_referrer_may_not_see(app, monkeypatch)
     from sharing.policy import Policy
 
     ids = build(app, monkeypatch, "DIP")
-    coord = Policy(_user(IMPORTER))
+    coord = Policy(user(IMPORTER))
     with pytest.raises(services.Refused):
-        services.refer(db.session.get(Nominal, ids["dip"]), _panel("IOM"), ref="IOM-X", policy=coord)
+        services.refer(db.session.get(Nominal, ids["dip"]), panel("IOM"), ref="IOM-X", policy=coord)
     assert services.visible_nominal_ids({ids["dip"], ids["mappa"]}, coord) == {ids["mappa"]}
-    case = services.refer(db.session.get(Nominal, ids["mappa"]), _panel("IOM"), ref="IOM-Y", policy=coord)
+    case = services.refer(db.session.get(Nominal, ids["mappa"]), panel("IOM"), ref="IOM-Y", policy=coord)
     assert case.nominal_id == ids["mappa"]
 
 
@@ -332,7 +300,7 @@ def test_a_long_list_of_nominals_is_logged_whole_over_several_events(app, monkey
 
     build(app, monkeypatch, None)
     scattered = list(range(1, 6000, 2))  # no runs: 3,000 ids, too many for one event's detail
-    record_nominals("import", scattered + [7001, 7002, 7003], user=_user(IMPORTER), panel=_panel("IOM"),
+    record_nominals("import", scattered + [7001, 7002, 7003], user=user(IMPORTER), panel=panel("IOM"),
                     detail="3003 row(s)")
     db.session.commit()
     events = db.session.execute(db.select(AccessEvent).filter_by(action="import")).scalars().all()

@@ -26,7 +26,8 @@ from core import clock
 from core.extensions import db
 from sharing.crypto import CATEGORIES
 from tests.security.routes_table import PATHS
-from tests.support import TEST_PASSWORD, clock_at, login, partnership_data
+from tests.security.two_worlds import DIP, DIP_ISA, fresh_world, load_partnership, panel, policy, user, without_nonces
+from tests.support import TEST_PASSWORD, login, partnership_data
 
 # Pages that show no case data, or whose content is by design the caller's own credentials.
 NOT_CASE_DATA = {
@@ -40,10 +41,7 @@ EXTRA_USERS = [
     {"email": "dwp.coord@test.example", "name": "Dee Coordinator", "agency": "DWP", "roles": ["coordinator"],
      "password": TEST_PASSWORD},
 ]
-DIP = {"code": "DIP", "name": "DIP panel", "chair": "NPS", "schedule": "FREQ=MONTHLY;BYDAY=-1TH", "time": "14:00",
-       "bank_holidays": "next_working_day", "agenda_days_before": 7}
-DIP_ISA = {"ref": "ISA-DIP-TEST", "panels": ["DIP"], "starts": "2026-01-01", "expires": "2027-03-31",
-           "grants": {"NPS": dict.fromkeys(CATEGORIES, "rw")}}
+
 
 # agency -> the users whose views are compared
 GROUPS = {
@@ -65,47 +63,11 @@ def _partnership() -> dict:
 
 
 def _load_partnership() -> None:
-    from sharing.partnership import load
-
-    clock.set_now(clock_at("2026-11-23T10:00:00"))
-    load(_partnership())
-    db.session.commit()
+    load_partnership(_partnership())
 
 
 def _reset(app, monkeypatch) -> None:
-    """Empty tables, reload the partnership, and number new uids from the same start
-    (pseudonyms and calendar UIDs derive from them; in a real world they are random)."""
-    import itertools
-
-    import core.models
-    from tests.conftest import empty_tables
-
-    counter = itertools.count(1)
-    monkeypatch.setattr(core.models, "new_uid", lambda: f"{next(counter):032x}")
-
-    db.session.remove()
-    clock.set_now(None)
-    empty_tables(app)
-    app.extensions.pop("cohort_page_cache", None)
-    _load_partnership()
-
-
-def _user(short: str):
-    from auth.models import User
-
-    return db.session.execute(db.select(User).filter_by(email=f"{short}@test.example")).scalar_one()
-
-
-def _policy(short: str):
-    from sharing.policy import Policy
-
-    return Policy(_user(short))
-
-
-def _panel(code: str):
-    from panels.models import Panel
-
-    return db.session.execute(db.select(Panel).filter_by(code=code)).scalar_one()
+    fresh_world(app, monkeypatch, _partnership())
 
 
 WRITER = {"IOM": "probation", "MAPPA": "mappa.coord", "DIP": "mappa.coord"}
@@ -118,7 +80,7 @@ def hidden_from(agency_users: list[str]) -> dict[str, set[str]]:
     for code in ("IOM", "MAPPA", "DIP"):
         readable: set[str] = set()
         for short in agency_users:
-            readable |= _policy(short).readable(_panel(code).id)
+            readable |= policy(short).readable(panel(code).id)
         out[code] = set(CATEGORIES) - readable
     return out
 
@@ -136,8 +98,8 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
 
     today = clock.today()
     ids: dict = {}
-    iom, h = _panel("IOM"), hidden["IOM"]
-    writer = _policy(WRITER["IOM"])
+    iom, h = panel("IOM"), hidden["IOM"]
+    writer = policy(WRITER["IOM"])
     cases = []
     for i, (given, family, pnc) in enumerate(IOM_PEOPLE):
         nominal = services.create_nominal(given_name=given, family_name=family, date_of_birth=dt.date(1980 + i, 2, 3),
@@ -175,24 +137,24 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
     # notes in categories that may be hidden: which case each hangs on, and what it says
     for category in ("health", "substance_misuse", "intelligence", "risk", "offending"):
         on = _vary(secret, h, category, cases[0], cases[2])
-        by = _policy(INTEL_WRITER["IOM"] if category == "intelligence" else WRITER["IOM"])
+        by = policy(INTEL_WRITER["IOM"] if category == "intelligence" else WRITER["IOM"])
         services.add_note(on, category=category, body=_vary(secret, h, category, f"public {category}",
                                                              f"secret {category} note"), policy=by)
     services.add_action(cases[1], description=_vary(secret, h, "offending", "public action", "secret action"),
-                        owner_agency_id=_user("police").agency_id, owner_name="DC Owner",
+                        owner_agency_id=user("police").agency_id, owner_name="DC Owner",
                         due=_vary(secret, h, "offending", today + dt.timedelta(days=7), today - dt.timedelta(days=2)),
                         policy=writer)
     # people on other panels: a hidden panel's case hangs on an IOM person, or on someone new
     for code in ("MAPPA", "DIP"):
-        panel, ph = _panel(code), hidden[code]
-        pw = _policy(WRITER[code])
+        other, ph = panel(code), hidden[code]
+        pw = policy(WRITER[code])
         whole_panel_hidden = "identity" in ph
         if secret and whole_panel_hidden:
             nominal = cases[3].nominal
         else:
             nominal = services.create_nominal(given_name=f"{code.title()}person", family_name="Elsewhere",
                                               date_of_birth=dt.date(1970, 1, 1))
-        case = services.refer(nominal, panel, ref=f"{code}-1", policy=pw, status="active",
+        case = services.refer(nominal, other, ref=f"{code}-1", policy=pw, status="active",
                               referral_date=dt.date(2026, 6, 1))
         services.change_rag(case, to=_vary(secret, ph, "risk", "green", "red"),
                             rationale=_vary(secret, ph, "risk", "public", "secret"), policy=pw)
@@ -236,7 +198,6 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-_NONCE = re.compile(rb'nonce="[^"]*"|nonce-[A-Za-z0-9+/=_-]+')
 # KNOWN OPEN CHANNEL (issue 12): a case has one version counter and each panel one change
 # counter, and a write in a withheld category (an engagement that moves a date, a need)
 # bumps both, so the case's `version` and the tracker's `since=` token can differ between
@@ -257,7 +218,7 @@ def _normalised(resp, known_channels: bool = True) -> bytes:
 
         book = load_workbook(io.BytesIO(body), read_only=True)
         return repr([list(ws.iter_rows(values_only=True)) for ws in book.worksheets]).encode()
-    body = _DTSTAMP.sub(b"DTSTAMP", _NONCE.sub(b"nonce", body))
+    body = _DTSTAMP.sub(b"DTSTAMP", without_nonces(body))
     if known_channels:
         for pattern, replacement in _KNOWN_CHANNELS:
             body = pattern.sub(replacement, body)
@@ -269,13 +230,12 @@ def observe(app, users: list[str], ids: dict, known_channels: bool = True) -> di
 
     seen = {}
     for short in users:
-        token = create_token(_user(short))
+        token = create_token(user(short))
         db.session.commit()
         client = app.test_client()
         assert login(client, short).status_code == 302
-        from sharing.policy import Policy
 
-        codes = [p.code for p in (_panel(c) for c in ("IOM", "MAPPA", "DIP")) if Policy(_user(short)).takes_part(p.id)]
+        codes = [p.code for p in (panel(c) for c in ("IOM", "MAPPA", "DIP")) if policy(short).takes_part(p.id)]
         for n, (label, path) in enumerate(_paths(ids, codes)):
             headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
             resp = client.get(path, headers=headers)

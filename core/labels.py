@@ -1,0 +1,91 @@
+"""The one table of human labels for codes shown to people.
+
+Categories, action statuses, indicators, agenda reasons, audit event kinds and the
+equality-monitoring categories are stored and sent over the API as codes; pages show
+these words instead. `label(code)` is also the Jinja filter `label`. Add new codes here
+rather than spelling a label in a template, so a code reads the same on every page.
+A code with no entry is shown as a readable fallback ("mappa_l3" -> "Mappa l3"), never
+as a raw key with underscores.
+"""
+
+from __future__ import annotations
+
+LABELS: dict[str, str] = {
+    # ISA categories
+    "identity": "Identity",
+    "contact": "Contact details",
+    "offending": "Offending",
+    "risk": "Risk",
+    "health": "Health",
+    "substance_misuse": "Substance misuse",
+    "resettlement": "Resettlement",
+    "intelligence": "Intelligence",
+    # RAG
+    "red": "Red",
+    "amber": "Amber",
+    "green": "Green",
+    # Action statuses
+    "open": "Open",
+    "done": "Done",
+    "cancelled": "Cancelled",
+    "in_progress": "In progress",
+    "could_not": "Could not be done",
+    "not_done": "Not done",
+    # Agenda and tracker reasons
+    "new_referral": "New referral",
+    "no_engagement_3m": "No engagement for 3+ months",
+    "no_engagement_6m": "No engagement for 6+ months",
+    "review_due": "Review due",
+    "on_other_panels": "On other panels",
+    "added_by_coordinator": "Added by the coordinator",
+    "actions_outstanding": "Actions outstanding",
+    "referral_awaiting_decision": "Referral awaiting a decision",
+    "inclusion_review_due": "Inclusion review due",
+    # KPI indicators and monthly series
+    "mappa_l3_reviews": "MAPPA level 3 cases reviewed within 6 weeks",
+    "mappa_l2_reviews": "MAPPA level 2 cases reviewed within 12 weeks",
+    "disclosure_recorded": "Disclosure decision recorded at level 2/3 reviews",
+    "prison_probation_attendance": "Prison and probation attend level 2/3 meetings",
+    "ni143": "NI 143: settled and suitable accommodation at the end of order or licence",
+    "ni144": "NI 144: in employment at the end of order or licence",
+    "overdue_actions": "Overdue actions (now)",
+    "cohort": "Cohort",
+    "referrals": "Referrals",
+    "exits": "Exits",
+    "overlaps": "On other panels",
+    # Audit event kinds
+    "view": "Viewed",
+    "change": "Changed",
+    "create": "Created",
+    "export": "Exported",
+    "print": "Printed",
+    "search": "Searched",
+    "match": "Duplicate check",
+    "merge": "Merged",
+    "unmerge": "Unmerged",
+    "admin": "Administration",
+    "token": "API token",
+    "sign_in": "Signed in",
+    "sign_in_failed": "Sign-in failed",
+    "sign_out": "Signed out",
+    "refused": "Refused",
+    "disclosure": "Disclosed",
+    "erasure": "Erased",
+    # Equality monitoring: the dimensions, and values that are not census categories
+    "ethnicity": "Ethnicity",
+    "gender": "Gender",
+    "age_band": "Age band",
+    "not_stated": "Not stated",
+}
+
+
+def label(code: object) -> str:
+    """The words for a code; an unknown code reads as a sentence, not a raw key."""
+    if code is None:
+        return ""
+    text = str(code)
+    found = LABELS.get(text)
+    if found is not None:
+        return found
+    words = text.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]

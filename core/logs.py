@@ -9,11 +9,14 @@ import logging
 import re
 
 _SECRETS = re.compile(r"(mr[pf]_[A-Za-z0-9_\-]{8,}|Bearer\s+\S+|password=\S+)", re.IGNORECASE)
+# Werkzeug's request log colours status codes with terminal escapes whatever the output is;
+# in a JSON line they are noise that log tools show as "\u001b[33m".
+_TERMINAL_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        msg = _SECRETS.sub("[redacted]", record.getMessage())
+        msg = _SECRETS.sub("[redacted]", _TERMINAL_ESCAPES.sub("", record.getMessage()))
         data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name, "msg": msg}
         if record.exc_info:
             data["exc"] = _SECRETS.sub("[redacted]", self.formatException(record.exc_info))

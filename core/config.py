@@ -63,8 +63,17 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     if overrides:
         cfg.update(overrides)
+    _production_settings(cfg)
     _network_settings(cfg)
     return cfg
+
+
+def _production_settings(cfg: dict[str, Any]) -> None:
+    """Production's protections follow TRACKER_ENV however it was set (environment or an
+    override), so no path builds a production app with optional TOTP or plain cookies."""
+    if cfg.get("TRACKER_ENV") != "production":
+        return
+    cfg.update(REQUIRE_TOTP=True, SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session")
 
 
 def _network_settings(cfg: dict[str, Any]) -> None:

@@ -102,8 +102,12 @@ def test_production_start_refused(tmp_path, changes, message):
 def test_production_start_allowed_when_safe(tmp_path):
     from wsgi import create_app
 
-    app = create_app(_production(tmp_path))
-    assert app.config["REQUIRE_TOTP"] is False or app.config["TRACKER_ENV"] == "production"
+    app = create_app(_production(tmp_path, REQUIRE_TOTP=False, SESSION_COOKIE_SECURE=False))
+    # Production keeps its protections even when something asks it not to.
+    assert app.config["TRACKER_ENV"] == "production"
+    assert app.config["REQUIRE_TOTP"] is True
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     with app.app_context():
         db.engine.dispose()
 

@@ -232,6 +232,7 @@ class Action(UidMixin, TimestampMixin, db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
     owner_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     due: Mapped[dt.date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     completed_on: Mapped[dt.date | None] = mapped_column(Date)

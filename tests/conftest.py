@@ -89,6 +89,7 @@ def reset_schema(app) -> None:
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         db.create_all()
+        _forget_audit_head()
 
 
 def empty_tables(app) -> None:
@@ -103,6 +104,14 @@ def empty_tables(app) -> None:
             with db.engine.begin() as conn:
                 for t in reversed(tables):
                     conn.execute(t.delete())
+        _forget_audit_head()
+
+
+def _forget_audit_head() -> None:
+    """The emptied log starts again at event 1: its head checkpoint (a file) goes with it."""
+    from sharing.audit_head import head_file
+
+    head_file().unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session", params=ENGINES)
@@ -160,6 +169,40 @@ def strict_app(app):
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as seen: ...  -> seen.count, seen.statements: the SQL a block ran.
+
+    Tests compare counts for a small and a larger cohort, so an N+1 query on a page shows
+    as a count that grows with the data, whatever the engine's own statements."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    class Seen:
+        def __init__(self):
+            self.statements: list[str] = []
+
+        @property
+        def count(self) -> int:
+            return len(self.statements)
+
+    @contextmanager
+    def _count():
+        seen = Seen()
+
+        def capture(_conn, _cursor, statement, _parameters, _context, _many):
+            seen.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+
+    return _count
 
 
 @pytest.fixture

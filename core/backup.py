@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 
 from core.extensions import db
+from sharing import audit_head
 
 
 def _sqlite_path() -> Path | None:
@@ -89,13 +90,22 @@ def restore_command(file: str, yes: bool) -> None:
     path = _sqlite_path()
     if path is not None:
         restore_sqlite(Path(file), path)
+        _reset_audit_head()
         click.echo(f"Restored {path} from {file}.")
         return
     if shutil.which("pg_restore") is None:
         click.echo("PostgreSQL: run `pg_restore --clean --if-exists --dbname DBNAME FILE`.", err=True)
         sys.exit(1)
     subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", *_pg_args(), file], check=True)
+    _reset_audit_head()
     click.echo(f"Restored from {file} with pg_restore.")
+
+
+def _reset_audit_head() -> None:
+    """The restored log is shorter than the checkpoint: make its head the new checkpoint."""
+    head = audit_head.reset_to_database()
+    db.session.remove()
+    click.echo(f"Access log head checkpoint reset to event {head.seq if head else 0}.")
 
 
 CLI_GROUPS = (backup_command, restore_command)

@@ -27,6 +27,7 @@ from flask import g, has_request_context, request
 
 from core import clock
 from core.extensions import db
+from sharing import audit_head
 from sharing.crypto import keyring
 from sharing.models import AccessEvent
 
@@ -42,8 +43,22 @@ FIELDS = (
 )
 
 
+# Events carrying a subject pseudonym chain over it instead of nominal_id, so erasure can set
+# nominal_id to NULL (the person pseudonymised) and the chain still verifies. Events without a
+# subject (no nominal, or written before subjects existed) chain over FIELDS as before.
+SUBJECT_FIELDS = tuple(f for f in FIELDS if f != "nominal_id") + ("subject",)
+
+
+def subject_of(nominal_id: int | None) -> str:
+    """The keyed pseudonym of a nominal in the access log ("" for none): unlinkable without the key."""
+    if nominal_id is None:
+        return ""
+    mac = hmac.new(keyring().derived_key("audit-subject"), f"nominal:{nominal_id}".encode(), hashlib.sha256)
+    return "S" + mac.hexdigest()[:20]
+
+
 def _canonical(values: dict) -> bytes:
-    data = {f: values[f] for f in FIELDS}
+    data = {f: values[f] for f in (SUBJECT_FIELDS if values.get("subject") else FIELDS)}
     data["at"] = values["at"].isoformat(timespec="microseconds")
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
@@ -53,7 +68,7 @@ def _digest(values: dict) -> str:
 
 
 def _values(ev: AccessEvent) -> dict:
-    return {f: getattr(ev, f) for f in FIELDS}
+    return {f: getattr(ev, f) for f in (*FIELDS, "subject")}
 
 
 _HEAD = db.select(AccessEvent.seq, AccessEvent.hash).order_by(AccessEvent.seq.desc()).limit(1)
@@ -110,6 +125,7 @@ def record(
         outcome=outcome,
         panel_code=(panel.code if hasattr(panel, "code") else (panel or "")),
         nominal_id=nominal_id,
+        subject=subject_of(nominal_id),
         case_id=case_id,
         categories=",".join(sorted(set(categories))),
         purpose=(purpose or "")[:200],
@@ -119,6 +135,7 @@ def record(
     values["hash"] = _digest(values)
     # A Core insert: this runs on every view, and the ORM unit of work cost more than the row.
     db.session.execute(_INSERT, values)
+    audit_head.note_append(audit_head.Head(last.seq, last.hash) if last else None, values["seq"], values["hash"])
 
 
 def _has_g() -> bool:
@@ -169,6 +186,8 @@ def verify(batch: int = 5000) -> VerifyResult:
                 return VerifyResult(False, checked, f"event {ev.seq} does not follow event {ev.seq - 1}", ev.seq)
             if not hmac.compare_digest(_digest(_values(ev)), ev.hash):
                 return VerifyResult(False, checked, f"event {ev.seq} has been altered or inserted", ev.seq)
+            if ev.subject and ev.nominal_id is not None and subject_of(ev.nominal_id) != ev.subject:
+                return VerifyResult(False, checked, f"event {ev.seq} has been altered (its nominal)", ev.seq)
             prev_hash, expected_seq, checked, last_seq = ev.hash, ev.seq + 1, checked + 1, ev.seq
         db.session.expunge_all()
     return VerifyResult(True, checked)

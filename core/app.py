@@ -128,6 +128,7 @@ def _import_models() -> None:
     import cohort.models  # noqa: F401
     import panels.models  # noqa: F401
     import sharing.models  # noqa: F401
+    import lifecycle.models  # noqa: F401
 
 
 def _configure_templates(app: Flask) -> None:

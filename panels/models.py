@@ -51,6 +51,8 @@ class Panel(TimestampMixin, db.Model):
     review_interval_days: Mapped[dict | None] = mapped_column(JSON)
     # "Should this person still be on this panel?" decision due this many days after the last.
     inclusion_review_days: Mapped[int | None] = mapped_column(Integer)
+    # Days after a case's exit until its data on this panel is erased (lifecycle.retention); None: not set.
+    retention_days_after_exit: Mapped[int | None] = mapped_column(Integer)
     # The referral form's criteria: [{name, label, type: bool|int|choice|text, choices?, required?}].
     referral_criteria: Mapped[list | None] = mapped_column(JSON)
 

@@ -43,6 +43,8 @@ class Isa(TimestampMixin, db.Model):
     expires: Mapped[dt.date] = mapped_column(Date, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     signatories: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The lawful basis the parties record (e.g. "DPA 2018 Part 3, s.35; Crime and Disorder Act 1998 s.115").
+    lawful_basis: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
     panels = relationship("Panel", secondary=isa_panels, lazy="selectin", order_by="Panel.code")
     grants: Mapped[list[IsaGrant]] = relationship(
@@ -93,6 +95,9 @@ class AccessEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), nullable=False, default="allowed")
     panel_code: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     nominal_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The keyed pseudonym of nominal_id, which the chain covers instead of the id (sharing.audit):
+    # erasure sets nominal_id to NULL and the chain still verifies.
+    subject: Mapped[str] = mapped_column(String(24), nullable=False, default="", server_default="")
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     categories: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     purpose: Mapped[str] = mapped_column(String(200), nullable=False, default="")

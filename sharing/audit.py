@@ -29,7 +29,7 @@ from core import clock
 from core.extensions import db
 from sharing import audit_head
 from sharing.crypto import keyring
-from sharing.models import AccessEvent
+from sharing.models import AccessEvent, AccessEventNominal
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x5EC0A0D17  # arbitrary, fixed: "access log append"
@@ -59,6 +59,8 @@ def subject_of(nominal_id: int | None) -> str:
 
 def _canonical(values: dict) -> bytes:
     data = {f: values[f] for f in (SUBJECT_FIELDS if values.get("subject") else FIELDS)}
+    if values.get("nominals"):  # the pseudonyms of the people it showed; absent when none (older events)
+        data["nominals"] = sorted(values["nominals"])
     data["at"] = values["at"].isoformat(timespec="microseconds")
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
@@ -73,6 +75,7 @@ def _values(ev: AccessEvent) -> dict:
 
 _HEAD = db.select(AccessEvent.seq, AccessEvent.hash).order_by(AccessEvent.seq.desc()).limit(1)
 _INSERT = AccessEvent.__table__.insert()
+_INSERT_NOMINALS = AccessEventNominal.__table__.insert()
 
 
 def _lock() -> None:
@@ -107,8 +110,15 @@ def record(
     purpose: str | None = None,
     detail: str = "",
     email: str | None = None,
+    nominal_ids: Iterable[int] = (),
+    case_ids: Iterable[int] = (),
 ) -> None:
-    """Append one event in the current transaction (it commits or rolls back with the change)."""
+    """Append one event in the current transaction (it commits or rolls back with the change).
+
+    `nominal_ids` (and the nominals of `case_ids`) are the people the event showed -- every
+    row of a tracker page, export or agenda -- kept one row each in access_event_nominals so
+    "who has seen this nominal" finds them, and covered by the event's hash.
+    """
     if user is None:
         user = g.get("user") if _has_g() else None
     if purpose is None:
@@ -132,10 +142,40 @@ def record(
         detail=detail[:4000],
         prev_hash=last.hash if last else GENESIS,
     )
-    values["hash"] = _digest(values)
+    shown = [{"event_seq": values["seq"], "nominal_id": n, "subject": subject_of(n)}
+             for n in _shown_nominals(nominal_ids, case_ids)]
+    values["hash"] = _digest({**values, "nominals": [row["subject"] for row in shown]})
     # A Core insert: this runs on every view, and the ORM unit of work cost more than the row.
     db.session.execute(_INSERT, values)
+    if shown:
+        db.session.execute(_INSERT_NOMINALS, shown)
     audit_head.note_append(audit_head.Head(last.seq, last.hash) if last else None, values["seq"], values["hash"])
+
+
+def _shown_nominals(nominal_ids: Iterable[int], case_ids: Iterable[int]) -> list[int]:
+    shown = {int(n) for n in nominal_ids if n is not None}
+    case_ids = sorted({int(c) for c in case_ids if c is not None})
+    if case_ids:
+        from cohort.models import Case  # the log sits below cohort; only the id mapping is read
+
+        shown.update(db.session.execute(db.select(Case.nominal_id).where(Case.id.in_(case_ids))).scalars())
+    return sorted(shown)
+
+
+def subjects_shown(seqs: list[int]) -> dict[int, list[str]]:
+    """The pseudonyms of the people each of these events showed (what the chain covers)."""
+    out: dict[int, list[str]] = {}
+    if not seqs:
+        return out
+    rows = db.session.execute(
+        db.select(AccessEventNominal.event_seq, AccessEventNominal.subject)
+        .where(AccessEventNominal.event_seq.between(min(seqs), max(seqs)))
+    )
+    wanted = set(seqs)
+    for seq, subject in rows:
+        if seq in wanted:
+            out.setdefault(seq, []).append(subject)
+    return out
 
 
 def _has_g() -> bool:
@@ -179,12 +219,13 @@ def verify(batch: int = 5000) -> VerifyResult:
         ).scalars().all()
         if not rows:
             break
+        shown = subjects_shown([ev.seq for ev in rows])
         for ev in rows:
             if ev.seq != expected_seq:
                 return VerifyResult(False, checked, f"event {expected_seq} is missing (next is {ev.seq})", expected_seq)
             if ev.prev_hash != prev_hash:
                 return VerifyResult(False, checked, f"event {ev.seq} does not follow event {ev.seq - 1}", ev.seq)
-            if not hmac.compare_digest(_digest(_values(ev)), ev.hash):
+            if not hmac.compare_digest(_digest({**_values(ev), "nominals": shown.get(ev.seq)}), ev.hash):
                 return VerifyResult(False, checked, f"event {ev.seq} has been altered or inserted", ev.seq)
             if ev.subject and ev.nominal_id is not None and subject_of(ev.nominal_id) != ev.subject:
                 return VerifyResult(False, checked, f"event {ev.seq} has been altered (its nominal)", ev.seq)

@@ -104,3 +104,14 @@ class AccessEvent(db.Model):
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AccessEventNominal(db.Model):
+    """A nominal an access event showed (a tracker page, an export, an agenda...): one row each,
+    so "who has seen this nominal" finds every exposure. The event's chain hash covers the
+    subject pseudonyms (sharing.audit.subject_of), so erasure may null nominal_id here too."""
+
+    __tablename__ = "access_event_nominals"
+    event_seq: Mapped[int] = mapped_column(ForeignKey("access_events.seq", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(24), primary_key=True)
+    nominal_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: the log outlives people

@@ -46,7 +46,20 @@ def test_intact_chain_verifies(runner, chain):
 def test_altered_row_is_named(runner, chain, column, value):
     _raw(f"UPDATE access_events SET {column} = :v WHERE seq = 3", v=value)
     code, out = _verify(runner)
-    assert code == 1 and "event 3 has been altered or inserted" in out
+    assert code == 1 and "event 3 has been altered" in out  # nominal_id: "altered (its nominal)"
+
+
+def test_altered_list_of_people_shown_is_named(runner, chain):
+    """The people an event showed (access_event_nominals) are covered by its hash: removing
+    one from a tracker page's list, or adding one, is caught."""
+    audit.record("view", user=None, panel="IOM", nominal_ids=[7, 8, 9], purpose="test", detail="tracker page")
+    db.session.commit()
+    seq = db.session.execute(db.select(db.func.max(AccessEvent.seq))).scalar_one()
+    code, out = _verify(runner)
+    assert code == 0, out
+    _raw("DELETE FROM access_event_nominals WHERE event_seq = :s AND nominal_id = 8", s=seq)
+    code, out = _verify(runner)
+    assert code == 1 and f"event {seq} has been altered or inserted" in out
 
 
 def test_altered_timestamp_is_named(runner, chain):

@@ -72,7 +72,7 @@ def test_view_one_agreement(login_as, partnership):
     assert "IOM main panel" in html
     assert re.search(r'data-grant="DWP:identity">\s*<strong[^>]*>Read</strong>', html)
     assert re.search(r'data-grant="POLICE:intelligence">\s*<strong[^>]*>Read and write</strong>', html)
-    assert re.search(r'data-grant="DWP:contact">\s*<span[^>]*>None</span>', html)
+    assert re.search(r'data-grant="DWP:contact">\s*<span[^>]*>No access</span>', html)
     assert "Test Health (HEALTH)" in html and "NOGRANT" not in html
     assert "1 January 2027" in html and "31 March 2027" in html
     assert "Suspend sharing" not in html  # coordinators read, they do not manage

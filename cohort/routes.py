@@ -16,6 +16,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from markupsafe import Markup
 
 from auth.decorators import login_required, totp_pending
+from chronology.routes import case_entries
 from cohort import queries, services
 from cohort.forms import (
     CATEGORY_LABELS,
@@ -47,6 +48,7 @@ from sharing.policy import current_policy
 bp = Blueprint("cohort", __name__)
 
 TRACKER_CATEGORIES = ("identity", "offending", "risk")
+CHRONOLOGY_ON_CASE_PAGE = 10  # the newest entries; the chronology page has them all
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -247,6 +249,7 @@ def _case_page(case: Case, *, rag_form: RagForm | None = None):
         form=rag_form if rag_form.errors else None, policy=policy, flags=FLAGS,
         engagement_labels=ENGAGEMENT_LABELS, need_labels=NEED_LABELS, category_labels=CATEGORY_LABELS,
         rerefer_form=_versioned(RereferForm(formdata=None), case),
+        chronology=case_entries(case, policy)[:CHRONOLOGY_ON_CASE_PAGE],
     )
 
 

@@ -210,6 +210,11 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp):
         app.register_blueprint(bp)
     app.register_blueprint(cohort.dedupe_routes.bp)
+    import chronology.routes
+    import search.routes
+
+    app.register_blueprint(chronology.routes.bp)
+    app.register_blueprint(search.routes.bp)
     load_api_routes()
     csrf.exempt(api)
     app.register_blueprint(api)

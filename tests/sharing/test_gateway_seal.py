@@ -23,6 +23,7 @@ MAY_UNSEAL = {
     "cohort/routes.py": "the edit form's fields the user may write",
     "panels/kpis.py": "indicators over panels whose category the viewer reads",
     "panels/meetings.py": "a decision applied with its recorder's grants",
+    "search/queries.py": "scoring a bounded set of candidates the viewer may see (people search)",
 }
 
 

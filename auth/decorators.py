@@ -7,7 +7,7 @@ from functools import wraps
 from flask import abort, current_app, g, redirect, request, url_for
 
 from auth.sessions import load_session
-from auth.tokens import user_for_token
+from auth.tokens import bearer_token, user_for_token
 
 
 def load_request_user() -> None:
@@ -18,9 +18,9 @@ def load_request_user() -> None:
     g.pop("policy", None)  # tests reuse one app context (and g) across requests
     g.pop("csp_nonce", None)
     if request.path.startswith("/api/"):
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            g.user = user_for_token(header[7:].strip())
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is not None:
+            g.user = user_for_token(token)
             g.via_token = g.user is not None
         return
     row = load_session()

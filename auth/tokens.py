@@ -35,6 +35,19 @@ def create_token(user: User, name: str = "personal") -> str:
 _BY_HASH = db.select(ApiToken).where(ApiToken.token_hash == db.bindparam("token_hash"))  # every API request
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None.
+
+    The scheme is matched without regard to case (RFC 9110 11.1: "bearer", "BEARER" and
+    "Bearer" are the same scheme); the token is what follows the spaces after it.
+    """
+    scheme, _, token = (header or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
 def user_for_token(token: str) -> User | None:
     if not token.startswith(PREFIX):
         return None

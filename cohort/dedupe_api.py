@@ -5,12 +5,31 @@ from __future__ import annotations
 from flask import abort
 
 from cohort import dedupe, overlaps
-from core.api import api
+from core.api import ID, api, endpoint, shape
 from sharing import audit
 from sharing.policy import CASE_ROLES, current_policy
 
+SIDE = {"type": "object", "required": ["nominal_id", "refs"], "properties": {
+    "nominal_id": ID, "refs": {"type": "array", "items": {"type": "string"},
+                               "description": "Case refs on panels where the analyst may read identity"}}}
+PAIR = shape("DuplicatePair", {
+    "type": "object", "required": ["a", "b", "score", "reasons"],
+    "properties": {"a": SIDE, "b": SIDE, "score": {"type": "number", "minimum": 0, "maximum": 1},
+                   "band": {"type": "string", "enum": ["probable", "review"],
+                            "description": "probable: the verdict (score >= 0.5); review: possibly, needs review"},
+                   "reasons": {"type": "array", "items": {"type": "string"}, "description": "The evidence, in words"}},
+})
+OVERLAP = shape("Overlap", {
+    "type": "object", "required": ["nominal_id", "panels", "lead"],
+    "properties": {"nominal_id": ID, "panels": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                   "lead": {"type": "string", "description": "The suggested lead panel's code"}},
+})
+
 
 @api.get("/duplicates")
+@endpoint("Probable duplicate people (as `flask dedupe run --json`), among those the analyst may identify",
+          responses={200: {"type": "object", "required": ["pairs"], "properties": {
+              "pairs": {"type": "array", "items": PAIR}}}, 403: "Needs the analyst role"})
 def duplicates():
     """{"pairs": [...]} as `flask dedupe run --json`, among nominals whose identity the analyst may read."""
     policy = current_policy()
@@ -22,6 +41,9 @@ def duplicates():
 
 
 @api.get("/overlaps")
+@endpoint("People active on two or more of the panels the caller takes part in, with a suggested lead",
+          responses={200: {"type": "object", "required": ["overlaps"], "properties": {
+              "overlaps": {"type": "array", "items": OVERLAP}}}, 403: "Needs a case-working role"})
 def overlaps_list():
     """{"overlaps": [{"nominal_id", "panels"}]}: active on 2+ of the panels the caller takes part in."""
     policy = current_policy()

@@ -28,7 +28,7 @@ PRINT_LABELS = {
     "referral_date": "Referred", "last_engagement": "Last engagement", "order_end_date": "Order ends",
 }
 FORMATS = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to text types itself
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

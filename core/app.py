@@ -9,8 +9,9 @@ from urllib.parse import quote as url_quote
 
 from flask import Flask, g, has_request_context, request, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from core.config import build_config, check_production
 from core.extensions import csrf, db, limiter, migrate
@@ -120,6 +121,14 @@ class DatabaseId(IntegerConverter):
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
                  signed: bool = False) -> None:
         super().__init__(url_map, fixed_digits, min, max, signed)
+
+    def to_python(self, value: str) -> int:
+        # Out of range is "no such record" whatever the method: a ValidationError would let
+        # the router answer 405 for PATCH (the GET rule matched first) where GET answers 404.
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def _import_models() -> None:

@@ -6,9 +6,14 @@ import logging
 
 from flask import Flask, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ExplainedForbidden(Forbidden):
+    """A 403 whose description is written for the user and shown to them (other 403s say
+    only that access is not covered: their descriptions are for the log)."""
 
 TITLES = {
     400: "There is a problem with your request",
@@ -29,7 +34,8 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_response(status: int, message: str | None = None):
+def error_response(status: int, message: str | None = None, headers: dict[str, str] | None = None):
+    """The error as JSON (API) or a page, with `headers` (Allow on 405, WWW-Authenticate on 401)."""
     from core.extensions import db
     from sharing import audit
 
@@ -41,20 +47,29 @@ def error_response(status: int, message: str | None = None):
         log.exception("could not write refusal to the access log")
         db.session.rollback()
     title = TITLES.get(status, "There is a problem")
+    headers = dict(headers or {})
+    if status == 401 and request.path.startswith("/api/"):
+        headers.setdefault("WWW-Authenticate", "Bearer")  # RFC 9110 15.5.2: a 401 names its scheme
     if wants_json():
-        return {"error": message or title}, status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        return {"error": message or title}, status, headers
+    return render_template("errors/error.html", status=status, title=title, message=message), status, headers
+
+
+def exception_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers the exception carries (`Allow` on a 405, a Retry-After...), less its Content-Type."""
+    return {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        message = exc.description if exc.code in (400, 409, 413, 422, 429) or wants_json() else None
+        shown = exc.code in (400, 409, 413, 422, 429) or wants_json() or isinstance(exc, ExplainedForbidden)
+        message = exc.description if shown else None
         if exc.code == 429:
             message = "Too many attempts. Wait a few minutes and try again."
         if exc.code == 413:
             message = "The file is too large."
-        return error_response(exc.code or 500, message)
+        return error_response(exc.code or 500, message, exception_headers(exc))
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):

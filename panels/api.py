@@ -7,29 +7,59 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, g, request
+from flask import abort, g
 
+from cohort.api import CASE
 from cohort.serialise import case_dict
-from core.api import api
+from core.api import DATE, ID, api, endpoint, request_args, shape
 from core.extensions import db
 from panels import agenda as agendas
-from panels.models import Meeting
+from panels.models import MEETING_STATUSES, Meeting
 from panels.services import is_coordinator, panel_by_code
 from sharing import audit
 from sharing.policy import current_policy
 
-
-def _date_arg(name: str) -> dt.date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        abort(422, f"{name}: {value!r} is not a date (use YYYY-MM-DD)")
+MEETING = shape("Meeting", {
+    "type": "object", "required": ["id", "date", "status", "time", "rule_date", "sequence"],
+    "properties": {
+        "id": ID, "date": {"type": "string", "format": "date"},
+        "status": {"type": "string", "enum": list(MEETING_STATUSES)},
+        "time": {"type": "string", "description": "HH:MM, Europe/London"},
+        "rule_date": {"type": "string", "format": "date", "description": "The date the panel's rule gave"},
+        "sequence": {"type": "integer", "description": "Bumped on every change a calendar should pick up"},
+    },
+})
+AGENDA_ITEM = shape("AgendaItem", {
+    "type": "object", "required": ["position", "case_id", "reasons", "other_panels", "case"],
+    "properties": {
+        "position": {"type": "integer"}, "case_id": ID,
+        "reasons": {"type": "array", "items": {"type": "string", "enum": list(agendas.REASONS)},
+                    "description": "Why it is on the agenda, as far as the caller may read"},
+        "other_panels": {"type": "array", "items": {"type": "string"}}, "case": CASE,
+    },
+})
+AGENDA = shape("Agenda", {
+    "type": "object", "required": ["meeting", "published", "items"],
+    "properties": {
+        "meeting": {"type": "object", "required": ["id", "panel", "date", "status"], "properties": {
+            "id": ID, "panel": {"type": "string"}, "date": {"type": "string", "format": "date"},
+            "status": {"type": "string", "enum": list(MEETING_STATUSES)}}},
+        "published": {"type": "boolean"},
+        "capacity": {"type": "integer", "description": "How many items there is time to discuss"},
+        "items": {"type": "array", "items": AGENDA_ITEM, "description": "For discussion"},
+        "for_information": {"type": "array", "items": ID, "description": "Case ids, listed for information"},
+    },
+})
+MEETINGS_QUERY = {"from": {**DATE, "description": "Meetings on or after this date (YYYY-MM-DD)"},
+                  "to": {**DATE, "description": "Meetings on or before this date (YYYY-MM-DD)"}}
 
 
 @api.get("/panels/<code>/meetings")
+@endpoint("The panel's meetings in date order, optionally between two dates", query=MEETINGS_QUERY,
+          responses={200: {"type": "object", "required": ["meetings"], "properties": {
+              "meetings": {"type": "array", "items": MEETING}}},
+              403: "The caller's agency takes no part in the panel", 404: "No such panel",
+              422: "from or to is not a date"})
 def panel_meetings(code: str):
     panel = panel_by_code(code)
     if panel is None:
@@ -37,7 +67,8 @@ def panel_meetings(code: str):
     if not current_policy().takes_part(panel.id):
         audit.refused("api: the caller's agency takes no part in this panel", panel=panel)
         abort(403, "Your agency takes no part in this panel")
-    start, end = _date_arg("from"), _date_arg("to")
+    args = request_args()
+    start, end = (dt.date.fromisoformat(args[k]) if k in args else None for k in ("from", "to"))
     query = db.select(Meeting).where(Meeting.panel_id == panel.id).order_by(Meeting.date)
     if start:
         query = query.where(Meeting.date >= start)
@@ -53,6 +84,8 @@ def panel_meetings(code: str):
 
 
 @api.get("/meetings/<int:meeting_id>/agenda")
+@endpoint("A meeting's agenda as the caller may read it (the live draft until it is published)",
+          responses={200: AGENDA, 403: "The caller's agency takes no part in the panel", 404: "No such meeting"})
 def meeting_agenda(meeting_id: int):
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:

@@ -48,6 +48,7 @@ PATHS: dict[str, tuple[str, str]] = {
     "api.me": ("/api/v1/me", "GET"),
     "api.meeting_agenda": ("/api/v1/meetings/{meeting}/agenda", "GET"),
     "api.openapi_document": ("/api/v1/openapi.json", "GET"),
+    "api.reference_page": ("/api/v1/reference", "GET"),
     "api.overlaps_list": ("/api/v1/overlaps", "GET"),
     "api.list_panels": ("/api/v1/panels", "GET"),
     "api.list_cases": ("/api/v1/panels/IOM/cases", "GET"),
@@ -146,7 +147,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "api.duplicates": row(401, 403, 403, 403, 200, 403, 403),
     "api.me": row(401, 200, 200, 200, 200, 200, 200),
     "api.meeting_agenda": row(401, 403, 200, 200, 200, 403, 403),
-    "api.openapi_document": row(401, 200, 200, 200, 200, 200, 200),
+    "api.openapi_document": row(200, 200, 200, 200, 200, 200, 200),  # public: describes, holds no data
+    "api.reference_page": row(200, 200, 200, 200, 200, 200, 200),
     "api.overlaps_list": row(401, 403, 200, 200, 200, 403, 200),
     "api.list_panels": row(401, 200, 200, 200, 200, 200, 200),
     "api.list_cases": row(401, 404, 200, 200, 200, 404, 404),

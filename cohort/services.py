@@ -187,6 +187,8 @@ def refer(
         existing.status = status
         existing.referral_date = referral_date or clock.today()
         existing.exited_on = None
+        existing.next_review = existing.referral_date + dt.timedelta(
+            days=panel.interval_for(existing.rag, existing.mappa_level, existing.mappa_category))
         existing.exit_reason = None
         add_event(existing, "re-referred", user)
         db.session.flush()
@@ -200,6 +202,9 @@ def refer(
     for field, value in fields.items():
         setattr(case, field, value)
     db.session.add(case)
+    if case.next_review is None:  # the first review, one of the panel's intervals after referral
+        days = panel.interval_for(case.rag, case.mappa_level, case.mappa_category)
+        case.next_review = case.referral_date + dt.timedelta(days=days)
     db.session.flush()
     add_event(case, "referred", user)
     audit.record("create", user=user, panel=panel, nominal_id=nominal.id, case_id=case.id,

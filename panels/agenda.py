@@ -20,24 +20,31 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from cohort.models import Case
+from cohort.models import Action, Case
 from cohort.serialise import FIELD_CATEGORY
 from core import clock
 from core.extensions import db
-from panels.models import AgendaItem, Meeting, Panel
+from notifications import services as notifications
+from panels.models import AgendaItem, InclusionReview, Meeting, Panel, Referral
 from sharing import audit
 from sharing.gateway import display_name, visible_other_panels
 from sharing.policy import Policy
 
-# Priority order: an item ranks by its most urgent reason.
-PRIORITY = ("new_referral", "red", "no_engagement_6m", "no_engagement_3m", "review_due", "amber", "green")
+# Priority order: an item ranks by its most urgent reason. Items with a DISCUSSION reason
+# compete for the meeting's capacity (Panel.capacity); the rest are listed for information.
+PRIORITY = ("referral_awaiting_decision", "new_referral", "actions_outstanding", "red", "no_engagement_6m",
+            "no_engagement_3m", "review_due", "inclusion_review_due", "amber", "green")
+DISCUSSION = PRIORITY[:8]
 REASONS = PRIORITY + ("on_other_panels", "added_by_coordinator")
 REASON_LABELS = {
+    "referral_awaiting_decision": "Referral awaiting decision",
     "new_referral": "New referral",
+    "actions_outstanding": "Actions outstanding",
     "red": "Red",
     "no_engagement_6m": "No engagement for 6+ months",
     "no_engagement_3m": "No engagement for 3+ months",
     "review_due": "Review due",
+    "inclusion_review_due": "Inclusion review due",
     "amber": "Amber (for information)",
     "green": "Green (for information)",
     "on_other_panels": "On other panels",
@@ -49,14 +56,18 @@ REASON_LABELS = {
 REASON_CATEGORY = {
     "red": "risk", "amber": "risk", "green": "risk", "review_due": "risk",
     "no_engagement_3m": "offending", "no_engagement_6m": "offending", "new_referral": "offending",
-    "on_other_panels": "identity",
+    "referral_awaiting_decision": "offending", "actions_outstanding": "offending",
+    "inclusion_review_due": "offending", "on_other_panels": "identity",
 }
 # The categories the priority order is drawn from: a viewer who may not read all of them
-# sees the items in an order drawn from none of them (by case reference).
+# sees the items in an order drawn from none of them (by case reference), and one list: which
+# items are for discussion follows the same data.
 ORDER_CATEGORIES = ("risk", "offending")
 NO_ENGAGEMENT_3M = 91
 NO_ENGAGEMENT_6M = 182
 EDITABLE = ("scheduled", "published")
+AWAITING = ("awaiting_decision", "deferred")
+NOT_OUTSTANDING = ("done", "cancelled", "proposed")
 
 
 class AgendaError(ValueError):
@@ -72,15 +83,15 @@ class ItemDraft:
     rank: int = len(PRIORITY)
     position: int = 0
     weight: int = 0  # how many priority (risk/offending) reasons: the tie-break within a rank
+    for_discussion: bool = False
+    ref: str = ""
 
 
-def review_interval(panel: Panel, mappa_level: int | None, mappa_category: int | None) -> int:
-    """Days between reviews: MAPPA level 3 six weeks, level 2 twelve, ViSOR (category 2) four months."""
-    days = panel.review_interval(mappa_level)
-    if mappa_category == 2:
-        visor = int({**(panel.review_days or {})}.get("visor", 122))
-        days = min(days, visor)
-    return days
+def review_interval(panel: Panel, mappa_level: int | None, mappa_category: int | None,
+                    rag: str | None = None) -> int:
+    """Days between reviews from the panel's intervals (per MAPPA level or RAG), e.g. MAPPA
+    level 3 six weeks, level 2 twelve, ViSOR (category 2) four months."""
+    return panel.interval_for(rag, mappa_level, mappa_category)
 
 
 def previous_meeting_date(meeting: Meeting) -> dt.date:
@@ -93,57 +104,117 @@ def previous_meeting_date(meeting: Meeting) -> dt.date:
     return prev or meeting.date - dt.timedelta(days=meeting.panel.review_interval())
 
 
+@dataclass
+class _Facts:
+    """What the draft ranks on besides the case row, each a set or map by case id."""
+
+    discussed: set[int]
+    awaiting: set[int]
+    outstanding: set[int]
+    last_inclusion: dict[int, dt.date]
+    others: dict[int, list[tuple[int, str]]]
+
+
+def _facts(meeting: Meeting, live) -> _Facts:
+    """Five bulk queries: held-meeting discussions, referrals awaiting decision, outstanding
+    actions, inclusion decisions and other panels of everyone live on the panel."""
+    panel_id = meeting.panel_id
+    on_panel = db.select(Case.id).where(live)
+    discussed = set(db.session.execute(
+        db.select(AgendaItem.case_id).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(Meeting.panel_id == panel_id, Meeting.status == "closed", Meeting.id != meeting.id,
+               AgendaItem.discussed.is_(True))
+    ).scalars())
+    awaiting = set(db.session.execute(
+        db.select(Referral.case_id).where(Referral.panel_id == panel_id, Referral.status.in_(AWAITING))
+    ).scalars())
+    earlier = db.select(Meeting.id).where(Meeting.panel_id == panel_id, Meeting.date < meeting.date)
+    outstanding = set(db.session.execute(
+        db.select(Action.case_id).where(
+            Action.case_id.in_(on_panel), Action.status.not_in(NOT_OUTSTANDING),
+            (Action.due <= meeting.date) | Action.meeting_id.in_(earlier))
+    ).scalars())
+    last_inclusion = dict(db.session.execute(
+        db.select(InclusionReview.case_id, db.func.max(InclusionReview.decided_on))
+        .where(InclusionReview.case_id.in_(on_panel)).group_by(InclusionReview.case_id)
+    ).all()) if meeting.panel.inclusion_review_days else {}
+    others: dict[int, list[tuple[int, str]]] = {}
+    for nominal_id, pid, code in db.session.execute(
+        db.select(Case.nominal_id, Case.panel_id, Panel.code)
+        .join(Panel, Panel.id == Case.panel_id)
+        .where(Case.nominal_id.in_(db.select(Case.nominal_id).where(live)), Case.panel_id != panel_id,
+               Case.status != "exited")
+        .order_by(Panel.code)
+    ):
+        others.setdefault(nominal_id, []).append((pid, code))
+    return _Facts(discussed, awaiting, outstanding, last_inclusion, others)
+
+
+def review_due_on(panel: Panel, r) -> dt.date | None:
+    """The case's next review date; a case without one is due an interval after its last
+    review (or referral), and one with neither is not due."""
+    if r.next_review is not None:
+        return r.next_review
+    base = r.last_reviewed or r.referral_date
+    if base is None:
+        return None
+    return base + dt.timedelta(days=review_interval(panel, r.mappa_level, r.mappa_category, r.rag))
+
+
+def _reasons(panel: Panel, on: dt.date, r, facts: _Facts) -> list[str]:
+    reasons = []
+    if r.id in facts.awaiting:
+        reasons.append("referral_awaiting_decision")
+    if r.id not in facts.discussed:
+        reasons.append("new_referral")
+    if r.id in facts.outstanding:
+        reasons.append("actions_outstanding")
+    if r.rag == "red":
+        reasons.append("red")
+    quiet = None if r.last_engagement is None else (on - r.last_engagement).days
+    if quiet is None or quiet >= NO_ENGAGEMENT_6M:
+        reasons += ["no_engagement_6m", "no_engagement_3m"]
+    elif quiet >= NO_ENGAGEMENT_3M:
+        reasons.append("no_engagement_3m")
+    due = review_due_on(panel, r)
+    if due is not None and due <= on:
+        reasons.append("review_due")
+    if panel.inclusion_review_days:
+        last = facts.last_inclusion.get(r.id) or r.referral_date
+        if last is not None and last + dt.timedelta(days=panel.inclusion_review_days) <= on:
+            reasons.append("inclusion_review_due")
+    if r.rag in ("amber", "green"):
+        reasons.append(r.rag)
+    return reasons
+
+
 def draft_agenda(meeting: Meeting) -> list[ItemDraft]:
-    """The prioritised agenda for a meeting, computed from the cohort now."""
+    """The prioritised agenda for a meeting, computed from the cohort now: every live case,
+    the first `capacity` of those with a discussion reason for discussion, by priority."""
     panel = meeting.panel
-    on = meeting.date
-    since = previous_meeting_date(meeting)
     live = (Case.panel_id == panel.id) & (Case.status != "exited")
     rows = db.session.execute(
         db.select(
-            Case.id, Case.nominal_id, Case.status, Case.rag, Case.referral_date, Case.last_engagement,
+            Case.id, Case.nominal_id, Case.ref, Case.status, Case.rag, Case.referral_date, Case.last_engagement,
             Case.next_review, Case.last_reviewed, Case.mappa_level, Case.mappa_category,
         ).where(live)
     ).all()
-    others: dict[int, list[tuple[int, str]]] = {}
-    on_panel = db.select(Case.nominal_id).where(live)
-    for nominal_id, panel_id, code in db.session.execute(
-        db.select(Case.nominal_id, Case.panel_id, Panel.code)
-        .join(Panel, Panel.id == Case.panel_id)
-        .where(Case.nominal_id.in_(on_panel), Case.panel_id != panel.id, Case.status != "exited")
-        .order_by(Panel.code)
-    ):
-        others.setdefault(nominal_id, []).append((panel_id, code))
-
+    facts = _facts(meeting, live)
     drafts = []
     for r in rows:
-        reasons = []
-        if r.status == "referred" or (r.referral_date is not None and since < r.referral_date <= on):
-            reasons.append("new_referral")
-        if r.rag == "red":
-            reasons.append("red")
-        quiet = None if r.last_engagement is None else (on - r.last_engagement).days
-        if quiet is None or quiet >= NO_ENGAGEMENT_6M:
-            reasons += ["no_engagement_6m", "no_engagement_3m"]
-        elif quiet >= NO_ENGAGEMENT_3M:
-            reasons.append("no_engagement_3m")
-        due = r.next_review
-        if due is None:
-            base = r.last_reviewed or r.referral_date
-            due = base + dt.timedelta(days=review_interval(panel, r.mappa_level, r.mappa_category)) if base else on
-        if due <= on:
-            reasons.append("review_due")
-        if r.rag in ("amber", "green"):
-            reasons.append(r.rag)
+        reasons = _reasons(panel, meeting.date, r, facts)
         rank = min((PRIORITY.index(x) for x in reasons), default=len(PRIORITY))
         weight = len(reasons)  # priority reasons only: the order must not follow other panels
-        other = others.get(r.nominal_id, [])
+        other = facts.others.get(r.nominal_id, [])
         if other:
             reasons.append("on_other_panels")
-        drafts.append(ItemDraft(r.id, r.nominal_id, reasons, other, rank, weight=weight))
+        drafts.append(ItemDraft(r.id, r.nominal_id, reasons, other, rank, weight=weight, ref=r.ref))
     drafts.sort(key=lambda d: (d.rank, -d.weight, d.case_id))
+    left = panel.capacity
     for i, d in enumerate(drafts, start=1):
         d.position = i
+        if left and any(x in DISCUSSION for x in d.reasons):
+            d.for_discussion, left = True, left - 1
     return drafts
 
 
@@ -170,13 +241,15 @@ def generate_agenda(meeting: Meeting, *, refresh: bool = False) -> list[AgendaIt
     for position, d in sorted(enumerate(drafts, start=1), key=lambda pd: pd[1].case_id):
         item = existing.get(d.case_id)
         if item is None:
-            meeting.items.append(AgendaItem(case_id=d.case_id, position=position, reasons=d.reasons))
+            meeting.items.append(AgendaItem(case_id=d.case_id, position=position, reasons=d.reasons,
+                                            for_discussion=d.for_discussion))
         else:
             item.position, item.reasons, item.added_manually = position, d.reasons, False
+            item.for_discussion = d.for_discussion
     position = len(drafts)
     for item in sorted(manual, key=lambda i: i.position):
         position += 1
-        item.position = position
+        item.position, item.for_discussion = position, True
     meeting.agenda_generated_at = clock.utcnow()
     db.session.flush()
     db.session.expire(meeting, ["items"])
@@ -197,8 +270,10 @@ def add_item(meeting: Meeting, case: Case, user) -> AgendaItem:
     if any(i.case_id == case.id for i in meeting.items):
         raise AgendaError("That case is already on the agenda")
     last = max((i.position for i in meeting.items), default=0)
-    item = AgendaItem(case_id=case.id, position=last + 1, reasons=["added_by_coordinator"], added_manually=True)
+    item = AgendaItem(case_id=case.id, position=last + 1, reasons=["added_by_coordinator"], added_manually=True,
+                      for_discussion=True)
     meeting.items.append(item)
+    _renumber(meeting)
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel, nominal_id=case.nominal_id, case_id=case.id,
                  detail=f"added to the agenda of meeting {meeting.id}")
@@ -216,22 +291,50 @@ def remove_item(meeting: Meeting, item: AgendaItem, user) -> None:
                  detail=f"removed from the agenda of meeting {meeting.id}")
 
 
-def move_item(meeting: Meeting, item: AgendaItem, direction: str, policy: Policy | None = None) -> None:
-    """Swap an item with its neighbour above ("up") or below ("down").
+def _renumber(meeting: Meeting) -> list[AgendaItem]:
+    """Positions 1..n: the items for discussion first (in their order), then the rest."""
+    ordered = sorted(meeting.items, key=lambda x: (not x.for_discussion, x.position or 0, x.case_id))
+    for i, other in enumerate(ordered, start=1):
+        other.position = i
+    return ordered
 
-    A viewer shown the reference order (order_is_neutral) cannot see the order it would change.
-    """
+
+def _may_reorder(meeting: Meeting, policy: Policy | None) -> None:
     if policy is not None and order_is_neutral(meeting.panel_id, policy):
         raise AgendaError("Your agency sees this agenda in reference order, so cannot reorder it")
     _editable(meeting)
-    ordered = sorted(meeting.items, key=lambda x: x.position)
-    for i, other in enumerate(ordered, start=1):
-        other.position = i
+
+
+def move_item(meeting: Meeting, item: AgendaItem, direction: str, policy: Policy | None = None) -> None:
+    """Swap an item for discussion with its neighbour above ("up") or below ("down").
+
+    A viewer shown the reference order (order_is_neutral) cannot see the order it would change.
+    """
+    _may_reorder(meeting, policy)
+    ordered = [i for i in _renumber(meeting) if i.for_discussion == item.for_discussion]
     index = ordered.index(item)
     swap = index - 1 if direction == "up" else index + 1
     if 0 <= swap < len(ordered):
         ordered[index].position, ordered[swap].position = ordered[swap].position, ordered[index].position
     db.session.flush()
+
+
+def set_discussion(meeting: Meeting, item: AgendaItem, discuss: bool, user, policy: Policy | None = None) -> None:
+    """Pull an item up from "for information" (to the end of the discussion list) or push
+    one down to "for information"; the coordinator may go over the capacity."""
+    _may_reorder(meeting, policy)
+    if item.for_discussion == discuss:
+        return
+    last = max((i.position for i in meeting.items if i.for_discussion), default=0)
+    item.for_discussion = discuss
+    item.position = last + 1 if discuss else len(meeting.items) + 1
+    if discuss and "added_by_coordinator" not in (item.reasons or []):
+        item.reasons = [*(item.reasons or []), "added_by_coordinator"]
+    _renumber(meeting)
+    db.session.flush()
+    moved = "pulled up for discussion" if discuss else "pushed down for information"
+    audit.record("change", user=user, panel=meeting.panel, case_id=item.case_id, categories=[],
+                 detail=f"agenda of meeting {meeting.id}: item {moved}")
 
 
 def publish(meeting: Meeting, user) -> None:
@@ -244,6 +347,7 @@ def publish(meeting: Meeting, user) -> None:
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel,
                  detail=f"agenda of meeting {meeting.id} published ({len(meeting.items)} items)")
+    notifications.queue_agenda_published(meeting, exclude=user)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -252,14 +356,16 @@ def current_items(meeting: Meeting, *, live_draft: bool = False) -> list[ItemDra
     """The agenda as it stands: stored items, or (not yet generated / live_draft) the draft."""
     if meeting.status in ("published", "closed") or (meeting.agenda_generated_at is not None and not live_draft):
         rows = db.session.execute(
-            db.select(AgendaItem.case_id, AgendaItem.position, AgendaItem.reasons, Case.nominal_id)
+            db.select(AgendaItem.case_id, AgendaItem.position, AgendaItem.reasons, AgendaItem.for_discussion,
+                      Case.nominal_id, Case.ref)
             .join(Case, Case.id == AgendaItem.case_id)
             .where(AgendaItem.meeting_id == meeting.id)
             .order_by(AgendaItem.position)
         ).all()
         others = _other_panels([r.nominal_id for r in rows], meeting.panel_id)
         return [
-            ItemDraft(r.case_id, r.nominal_id, list(r.reasons or []), others.get(r.nominal_id, []), position=r.position)
+            ItemDraft(r.case_id, r.nominal_id, list(r.reasons or []), others.get(r.nominal_id, []), position=r.position,
+                      for_discussion=bool(r.for_discussion), ref=r.ref)
             for r in rows
         ]
     return draft_agenda(meeting)
@@ -325,12 +431,23 @@ def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> li
             "next_review": shown_field(case, "next_review"),
             "reasons": visible_reasons(d.reasons, panel_id, policy, shown),
             "other_panels": shown,
+            "for_discussion": d.for_discussion,
         })
     if order_is_neutral(panel_id, policy):
+        # One list in reference order: which items are for discussion follows the same data.
         rows.sort(key=lambda r: (r["ref"], r["case_id"]))
         for i, row in enumerate(rows, start=1):
-            row["position"] = i
+            row["position"], row["for_discussion"] = i, True
     return rows
+
+
+def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(items for discussion, the rest for information) of agenda_rows(); the second by reference."""
+    items = [r for r in rows if r["for_discussion"]]
+    for i, row in enumerate(items, start=1):
+        row["position"] = i
+    info = sorted((r for r in rows if not r["for_discussion"]), key=lambda r: (r["ref"], r["case_id"]))
+    return items, info
 
 
 def id_ranges(ids: list[int]) -> str:
@@ -352,5 +469,6 @@ def log_view(meeting: Meeting, rows: list[dict], policy: Policy, action: str = "
     """One access-log event for reading (or printing) an agenda, listing its case ids."""
     audit.record(
         action, user=policy.user, panel=meeting.panel, categories=policy.readable(meeting.panel_id),
+        case_ids=[r["case_id"] for r in rows],
         detail=f"agenda of meeting {meeting.id}: cases {id_ranges([r['case_id'] for r in rows]) or 'none'}",
     )

@@ -11,9 +11,11 @@ from flask import abort, g
 
 from cohort.api import CASE
 from cohort.serialise import case_dict
-from core.api import DATE, ID, api, endpoint, request_args, shape
+from cohort.services import Refused
+from core.api import DATE, ID, TEXT, api, endpoint, request_args, request_json, shape
 from core.extensions import db
 from panels import agenda as agendas
+from panels import meetings as mtg
 from panels.models import MEETING_STATUSES, Meeting
 from panels.services import is_coordinator, panel_by_code
 from sharing import audit
@@ -98,10 +100,13 @@ def meeting_agenda(meeting_id: int):
     drafts = agendas.current_items(meeting, live_draft=not published)
     rows = agendas.agenda_rows(meeting, drafts, policy)
     agendas.log_view(meeting, rows, policy)
+    items, info = agendas.split(rows)
     return {
         "meeting": {"id": meeting.id, "panel": meeting.panel.code, "date": meeting.date.isoformat(),
                     "status": meeting.status},
         "published": published,
+        "capacity": meeting.panel.capacity,
+        "for_information": [r["case_id"] for r in info],
         "items": [
             {
                 "position": r["position"],
@@ -110,6 +115,43 @@ def meeting_agenda(meeting_id: int):
                 "other_panels": r["other_panels"],
                 "case": case_dict(r["case"], policy),
             }
-            for r in rows
+            for r in items
         ],
     }
+
+
+CLOSE = {"type": "object", "additionalProperties": False, "properties": {"confirm": {"type": "boolean"}}}
+CLOSED = shape("MeetingClosed", {
+    "type": "object", "required": ["id", "status", "closed", "not_applied"],
+    "properties": {"id": ID, "status": {"type": "string"}, "closed": {"type": "boolean"},
+                   "not_applied": {"type": "array", "items": TEXT}},
+})
+
+
+@api.post("/meetings/<int:meeting_id>/close")
+@endpoint("Close a meeting: its outcomes land on the cases, dated at the meeting", body=CLOSE, body_required=False,
+          responses={200: CLOSED, 403: "Needs risk write on the panel as one of its coordinators",
+                     404: "No such meeting", 409: "Before the meeting's date",
+                     422: "Items without an outcome (send confirm: true) or missing disclosure decisions"})
+def close_meeting(meeting_id: int):
+    """409 before the meeting's date; 422 naming the items without an outcome unless confirm."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404, "No such meeting")
+    policy = current_policy()
+    if not is_coordinator(g.user, meeting.panel, policy) or not mtg.may_close(meeting, policy):
+        audit.refused("api: closing needs a coordinator with risk write", panel=meeting.panel)
+        abort(403, "Only the panel's coordinators with risk write may close its meetings")
+    body = request_json() or {}
+    try:
+        result = mtg.close_meeting(meeting, policy, confirm=bool(body.get("confirm")))
+    except Refused as exc:
+        abort(403, str(exc))
+    except mtg.TooEarly as exc:
+        abort(409, str(exc))
+    except mtg.MeetingStateError as exc:
+        abort(422, f"{exc}: " + "; ".join(exc.problems))
+    return {"id": meeting.id, "status": meeting.status, "closed": bool(result), "not_applied": result.not_applied}
+
+
+from panels import kpi_api as _kpi_api  # noqa: E402,F401  (registers GET /kpis and /kpis/equality on api)

@@ -93,3 +93,9 @@ def attendance_form(agencies, current: dict[int, str], formdata=None):
     form = AttendanceForm(formdata=formdata) if formdata is not None else AttendanceForm()
     form.agency_fields = [(agency, form[f"agency_{agency.id}"]) for agency in agencies]
     return form
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField("Reason for reopening the meeting", widget=GovTextArea(),
+                           validators=[InputRequired("Enter the reason for reopening the meeting"), Length(max=500)])
+    submit = SubmitField("Reopen meeting", widget=GovSubmitInput())

@@ -16,6 +16,7 @@ from cohort.models import RAGS, Action, Case
 from cohort.services import Invalid, Refused, change_rag
 from core import clock
 from core.extensions import db
+from notifications import services as notifications
 from panels.agenda import generate_agenda, review_interval
 from panels.models import ATTENDANCE, AgendaItem, Attendance, Meeting
 from sharing import audit
@@ -75,8 +76,10 @@ def needs_disclosure(case: Case) -> bool:
     return case.mappa_level in (2, 3)
 
 
-def default_next_review(meeting: Meeting, case: Case) -> dt.date:
-    return meeting.date + dt.timedelta(days=review_interval(meeting.panel, case.mappa_level, case.mappa_category))
+def default_next_review(meeting: Meeting, case: Case, rag: str | None = None) -> dt.date:
+    """The meeting's date plus the panel's interval for the case (its decided RAG, if any)."""
+    days = review_interval(meeting.panel, case.mappa_level, case.mappa_category, rag or case.rag)
+    return meeting.date + dt.timedelta(days=days)
 
 
 def record_outcome(
@@ -106,6 +109,7 @@ def record_outcome(
         raise Refused("Your agency may not record RAG, review or disclosure decisions on this panel")
     if not risky:  # marked discussed only: a decision someone else recorded stays as it was
         item.discussed = True
+        item.outcome_version += 1
         db.session.flush()
         audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id,
                      case_id=item.case_id, categories=[], detail=f"item discussed at meeting {meeting.id}")
@@ -122,12 +126,13 @@ def record_outcome(
         raise Invalid("Enter the disclosure decision")
     item.rag_decision = rag
     item.rationale = rationale or None
-    item.next_review = next_review or default_next_review(meeting, item.case)
+    item.next_review = next_review or default_next_review(meeting, item.case, rag)
     item.disclosure_considered = disclosure_considered
     item.disclosure_decision = (disclosure_decision or "").strip() or None
     item.disclosure_reason = (disclosure_reason or "").strip() or None
     item.discussed = True
     item.decided_by_id = user.id if user else None
+    item.outcome_version += 1
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
                  categories=["risk"], detail=f"outcome recorded at meeting {meeting.id}")
@@ -232,59 +237,126 @@ def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
     return problems
 
 
+class TooEarly(MeetingStateError):
+    """Closing before the meeting has sat (the API answers 409)."""
+
+
+class Undecided(MeetingStateError):
+    """Items for discussion without an outcome; closing needs the coordinator's confirmation."""
+
+
+REOPEN_DAYS = 7
+
+
+def sat_at(meeting: Meeting) -> dt.datetime:
+    """When the meeting sat, as a naive UTC time: the date its decisions carry."""
+    hours, minutes = (int(x) for x in (meeting.time or "10:00").split(":"))
+    local = dt.datetime.combine(meeting.date, dt.time(hours, minutes), tzinfo=clock.LONDON)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def undecided_items(meeting: Meeting) -> list[AgendaItem]:
+    """Items for discussion with no outcome recorded (not even "discussed")."""
+    return [i for i in sorted(meeting.items, key=lambda x: x.position) if i.for_discussion and not i.discussed]
+
+
 def _apply(meeting: Meeting, item: AgendaItem, decider: Policy, closer: Policy) -> None:
-    """One discussed item's decision and review onto its case, as its recorder."""
+    """One discussed item's decision and review onto its case, as its recorder, dated when
+    the meeting sat."""
     case = item.case
     if item.rag_decision:
         try:
             with unsealed("a decision applied with its recorder's grants"):
                 rationale = item.rationale or ""
-            change_rag(case, to=item.rag_decision, rationale=rationale, policy=decider,
-                       source="meeting", meeting_id=meeting.id)
+            change = change_rag(case, to=item.rag_decision, rationale=rationale, policy=decider,
+                                source="meeting", meeting_id=meeting.id)
+            change.at = sat_at(meeting)
         except Refused as exc:
             raise MeetingStateError(f"{case.ref}: {exc}") from exc
     case.last_reviewed = meeting.date
-    case.next_review = item.next_review or default_next_review(meeting, case)
+    case.next_review = item.next_review or default_next_review(meeting, case, item.rag_decision)
     case.updated_by_id = decider.user.id if decider.user else closer.user.id
+    item.applied_version = item.outcome_version
 
 
-def close_meeting(meeting: Meeting, policy: Policy) -> CloseResult:
-    """Apply every outcome to the cases, each as its recorder, and close.
-
-    Falsy when it was already closed. Needs risk write (may_close). A decision whose
-    recorder may no longer write risk on the panel is not applied; it is listed in the
-    result's `not_applied` and in the access log.
-    """
-    if meeting.status == "closed":
-        return CloseResult(False)
+def _check_closable(meeting: Meeting, policy: Policy, confirm: bool) -> None:
     if meeting.status == "cancelled":
         raise MeetingStateError("A cancelled meeting cannot be closed")
     if not may_close(meeting, policy):
         raise Refused("Your agency may not record risk decisions on this panel, so cannot close its meetings")
+    if meeting.date > clock.today():
+        raise TooEarly(f"This meeting sits on {meeting.date.strftime('%-d %B %Y')}: it cannot be closed before then")
     if meeting.agenda_generated_at is None:
         generate_agenda(meeting)
     problems = close_problems(meeting, policy)
     if problems:
         raise MeetingStateError("The meeting cannot be closed yet", problems)
+    undecided = undecided_items(meeting)
+    if undecided and not confirm:
+        raise Undecided(f"{len(undecided)} item(s) for discussion have no outcome",
+                        [f"{i.case.ref}: no outcome recorded" for i in undecided])
+
+
+def close_meeting(meeting: Meeting, policy: Policy, *, confirm: bool = False) -> CloseResult:
+    """Apply every changed outcome to the cases, each as its recorder, and close.
+
+    Falsy when it was already closed. Refused before the meeting's date (TooEarly) and, while
+    items for discussion have no outcome, unless `confirm` (Undecided names them). Needs risk
+    write (may_close). Only outcomes recorded since they were last applied land, so closing a
+    reopened meeting again writes only what changed. A decision whose recorder may no longer
+    write risk on the panel is not applied; it is listed in `not_applied` and in the log.
+    """
+    if meeting.status == "closed":
+        return CloseResult(False)
+    _check_closable(meeting, policy, confirm)
     user = policy.user
-    not_applied = []
+    not_applied, applied = [], 0
     for item in meeting.items:
-        if not item.discussed:
+        if not item.discussed or item.applied_version >= item.outcome_version:
             continue
         decider = _decider(item, policy)
         if not decider.can(item.case.panel_id, "risk", "write"):
             not_applied.append(item.case.ref)
             continue
         _apply(meeting, item, decider, policy)
+        applied += 1
     for action in db.session.execute(
         db.select(Action).where(Action.meeting_id == meeting.id, Action.status == PROPOSED)
     ).scalars():
         action.status = "open"
+        notifications.queue_for_action(action, "action_assigned", key=f"action:{action.id}", exclude=user)
     meeting.status = "closed"
     meeting.closed_at = clock.utcnow()
     db.session.flush()
-    discussed = sum(1 for i in meeting.items if i.discussed) - len(not_applied)
     skipped = f"; not applied (recorder may no longer write risk): {', '.join(not_applied)}" if not_applied else ""
     audit.record("change", user=user, panel=meeting.panel, categories=["risk", "offending"],
-                 detail=f"meeting {meeting.id} closed: {discussed} item(s) applied to cases{skipped}")
+                 detail=f"meeting {meeting.id} closed: {applied} item(s) applied to cases{skipped}")
     return CloseResult(True, sorted(not_applied))
+
+
+def may_reopen(meeting: Meeting) -> bool:
+    """A closed meeting may be reopened within REOPEN_DAYS of closing."""
+    return (meeting.status == "closed" and meeting.closed_at is not None
+            and clock.utcnow() - meeting.closed_at <= dt.timedelta(days=REOPEN_DAYS))
+
+
+def reopen_meeting(meeting: Meeting, policy: Policy, reason: str) -> None:
+    """Reopen a closed meeting with a reason (logged); its decisions stay on the cases until
+    it is closed again, when only what changed lands."""
+    if meeting.status != "closed":
+        raise MeetingStateError("Only a closed meeting can be reopened")
+    if not may_close(meeting, policy):
+        raise Refused("Your agency may not record risk decisions on this panel, so cannot reopen its meetings")
+    if not may_reopen(meeting):
+        raise MeetingStateError(f"A meeting can be reopened only within {REOPEN_DAYS} days of closing")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Enter the reason for reopening the meeting")
+    if len(reason) > 500:
+        raise Invalid("Reason must be 500 characters or fewer")
+    meeting.status = "published"
+    meeting.reopened_at = clock.utcnow()
+    meeting.reopen_reason = reason
+    db.session.flush()
+    audit.record("change", user=policy.user, panel=meeting.panel,
+                 detail=f"meeting {meeting.id} reopened: {reason}")

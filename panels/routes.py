@@ -24,6 +24,7 @@ from panels.forms import (
     MinutesForm,
     MoveMeetingForm,
     OutcomeForm,
+    ReopenForm,
     attendance_form,
 )
 from panels.models import AgendaItem, Meeting, Panel, Reminder
@@ -270,6 +271,7 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
         coordinator=coordinator, att_form=att_form, minutes_form=minutes_form, items=items, problems=problems or [],
         minutes_readable=may_read(meeting, "minutes", policy), risk=policy.can(meeting.panel_id, "risk"),
         minutes=reveal(meeting, "minutes", policy), may_close=mtg.may_close(meeting, policy),
+        may_reopen=mtg.may_reopen(meeting),
         minutes_writable=coordinator and policy.can(meeting.panel_id, MINUTES_CATEGORY, "write"),
         attendance={a.agency_id: a.status for a in meeting.attendance}, agencies=agencies,
         labels=agendas.REASON_LABELS,
@@ -319,16 +321,39 @@ def minutes(meeting_id: int):
     return redirect(url_for("panels.meeting", meeting_id=meeting.id))
 
 
-@bp.route("/meetings/<int:meeting_id>/close", methods=["POST"])
+def _close_page(meeting: Meeting, *, problems=None, status: int = 200):
+    """The GOV.UK confirmation page before closing: what closing does and which items for
+    discussion have no outcome yet (by case reference, which the closer may read)."""
+    too_early = meeting.date > clock.today()
+    undecided = [] if meeting.agenda_generated_at is None else mtg.undecided_items(meeting)
+    return render_template(
+        "panels/close.html", title="Close the meeting", meeting=meeting, too_early=too_early,
+        undecided=undecided, problems=problems or [], reopened=meeting.reopened_at is not None,
+    ), status
+
+
+@bp.route("/meetings/<int:meeting_id>/close", methods=["GET", "POST"])
 @login_required
 def close(meeting_id: int):
     meeting = _meeting(meeting_id)
     _coordinator(meeting)
+    policy = current_policy()
+    if not mtg.may_close(meeting, policy):
+        audit.refused("meeting close: risk write not granted", panel=meeting.panel)
+        abort(403, "Your agency may not record risk decisions on this panel, so cannot close its meetings")
+    if request.method == "GET":
+        if meeting.status != "closed" and meeting.agenda_generated_at is None:
+            agendas.generate_agenda(meeting)
+        return _close_page(meeting)
     try:
-        closed = mtg.close_meeting(meeting, current_policy())
+        closed = mtg.close_meeting(meeting, policy, confirm=request.form.get("confirm") == "yes")
     except Refused as exc:
         audit.refused(f"meeting close: {exc}", panel=meeting.panel)
         abort(403, str(exc))
+    except mtg.TooEarly as exc:
+        return _close_page(meeting, problems=[str(exc)], status=409)
+    except mtg.Undecided:
+        return _close_page(meeting, status=200)
     except mtg.MeetingStateError as exc:
         db.session.rollback()
         meeting = db.session.get(Meeting, meeting_id)
@@ -339,6 +364,28 @@ def close(meeting_id: int):
         flash(f"{ref}: not applied — the decision's recorder may no longer record risk decisions on this panel.",
               "error")
     return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/reopen", methods=["GET", "POST"])
+@login_required
+def reopen(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            mtg.reopen_meeting(meeting, current_policy(), form.reason.data)
+        except Refused as exc:
+            audit.refused(f"meeting reopen: {exc}", panel=meeting.panel)
+            abort(403, str(exc))
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.reason.errors = [str(exc)]
+        else:
+            flash("Meeting reopened: closing it again applies only what changes.", "success")
+            return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+    status = 422 if form.errors else 200
+    return render_template("panels/reopen.html", title="Reopen the meeting", meeting=meeting, form=form,
+                           may_reopen=mtg.may_reopen(meeting)), status
 
 
 # -- agenda --------------------------------------------------------------------------------------------
@@ -362,12 +409,22 @@ def agenda(meeting_id: int):
         agendas.log_view(meeting, rows, policy)
         if coordinator and meeting.status in agendas.EDITABLE:
             add_form = _add_form(meeting, rows, policy)
-    stored = {i.case_id: i.id for i in meeting.items} if coordinator else {}
     return render_template(
-        "panels/agenda.html", reorder=not agendas.order_is_neutral(meeting.panel_id, policy),
-        title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
-        meeting=meeting, rows=rows, coordinator=coordinator, stored=stored, form=add_form,
-        labels=agendas.REASON_LABELS, withheld=policy.withheld_message(meeting.panel_id),
+        "panels/agenda.html", title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
+        form=add_form, withheld=policy.withheld_message(meeting.panel_id),
+        **_sections_context(meeting, rows, policy, coordinator),
+    )
+
+
+def _sections_context(meeting: Meeting, rows: list[dict] | None, policy, coordinator: bool,
+                      announce: str = "") -> dict:
+    """What templates/panels/_agenda_sections.html needs: the two lists, capacity, controls."""
+    items, info = agendas.split(rows) if rows is not None else ([], [])
+    return dict(
+        meeting=meeting, rows=rows, items=items, info=info, capacity=meeting.panel.capacity,
+        coordinator=coordinator, stored={i.case_id: i.id for i in meeting.items} if coordinator else {},
+        reorder=not agendas.order_is_neutral(meeting.panel_id, policy), labels=agendas.REASON_LABELS,
+        announce=announce,
     )
 
 
@@ -455,14 +512,39 @@ def agenda_remove(meeting_id: int, item_id: int):
     return _agenda_change(meeting_id, change)
 
 
-@bp.route("/meetings/<int:meeting_id>/agenda/items/<int:item_id>/<any(up, down):direction>", methods=["POST"])
+MOVED = {"up": "moved up", "down": "moved down", "discuss": "pulled up for discussion",
+         "inform": "pushed down for information"}
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/items/<int:item_id>/<any(up, down, discuss, inform):direction>",
+          methods=["POST"])
 @login_required
 def agenda_move(meeting_id: int, item_id: int, direction: str):
+    """Reorder, or move between "for discussion" and "for information"; an htmx request gets
+    the two lists back to swap in place, a plain form post the page."""
     def change(meeting):
-        agendas.move_item(meeting, _item(meeting, item_id), direction, current_policy())
+        item = _item(meeting, item_id)
+        if direction in ("up", "down"):
+            agendas.move_item(meeting, item, direction, current_policy())
+        else:
+            agendas.set_discussion(meeting, item, direction == "discuss", g.user, current_policy())
         return None
 
-    return _agenda_change(meeting_id, change)
+    if not request.headers.get("HX-Request"):
+        return _agenda_change(meeting_id, change)
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    policy = current_policy()
+    try:
+        change(meeting)
+    except agendas.AgendaError as exc:
+        return str(exc), 409
+    db.session.expire(meeting, ["items"])
+    rows = agendas.agenda_rows(meeting, agendas.current_items(meeting), policy)
+    agendas.log_view(meeting, rows, policy)
+    ref = next((r["ref"] for r in rows if r["case_id"] == _item(meeting, item_id).case_id), "")
+    return render_template("panels/_agenda_sections.html",
+                           **_sections_context(meeting, rows, policy, True, announce=f"{ref} {MOVED[direction]}"))
 
 
 # -- outcomes per item ------------------------------------------------------------------------------------
@@ -558,12 +640,6 @@ def item_action(meeting_id: int, item_id: int):
 # -- KPIs ------------------------------------------------------------------------------------------------
 
 KPI_ROLES = ("coordinator", "analyst")
-CHARTS = {
-    "cohort": "Cohort size by month",
-    "rag": "Cases by RAG status by month",
-    "flow": "Referrals and exits by month",
-    "kpis": "Performance indicators against their targets",
-}
 
 
 def _kpi_result():
@@ -584,31 +660,49 @@ def _kpi_result():
 @bp.route("/kpis")
 @roles_required(*KPI_ROLES)
 def kpis():
+    from panels.kpis import build_charts
+
     panels, code, result = _kpi_result()
     return render_template("panels/kpis.html", title="KPIs", result=result, panels=user_panels(current_policy()),
-                           code=code, charts=CHARTS, chosen=panels)
+                           code=code, charts=build_charts(result), chosen=panels)
 
 
 @bp.route("/kpis/charts/<any(cohort, rag, flow, kpis):name>.svg")
 @roles_required(*KPI_ROLES)
 def kpi_chart(name: str):
-    from panels import charts
+    """One chart as an SVG file (the page draws the same chart inline)."""
+    from panels.kpis import build_charts
 
     _, _, result = _kpi_result()
-    months = [m["month"] for m in result["monthly"]]
-    col = {k: [m[k] for m in result["monthly"]] for k in ("cohort", "referrals", "exits", "red", "amber", "green")}
-    if name == "cohort":
-        svg = charts.line_chart(months, {"Cohort size": col["cohort"]}, "Cases")
-    elif name == "rag":
-        svg = charts.stacked_rag_chart(months, col["red"], col["amber"], col["green"])
-    elif name == "flow":
-        svg = charts.grouped_bar_chart(months, {"Referrals": col["referrals"], "Exits": col["exits"]}, "Cases")
-    else:
-        ks = result["kpis"]
-        svg = charts.kpi_chart([k.key.replace("_", " ") for k in ks], [k.percent for k in ks], [k.target for k in ks])
+    chart = build_charts(result).get(name)
+    if chart is None:
+        abort(404)
+    svg = render_template("panels/chart.svg", chart=chart, name=name)
     resp = current_app.response_class(svg, mimetype="image/svg+xml")
     resp.headers["Cache-Control"] = "private, max-age=300"
     return resp
+
+
+@bp.route("/kpis/equality")
+@roles_required(*KPI_ROLES)
+def equality():
+    """Equality monitoring for one panel and month (identity read on the panel needed)."""
+    from equality import monitoring
+
+    policy = current_policy()
+    panels = [p for p in user_panels(policy) if monitoring.may_see(p, policy)]
+    code = request.args.get("panel") or (panels[0].code if panels else "")
+    months = monitoring.months_back(clock.today())
+    chosen = next((p for p in panels if p.code == code), None)
+    if code and chosen is None:
+        abort(404)
+    month = next((m for m in months if m.strftime("%Y-%m") == request.args.get("month")), months[-1])
+    report = None
+    if chosen is not None:
+        report = monitoring.report(chosen, month)
+        monitoring.log_view(chosen, month)
+    return render_template("panels/equality.html", title="Equality monitoring", panels=panels, code=code,
+                           months=months, month=month, report=report)
 
 
 @bp.route("/kpis.csv")

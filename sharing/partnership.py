@@ -96,6 +96,62 @@ def _rule_problem(rule: str) -> str | None:
     return None
 
 
+REVIEW_INTERVAL_KEYS = ("red", "amber", "green", "level1", "level2", "level3")
+CRITERION_TYPES = ("bool", "int", "choice", "text")
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _criteria_problems(criteria, where: str) -> list[str]:
+    if not isinstance(criteria, list):
+        return [f"{where}: must be a list of {{name, label, type}}"]
+    out, names = [], set()
+    for j, c in enumerate(criteria):
+        cw = f"{where}[{j}]"
+        if not isinstance(c, dict) or not re.match(r"^[a-z][a-z0-9_]{0,39}$", str(c.get("name") or "")):
+            out.append(f"{cw}.name: lower-case letters, digits or _ (a mapping with name, label, type)")
+            continue
+        if c["name"] in names:
+            out.append(f"{cw}.name: {c['name']} appears twice")
+        names.add(c["name"])
+        if c.get("type", "bool") not in CRITERION_TYPES:
+            out.append(f"{cw}.type: {c.get('type')!r} is not one of {', '.join(CRITERION_TYPES)}")
+        if c.get("type") == "choice" and not (isinstance(c.get("choices"), list) and c["choices"]):
+            out.append(f"{cw}.choices: list the choices")
+    return out
+
+
+def meeting_setting_problems(p: dict, where: str) -> list[str]:
+    """Problems in a panel's meeting settings (CONTRACT.md "Additions")."""
+    out = []
+    if not _whole(p.get("meeting_minutes", 120), 10, 600):
+        out.append(f"{where}.meeting_minutes: a whole number of minutes from 10 to 600")
+    if not _whole(p.get("minutes_per_case", 10), 1, 120):
+        out.append(f"{where}.minutes_per_case: a whole number of minutes from 1 to 120")
+    intervals = p.get("review_interval_days") or {}
+    if not isinstance(intervals, dict) or any(k not in REVIEW_INTERVAL_KEYS or not _whole(v, 1, 730)
+                                              for k, v in intervals.items()):
+        out.append(f"{where}.review_interval_days: keys {', '.join(REVIEW_INTERVAL_KEYS)} with whole days")
+    if p.get("inclusion_review_days") is not None and not _whole(p["inclusion_review_days"], 1, 1000):
+        out.append(f"{where}.inclusion_review_days: a whole number of days from 1 to 1000")
+    if p.get("referral_criteria") is not None:
+        out += _criteria_problems(p["referral_criteria"], f"{where}.referral_criteria")
+    return out
+
+
+def meeting_settings(p: dict) -> dict[str, Any]:
+    """A valid panel entry's meeting settings as Panel attributes."""
+    return dict(
+        meeting_minutes=int(p.get("meeting_minutes", 120)),
+        minutes_per_case=int(p.get("minutes_per_case", 10)),
+        review_interval_days=dict(p["review_interval_days"]) if p.get("review_interval_days") else None,
+        inclusion_review_days=p.get("inclusion_review_days"),
+        referral_criteria=list(p["referral_criteria"]) if p.get("referral_criteria") else None,
+    )
+
+
 def validate(data: dict[str, Any]) -> list[str]:
     """Every problem in the file, each prefixed with where it is."""
     problems: list[str] = []
@@ -175,6 +231,7 @@ def validate(data: dict[str, Any]) -> list[str]:
             k not in DEFAULT_REVIEW_DAYS or not isinstance(v, int) or v < 1 for k, v in review.items()
         ):
             problems.append(f"{where}.review_days: keys {', '.join(DEFAULT_REVIEW_DAYS)} with whole days")
+        problems += meeting_setting_problems(p, where)
 
     seen = set()
     for i, isa in enumerate(_list("isas")):
@@ -308,6 +365,7 @@ def load(data: dict[str, Any]) -> LoadResult:
             region=p.get("region", region),
             agenda_days_before=int(p.get("agenda_days_before", 7)),
             review_days={**DEFAULT_REVIEW_DAYS, **(p.get("review_days") or {})},
+            **meeting_settings(p),
         )
         if _set(obj, **values) or created:
             result.bump("panels", created)

@@ -42,3 +42,32 @@ def meeting_on(partnership):
         ).scalar_one()
 
     return _get
+
+
+@pytest.fixture
+def held_meeting(partnership):
+    """held_meeting("IOM", date(2026, 11, 4), [case, ...]) -> a past meeting of the panel, sat
+    and closed through the real services, at which these cases were discussed (their next
+    review dates kept as they are)."""
+    from panels import agenda as agendas
+    from panels import meetings as mtg
+    from panels.models import Meeting
+    from sharing.policy import Policy
+
+    def _hold(panel: str, day: dt.date, cases: list, *, closer: str = "coord"):
+        panel_obj = partnership.panels[panel]
+        user = partnership.user(WRITERS[panel] if panel != "IOM" else closer)
+        meeting = Meeting(panel_id=panel_obj.id, rule_date=day, date=day, time="10:00")
+        db.session.add(meeting)
+        db.session.flush()
+        agendas.generate_agenda(meeting)
+        wanted = {c.id: c for c in cases}
+        for item in meeting.items:
+            if item.case_id in wanted:
+                mtg.record_outcome(meeting, item, user=user, rag=None, rationale=None,
+                                   next_review=wanted[item.case_id].next_review, policy=Policy(user))
+        mtg.close_meeting(meeting, Policy(user), confirm=True)
+        db.session.commit()
+        return meeting
+
+    return _hold

@@ -12,12 +12,14 @@ from panels.models import AgendaItem, Meeting
 from sharing.models import AccessEvent
 
 DEC2 = dt.date(2026, 12, 2)
+NOV4 = dt.date(2026, 11, 4)
 RECENT = dt.date(2026, 11, 20)
 
 
 @pytest.fixture
-def cohort(make_case):
-    """A hand-made IOM cohort; one case in each situation the agenda ranks."""
+def cohort(make_case, held_meeting):
+    """A hand-made IOM cohort; one case in each situation the agenda ranks. All but the
+    referral were discussed at the panel's (held) November meeting."""
     c = {
         "green": make_case(given="Gus", rag="green", last_engagement=RECENT, next_review=dt.date(2027, 2, 1)),
         "referred": make_case(given="Rita", status="referred", rag="amber", last_engagement=RECENT,
@@ -31,6 +33,7 @@ def cohort(make_case):
     }
     c["both"] = make_case(given="Bo", rag="amber", last_engagement=RECENT, next_review=dt.date(2027, 2, 1))
     make_case("MAPPA", nominal=c["both"].nominal, mappa_level=2)
+    held_meeting("IOM", NOV4, [v for k, v in c.items() if k not in ("referred", "exited")])
     return c
 
 
@@ -51,24 +54,39 @@ def test_draft_prioritises_and_gives_reasons(cohort, meeting_on):
     assert [d.position for d in drafts] == list(range(1, 8))
 
 
-def test_referred_since_previous_meeting_counts_as_new(make_case, meeting_on):
+def test_new_referral_means_not_yet_discussed_at_a_held_meeting(make_case, meeting_on, held_meeting):
+    """Not a date comparison: a case referred long ago but never discussed at a meeting that
+    sat is new; one on a held meeting's agenda but not discussed is still new; a past meeting
+    that was never closed does not count."""
+    from panels.models import Meeting
+
     jan = meeting_on("IOM", dt.date(2027, 1, 6))
     engaged, later = dt.date(2027, 1, 1), dt.date(2027, 3, 1)
-    since = make_case(given="Sam", rag="green", referral_date=dt.date(2026, 12, 10), last_engagement=engaged,
-                      next_review=later)
-    before = make_case(given="Bea", rag="green", referral_date=dt.date(2026, 11, 1), last_engagement=engaged,
-                       next_review=later)
+    discussed = make_case(given="Bea", rag="green", referral_date=dt.date(2026, 6, 1), last_engagement=engaged,
+                          next_review=later)
+    skipped = make_case(given="Sam", rag="green", referral_date=dt.date(2026, 6, 1), last_engagement=engaged,
+                        next_review=later)
+    held_meeting("IOM", dt.date(2026, 10, 7), [discussed])
+    unheld = Meeting(panel_id=jan.panel_id, rule_date=dt.date(2026, 11, 4), date=dt.date(2026, 11, 4))
+    db.session.add(unheld)
+    db.session.flush()
+    agendas.generate_agenda(unheld)
+    for item in unheld.items:
+        item.discussed = True  # recorded but the meeting was never closed
+    db.session.commit()
     reasons = {d.case_id: d.reasons for d in agendas.draft_agenda(jan)}
-    assert reasons[since.id] == ["new_referral", "green"]
-    assert reasons[before.id] == ["green"]
+    assert reasons[discussed.id] == ["green"]
+    assert reasons[skipped.id] == ["new_referral", "green"]
 
 
 def test_mappa_review_intervals(make_case, meeting_on):
     dec10 = meeting_on("MAPPA", dt.date(2026, 12, 10))
-    l3 = make_case("MAPPA", given="Lev", rag="amber", mappa_level=3, last_reviewed=dt.date(2026, 10, 28),
+    # The first review is set at referral, one interval of the case's MAPPA level later.
+    l3 = make_case("MAPPA", given="Lev", rag="amber", mappa_level=3, referral_date=dt.date(2026, 10, 28),
                    last_engagement=RECENT)
-    l2 = make_case("MAPPA", given="Lou", rag="amber", mappa_level=2, last_reviewed=dt.date(2026, 10, 28),
+    l2 = make_case("MAPPA", given="Lou", rag="amber", mappa_level=2, referral_date=dt.date(2026, 10, 28),
                    last_engagement=RECENT)
+    assert (l3.next_review, l2.next_review) == (dt.date(2026, 12, 9), dt.date(2027, 1, 20))
     reasons = {d.case_id: d.reasons for d in agendas.draft_agenda(dec10)}
     assert "review_due" in reasons[l3.id]  # 28 Oct + 6 weeks = 9 Dec
     assert "review_due" not in reasons[l2.id]  # 28 Oct + 12 weeks = 20 Jan
@@ -124,7 +142,8 @@ def test_coordinator_edits_and_publishes_then_partners_read(cohort, login_as, me
     meeting = db.session.get(Meeting, meeting.id)
     assert meeting.status == "published"
     assert meeting.items[0].case_id == cohort["red"].id
-    assert meeting.items[-1].case_id == cohort["green"].id and meeting.items[-1].added_manually
+    added = [i for i in meeting.items if i.for_discussion][-1]  # added for discussion, at its end
+    assert added.case_id == cohort["green"].id and added.added_manually
 
     client.post("/sign-out")
     login_as("dwp")

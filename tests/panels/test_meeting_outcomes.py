@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from cohort.models import Action, Case, RagChange
+from core import clock
 from core.extensions import db
 from panels.models import Attendance, Meeting
+from tests.conftest import clock_at
 
 DEC10 = dt.date(2026, 12, 10)
 
@@ -69,6 +71,11 @@ def test_close_refused_without_disclosure_then_applies_outcomes(mappa, login_as,
     assert client.post(f"/meetings/{meeting.id}/items/{item1.id}",
                        data={"outcome-rag": "", "outcome-rationale": ""}).status_code == 302
 
+    resp = client.post(f"/meetings/{meeting.id}/close")
+    assert resp.status_code == 409  # before the meeting sits
+    assert "cannot be closed before then" in resp.get_data(as_text=True)
+    clock.set_now(clock_at("2026-12-10T15:00:00"))  # the day it sits (a new sign-in: the old one timed out)
+    login_as("mappa.coord")
     resp = client.post(f"/meetings/{meeting.id}/close")
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)

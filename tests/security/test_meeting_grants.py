@@ -219,6 +219,14 @@ def test_saving_an_item_does_not_name_its_stored_position(app, monkeypatch):
 
 # -- writes -------------------------------------------------------------------------------------
 
+def _sitting_day() -> None:
+    """Meetings close only on or after the day they sit (issue 14)."""
+    from core import clock
+    from tests.conftest import clock_at
+
+    clock.set_now(clock_at("2026-12-02T15:00:00"))
+
+
 def _counts():
     from cohort.models import RagChange
     from panels.models import AgendaItem
@@ -280,9 +288,10 @@ def test_close_credits_the_recorder_not_the_closer(app, monkeypatch):
 
     _reset(app, monkeypatch)
     ids = build(*WORLDS[1])  # LACS coordinator recorded "green" on the first case
+    _sitting_day()
     client = app.test_client()
     login(client, "police.coord")
-    assert client.post(f"/meetings/{ids['meeting']}/close").status_code == 302
+    assert client.post(f"/meetings/{ids['meeting']}/close", data={"confirm": "yes"}).status_code == 302
     db.session.expire_all()
     change = db.session.execute(db.select(RagChange).filter_by(case_id=ids["cases"][0])).scalar_one()
     assert (change.to_rag, change.user_id, change.source) == ("green", user("coord").id, "meeting")
@@ -302,9 +311,10 @@ def test_a_decision_whose_recorder_lost_risk_write_is_not_applied_and_the_close_
                        next_review=None, policy=policy("police.coord"))
     db.session.commit()
     _load(police_risk="r")  # the police agreement is changed: risk becomes read-only
+    _sitting_day()
     client = app.test_client()
     login(client, "coord")
-    resp = client.post(f"/meetings/{ids['meeting']}/close", follow_redirects=True)
+    resp = client.post(f"/meetings/{ids['meeting']}/close", data={"confirm": "yes"}, follow_redirects=True)
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     assert "IOM-30: not applied" in page

@@ -30,6 +30,7 @@ from cohort.models import (
 )
 from core import clock
 from core.extensions import db
+from notifications import services as notifications
 from sharing import audit
 from sharing.blind_index import index_nominal
 from sharing.gateway import unsealing
@@ -332,6 +333,7 @@ def add_action(
     db.session.flush()
     audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=["offending"], detail=f"action {action.id} added")
+    notifications.queue_for_action(action, "action_assigned", key=f"action:{action.id}", exclude=user)
     return action
 
 

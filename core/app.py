@@ -135,6 +135,7 @@ def _import_models() -> None:
     """Import every feature's models so metadata (and Alembic) sees all tables."""
     import auth.models  # noqa: F401
     import cohort.models  # noqa: F401
+    import notifications.models  # noqa: F401
     import panels.models  # noqa: F401
     import sharing.models  # noqa: F401
     import lifecycle.models  # noqa: F401
@@ -219,6 +220,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp):
         app.register_blueprint(bp)
     app.register_blueprint(cohort.dedupe_routes.bp)
+    import notifications.routes
+
+    app.register_blueprint(notifications.routes.bp)
     import chronology.routes
     import search.routes
 

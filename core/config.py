@@ -60,6 +60,14 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ARGON2_MEMORY_COST": 65536,
         "START_SCHEDULER": env.get("START_SCHEDULER") == "1",
         "TIMEZONE": "Europe/London",
+        # E-mail (notifications): without SMTP_HOST, messages are printed to the console (development).
+        "SMTP_HOST": env.get("SMTP_HOST") or None,
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 25),
+        "SMTP_USER": env.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "0") in ("1", "true", "True", "yes"),
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 10),
+        "MAIL_FROM": env.get("MAIL_FROM") or None,
     }
     if overrides:
         cfg.update(overrides)

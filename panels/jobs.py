@@ -24,6 +24,8 @@ from cohort.models import Case, RagChange
 from core import clock
 from core.db import immediate_transactions
 from core.extensions import db
+from notifications import jobs as notification_jobs
+from notifications import services as notifications
 from panels.agenda import NO_ENGAGEMENT_3M, NO_ENGAGEMENT_6M, generate_agenda
 from panels.models import JobRun, Lease, Meeting, Panel, Reminder, Snapshot
 from panels.services import ensure_meetings, system_user
@@ -236,6 +238,7 @@ def run_reminders(now: dt.datetime) -> int:
                     continue
                 db.session.add(Reminder(kind=kind, key=key, message=f"{text} {when.strftime('%-d %B %Y')}.",
                                         due=when, created_at=clock.utcnow()))
+                notifications.queue(_admins(), kind, None, f"/agreements/{isa.id}", key=key, detail=isa.ref)
                 have.add((kind, key))
                 made += 1
         db.session.commit()
@@ -243,6 +246,12 @@ def run_reminders(now: dt.datetime) -> int:
         db.session.rollback()
         made = 0
     return made
+
+
+def _admins() -> list[User]:
+    """Agreement reminders go to the partnership's administrators."""
+    users = db.session.execute(db.select(User).where(User.active.is_(True), User.is_system.is_(False))).scalars()
+    return [u for u in users if u.has_role("admin")]
 
 
 # -- nightly flags ------------------------------------------------------------------------------
@@ -388,6 +397,7 @@ JOBS: dict[str, Callable[[dt.datetime], int]] = {
     "flags": run_flags,
     "snapshots": run_snapshots,
     "dedupe": run_dedupe,
+    "notifications": notification_jobs.run,
 }
 
 

@@ -29,6 +29,7 @@ SCHEDULE: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("panels.reminders", "reminders", {"trigger": "cron", "hour": 6, "minute": 0}),
     ("panels.snapshots", "snapshots", {"trigger": "cron", "day": 1, "hour": 0, "minute": 30}),
     ("cohort.dedupe", "dedupe", {"trigger": "cron", "hour": 3, "minute": 0}),
+    ("notifications.send", "notifications", {"trigger": "interval", "minutes": 5}),
 )
 
 

@@ -3,12 +3,15 @@
 Originals are distinct synthetic people (Zipf-distributed real given names and surnames
 plus a long tail of made-up surnames); duplicates copy an original and corrupt it the way
 agencies do: typos, nicknames, swapped names, day/month swaps, slipped digits, missing or
-re-formatted identifiers, a new address, upper case, lost diacritics. Hard negatives
-(twins, father and son with the same name, namesakes) are included on purpose.
+re-formatted identifiers, a new address, upper case, lost diacritics, a lost date of birth.
+Hard negatives are included on purpose: twins at one address (some with given names that
+share a phonetic code, Darren/Tyrone), same-named fathers and sons at one address (some
+with one date of birth missing), the commonest names born the same year, namesakes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 
@@ -472,63 +475,109 @@ def _corrupt(rng: random.Random, r: Record, rid: int) -> Record:
     )
 
 
-def generate(n: int = 100_000, dup_rate: float = 0.06, seed: int = 7) -> tuple[list[Record], set[tuple[int, int]]]:
-    """(records, true duplicate pairs as (min id, max id)); deterministic for a seed."""
+# Given names that share a Metaphone code but are different names (Darren/Tyrone: TRN).
+PHONETIC_CLASH = {
+    "Darren": "Tyrone", "Tyrone": "Darren", "Dean": "Tony", "Tony": "Dean",
+    "Lucy": "Lisa", "Lisa": "Lucy", "Leo": "Lee", "Lee": "Leo",
+}
+HARD_KINDS = (
+    "twins", "twins_phonetic", "parent_child", "parent_child_no_dob", "common_same_year", "namesake",
+)
+
+
+def _twin(rng: random.Random, base: Record, rid: int, phonetic: bool) -> Record:
+    """A twin at the same address: same family name, date of birth and postcode, another given name."""
+    other = _person(rng, rid)
+    given = other.given_name
+    gender = other.gender
+    if phonetic:
+        clash = [n for n in PHONETIC_CLASH if n != base.given_name]
+        given = PHONETIC_CLASH.get(base.given_name) or rng.choice(clash)
+        gender = "F" if given in FEMALE else "M"
+    elif given == base.given_name:
+        given = rng.choice([n for n in (MALE if gender == "M" else FEMALE) if n != base.given_name])
+    return Record(id=rid, given_name=given, family_name=base.family_name, date_of_birth=base.date_of_birth,
+                  gender=gender, postcode=base.postcode, pnc=other.pnc, crn=other.crn)
+
+
+def _parent_child(rng: random.Random, base: Record, rid: int, dob_missing: bool) -> Record:
+    """A same-named father or son at the same address; with ``dob_missing`` his date of birth is not recorded."""
+    dob = None
+    if not dob_missing and base.date_of_birth:
+        dob = base.date_of_birth.replace(year=base.date_of_birth.year - rng.randint(20, 35), day=1)
+    return Record(id=rid, given_name=base.given_name, family_name=base.family_name, date_of_birth=dob,
+                  gender=base.gender, postcode=base.postcode, pnc=_pnc(rng) if rng.random() < 0.5 else None)
+
+
+def _common_same_year(rng: random.Random, base: Record, rid: int) -> Record:
+    """Another person with the same very common name, born the same year, living elsewhere."""
+    other = _person(rng, rid)
+    year = base.date_of_birth.year if base.date_of_birth else 1980
+    dob = other.date_of_birth.replace(year=year) if other.date_of_birth and not (
+        other.date_of_birth.month == 2 and other.date_of_birth.day == 29) else datetime.date(year, 6, 1)
+    if dob == base.date_of_birth:
+        dob = dob.replace(day=dob.day % 28 + 1)
+    return Record(id=rid, given_name=base.given_name, family_name=base.family_name, date_of_birth=dob,
+                  gender=base.gender, postcode=other.postcode, pnc=other.pnc, crn=other.crn)
+
+
+def _hard_negative(rng: random.Random, base: Record, rid: int, kind: str) -> Record:
+    """Someone else who looks like ``base``: a relative or a namesake (never a duplicate)."""
+    if kind in ("twins", "twins_phonetic"):
+        return _twin(rng, base, rid, kind == "twins_phonetic")
+    if kind in ("parent_child", "parent_child_no_dob"):
+        return _parent_child(rng, base, rid, kind == "parent_child_no_dob")
+    if kind == "common_same_year":
+        return _common_same_year(rng, base, rid)
+    other = _person(rng, rid)
+    return Record(id=rid, given_name=base.given_name, family_name=base.family_name,
+                  date_of_birth=other.date_of_birth, gender=base.gender, postcode=other.postcode, pnc=other.pnc)
+
+
+def _common(rng: random.Random, originals: list[Record]) -> Record:
+    """An original with one of the ten commonest given names and surnames (for namesakes)."""
+    for _ in range(200):
+        base = rng.choice(originals)
+        if base.given_name in MALE[:10] + FEMALE[:10] and base.family_name in SURNAMES[:10]:
+            return base
+    return rng.choice(originals)
+
+
+def generate(
+    n: int = 100_000, dup_rate: float = 0.06, seed: int = 7, hard_rate: float = 0.03, dob_lost: float = 0.02,
+) -> tuple[list[Record], set[tuple[int, int]]]:
+    """(records, true duplicate pairs as (min id, max id)); deterministic for a seed.
+
+    ``hard_rate`` of the register are hard negatives, spread over :data:`HARD_KINDS`
+    (twins at one address, twins whose given names share a phonetic code, same-named
+    fathers and sons at one address with and without a date of birth, the commonest
+    names born the same year, namesakes); ``dob_lost`` of duplicates lose their date of birth.
+    """
     rng = random.Random(seed)
     records: list[Record] = []
     truth: set[tuple[int, int]] = set()
     n_dups = int(n * dup_rate)
-    n_hard = int(n * 0.01)
+    n_hard = int(n * hard_rate)
     while len(records) < n - n_dups - n_hard:
         records.append(_person(rng, len(records) + 1))
     originals = list(records)
-    # hard negatives: twins, father and son, namesakes
-    for _ in range(n_hard):
-        base = rng.choice(originals)
-        kind = rng.randrange(3)
-        rid = len(records) + 1
-        if kind == 0:
-            other = _person(rng, rid)
-            records.append(
-                Record(
-                    id=rid,
-                    given_name=other.given_name,
-                    family_name=base.family_name,
-                    date_of_birth=base.date_of_birth,
-                    gender=other.gender,
-                    postcode=base.postcode,
-                    pnc=other.pnc,
-                )
-            )
-        elif kind == 1 and base.date_of_birth:
-            records.append(
-                Record(
-                    id=rid,
-                    given_name=base.given_name,
-                    family_name=base.family_name,
-                    date_of_birth=base.date_of_birth.replace(year=base.date_of_birth.year - rng.randint(20, 35), day=1),
-                    gender=base.gender,
-                    postcode=base.postcode,
-                    pnc=_pnc(rng) if rng.random() < 0.5 else None,
-                )
-            )
+    clash = [r for r in originals if r.given_name in PHONETIC_CLASH]
+    for k in range(n_hard):
+        kind = HARD_KINDS[k % len(HARD_KINDS)]
+        if kind == "common_same_year":
+            base = _common(rng, originals)
+        elif kind == "twins_phonetic" and clash:
+            base = rng.choice(clash)
         else:
-            other = _person(rng, rid)
-            records.append(
-                Record(
-                    id=rid,
-                    given_name=base.given_name,
-                    family_name=base.family_name,
-                    date_of_birth=other.date_of_birth,
-                    gender=base.gender,
-                    postcode=other.postcode,
-                    pnc=other.pnc,
-                )
-            )
+            base = rng.choice(originals)
+        records.append(_hard_negative(rng, base, len(records) + 1, kind))
     for _ in range(n_dups):
         base = rng.choice(originals)
         rid = len(records) + 1
-        records.append(_corrupt(rng, base, rid))
+        dup = _corrupt(rng, base, rid)
+        if rng.random() < dob_lost:
+            dup = dataclasses.replace(dup, date_of_birth=None)
+        records.append(dup)
         truth.add((base.id, rid))
     # duplicates of the same original are duplicates of each other too
     by_orig: dict[int, list[int]] = {}

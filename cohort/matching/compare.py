@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
 
-from .nicknames import name_groups
+from .nicknames import is_known, name_groups
 from .normalise import (
     compact_name,
     name_tokens,
@@ -43,6 +43,9 @@ __all__ = [
 MISSING = "missing"
 TYPO_THRESHOLD = 0.92
 SIMILAR_THRESHOLD = 0.84
+# A shared phonetic code counts only between names that are also alike as strings:
+# Metaphone conflates unrelated names (Darren and Tyrone are both TRN, Dean and Tony TN).
+PHONETIC_MIN_SIMILARITY = 0.7
 
 GIVEN_LEVELS = ("exact", "nickname", "typo", "phonetic", "similar", "initial", "disagree", MISSING)
 FAMILY_LEVELS = (
@@ -141,6 +144,7 @@ class NameTable:
     g_init: np.ndarray  # code of the first letter
     g_is_initial: np.ndarray  # bool: the given name is a single letter
     g_groups: np.ndarray  # (n, 3) nickname group codes, -1 padded
+    g_known: np.ndarray  # bool: the given name is a known name (cohort.matching.nicknames.KNOWN)
     f_comp: np.ndarray  # code of the compact family name
     f_str: list[str]
     f_phon: np.ndarray
@@ -154,6 +158,7 @@ class NameTable:
         g_init = np.full(n, -1, np.int64)
         g_is_initial = np.zeros(n, bool)
         g_groups = np.full((n, 3), -1, np.int64)
+        g_known = np.zeros(n, bool)
         f_comp = np.full(n, -1, np.int64)
         f_phon = np.full(n, -1, np.int64)
         f_tok = np.full((n, 3), -1, np.int64)
@@ -168,6 +173,7 @@ class NameTable:
                 g_phon[i] = vocab("#" + phonetic_key(first))
                 g_init[i] = vocab(first[0])
                 g_is_initial[i] = len(first) == 1
+                g_known[i] = is_known(first)
                 for k, grp in enumerate(sorted(name_groups(first))[:3]):
                     g_groups[i, k] = vocab("@" + grp)
             fc = compact_name(family)
@@ -177,7 +183,7 @@ class NameTable:
                 f_phon[i] = vocab("#" + phonetic_key(family))
                 for k, t in enumerate(name_tokens(family)[:3]):
                     f_tok[i, k] = vocab(t)
-        return cls(g_first, g_str, g_phon, g_init, g_is_initial, g_groups, f_comp, f_str, f_phon, f_tok)
+        return cls(g_first, g_str, g_phon, g_init, g_is_initial, g_groups, g_known, f_comp, f_str, f_phon, f_tok)
 
 
 def _jw(a: list[str], b: list[str]) -> np.ndarray:
@@ -193,7 +199,8 @@ def _pick(strs: list[str], idx: np.ndarray) -> list[str]:
 def _string_level(
     ca: np.ndarray, cb: np.ndarray, sa: list[str], sb: list[str], pa: np.ndarray, pb: np.ndarray
 ) -> np.ndarray:
-    """0 exact, 1 typo (JW >= 0.92), 2 phonetic, 3 similar (JW >= 0.84), 4 disagree, 5 missing."""
+    """0 exact, 1 typo (JW >= 0.92), 2 phonetic (same code and JW >= 0.7), 3 similar (JW >= 0.84),
+    4 disagree, 5 missing."""
     out = np.full(len(ca), 4, np.int8)
     miss = (ca < 0) | (cb < 0)
     out[miss] = 5
@@ -203,7 +210,8 @@ def _string_level(
     if len(rest):
         sim = _jw(_pick(sa, rest), _pick(sb, rest))
         similar = np.where(sim >= SIMILAR_THRESHOLD, 3, 4)
-        out[rest] = np.where(sim >= TYPO_THRESHOLD, 1, np.where(pa[rest] == pb[rest], 2, similar))
+        phonetic = (pa[rest] == pb[rest]) & (sim >= PHONETIC_MIN_SIMILARITY)
+        out[rest] = np.where(sim >= TYPO_THRESHOLD, 1, np.where(phonetic, 2, similar))
     return out
 
 
@@ -214,6 +222,33 @@ def _any_equal(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
         col = xa[:, i : i + 1]
         hit |= ((col == xb) & (col >= 0)).any(axis=1)
     return hit
+
+
+def _one_edit(a: list[str], b: list[str], min_len: int) -> np.ndarray:
+    """Row-wise: one insertion, deletion, substitution or transposition apart (both >= min_len long)."""
+    if not a:
+        return np.zeros(0, bool)
+    dist = cpdist(a, b, scorer=OSA.distance, workers=1)
+    long = np.asarray([min(len(x), len(y)) >= min_len for x, y in zip(a, b, strict=True)], bool)
+    return (dist <= 1) & long
+
+
+def _given_edit_distance(gl, sl, nick, na: NameTable, ia, nb: NameTable, ib) -> None:
+    """Given names by edit distance and the table of known names, in place.
+
+    One edit apart ("Srgei"/"Sergei", "AJCK"/"Jack") is a typo, whatever Jaro-Winkler says
+    of short names, unless both are known names: two different known names (Leo and Lee,
+    Darren and Tyrone) are two names, at best "similar", never a typo or a sound-alike.
+    """
+    known = na.g_known[ia] & nb.g_known[ib] & ~nick & (sl > 0) & (sl < 5)
+    weak = np.flatnonzero((sl >= 2) & (sl < 5) & ~nick & ~known & (gl != _G["initial"]))
+    if len(weak):
+        hit = _one_edit(_pick(na.g_str, ia[weak]), _pick(nb.g_str, ib[weak]), 3)
+        gl[weak[hit]] = _G["typo"]
+    rows = np.flatnonzero(known)
+    if len(rows):
+        sim = _jw(_pick(na.g_str, ia[rows]), _pick(nb.g_str, ib[rows]))
+        gl[rows] = np.where(sim >= SIMILAR_THRESHOLD, _G["similar"], _G["disagree"])
 
 
 def name_levels(
@@ -235,6 +270,7 @@ def name_levels(
         (sl >= 3) & (sl < 5) & ~nick & (na.g_is_initial[ia] | nb.g_is_initial[ib]) & (na.g_init[ia] == nb.g_init[ib])
     )
     gl[ini] = _G["initial"]
+    _given_edit_distance(gl, sl, nick, na, ia, nb, ib)
 
     fa, fb = na.f_comp[ia], nb.f_comp[ib]
     f_str_a, f_str_b = _pick(na.f_str, ia), _pick(nb.f_str, ib)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
-from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING, Table, Vocab, compare_pairs
-from .model import PRIOR_U, RELATIVES, FSModel, log2_odds, probability, relatives_adjustment
+from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, Table, Vocab, compare_pairs
+from .explain import REVIEW_CAP_LOG2ODDS, Evidence, evidence, review_caps
+from .model import PRIOR_U, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Record", "Evidence", "Pair", "Matcher", "find_duplicates"]
-_ID_CONFLICT_LOG2ODDS = log2_odds(0.2)  # a pair with conflicting identifiers scores at most 0.2
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,6 @@ class Record:
 
 
 @dataclass
-class Evidence:
-    """One piece of evidence for or against a match; ``weight`` is a log2 Bayes factor."""
-
-    field: str
-    level: str
-    weight: float
-    text: str
-
-
-@dataclass
 class Pair:
     """Two records (``a`` < ``b``), the probability they are one person, and why."""
 
@@ -68,76 +58,14 @@ class Pair:
         return [e.text for e in self.evidence]
 
 
-_LABEL = {
-    "given_name": "given name", "family_name": "family name", "date_of_birth": "date of birth",
-    "gender": "gender", "postcode": "postcode", "pnc": "PNC ID", "cro": "CRO number",
-    "nomis": "NOMIS number", "crn": "CRN",
-}
-_NAME_WORDS = {
-    "exact": "the same", "nickname": "a known nickname or spelling variant (e.g. Bill/William)",
-    "typo": "a small spelling difference", "phonetic": "sounds the same, spelt differently",
-    "similar": "similar but not the same", "initial": "only the initial matches",
-    "hyphen_part": "one part of a double-barrelled name matches",
-    "swapped": "given and family names are the other way round",
-    "half_swapped": "one name is written in the other field (given name as family name or the other way)",
-    "disagree": "different",
-}
-_WORDS: dict[str, dict[str, str]] = {
-    "given_name": _NAME_WORDS,
-    "family_name": _NAME_WORDS,
-    "date_of_birth": {
-        "exact": "the same", "swapped_day_month": "day and month swapped",
-        "one_digit": "one digit different (or two adjacent digits transposed)",
-        "year_off": "same day and month, year differs by 1 or 10", "disagree": "different",
-        "far": "more than 12 years apart",
-    },
-    "gender": {"agree": "the same", "disagree": "different"},
-    "postcode": {
-        "exact": "the same", "sector": "same postcode sector", "typo": "one character different",
-        "outward": "same postcode district", "disagree": "different",
-    },
-}
-_ID_WORDS = {
-    "exact": "the same", "typo": "one character different", "disagree": "different",
-    "disagree_unchecked": "different (one of them fails the identifier's format or check rules)",
-}
-
-
-def strength(weight: float) -> str:
-    """Plain words for the size of a log2 Bayes factor."""
-    a = abs(weight)
-    if a < 0.5:
-        return "no real evidence either way"
-    word = "very weak" if a < 1 else "weak" if a < 3 else "moderate" if a < 6 else "strong" if a < 10 else "very strong"
-    return f"{word} evidence {'for' if weight > 0 else 'against'}"
-
-
-def _text(f: str, level: str, weight: float) -> str:
-    words = _WORDS.get(f, _ID_WORDS).get(level, level)
-    return f"{_LABEL[f]}: {words}, {strength(weight)}"
-
-
 _GIVEN_EXACT = LEVELS["given_name"].index("exact")
 _FAMILY_EXACT = LEVELS["family_name"].index("exact")
 _FAMILY_SWAPPED = LEVELS["family_name"].index("swapped")
+_FAMILY_CROSSED = [_FAMILY_SWAPPED, LEVELS["family_name"].index("half_swapped")]
 _ID_EXACT = ID_LEVELS.index("exact")
 _TF_PSEUDO = 200.0
+_PHONETIC_MAX_WEIGHT = 1.5  # log2 Bayes factor: "weak evidence for"
 _TF_MIN = 1e-4
-# See cohort.matching.model.RELATIVES: the kinds of relative the model allows for.
-_RELATIVE_TEXT = {
-    "possible_twins": (
-        "same family name and date of birth but different given names: could be twins, so the shared "
-        "family name, date of birth and address count for less"
-    ),
-    "possible_parent_child": (
-        "same name and address but born far apart: could be a parent and child with the same name, so "
-        "the shared name and address count for less"
-    ),
-    "possible_relatives": (
-        "same family name and address but different given names and dates of birth: could be relatives "
-        "(e.g. siblings), so the shared family name and address count for less"
-    ),
-}
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
 
@@ -156,6 +84,7 @@ class Matcher:
         candidates: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
         n_register: int | None = None,
         sample: Iterable[int] | None = None,
+        relatives_rules: bool = True,
     ):
         """``records`` is the register, or with ``candidates`` only part of it:
 
@@ -164,7 +93,10 @@ class Matcher:
           array of record ids and, per key type, the rows of that array it found;
         - ``n_register``: how many records the whole register holds;
         - ``sample``: ids of records that are a random sample of the register, from which
-          u-probabilities and value frequencies are estimated (default: all records).
+          u-probabilities and value frequencies are estimated (default: all records);
+        - ``relatives_rules``: keep twins and pairs without a date of birth below the verdict
+          unless an identifier agrees (:func:`cohort.matching.explain.review_caps`). Always on
+          in the service; off only to measure a register known to hold no relatives.
         """
         self.records: list[Record] = list(records)
         self.ids = np.asarray([r.id for r in self.records], np.int64)
@@ -174,6 +106,7 @@ class Matcher:
         self.table = Table.build(self.records, self.vocab)
         self.vocab.frozen = True
         self.max_block = max_block
+        self.relatives_rules = relatives_rules
         self._index: BlockIndex | None = None
         self._given = candidates
         if sample is None:
@@ -223,14 +156,37 @@ class Matcher:
         _, cnt = np.unique(present, return_counts=True)
         return float((cnt * (cnt - 1)).sum() / (n * (n - 1)))
 
-    def fit(self) -> Matcher:
-        """Estimate u from random pairs and m by EM over the blocked candidate pairs."""
+    def fit(self, model: FSModel | None = None, confirmed: np.ndarray | None = None) -> Matcher:
+        """Estimate u from random pairs and m by EM over the blocked candidate pairs.
+
+        ``model``: parameters kept from an earlier fit (the service stores them, so every run
+        scores with the same model until someone retrains it); only the prior match rate is
+        scaled to this register's size. ``confirmed``: comparison levels of pairs analysts
+        confirmed as one person, counted as known matches when estimating m.
+        """
         if self._fitted:
             return self
         n = self.n_register
-        t, bg = self.table, self._bg
+        t = self.table
         self._cand, by_key = self._candidate_pairs()
         self._levels = compare_pairs(t, self._cand[:, 0], t, self._cand[:, 1])
+        if model is not None:
+            self.model = FSModel.from_json(model.to_json())
+            lam = 2.0 * model.matches_per_record / max(n - 1, 1)
+            self.model.lambda_ = float(min(max(lam, 1e-10), 0.5))
+        else:
+            self._estimate(by_key, confirmed)
+        self._fitted = True
+        log.info(
+            "matcher fitted: %d records, %d candidate pairs, lambda=%.3g, %d EM iterations",
+            n, len(self._cand), self.model.lambda_, self.model.iterations,
+        )
+        return self
+
+    def _estimate(self, by_key: dict[str, np.ndarray], confirmed: np.ndarray | None) -> None:
+        """u from random pairs of the sample, m by EM (plus confirmed pairs), the match rate."""
+        n = self.n_register
+        t, bg = self.table, self._bg
         total = n * (n - 1) // 2
         nb = len(bg)
         if nb >= 2:
@@ -262,16 +218,13 @@ class Matcher:
             if new.any():
                 expected += float(self.model.posterior(levels[new], skip, lam_k, n).sum())
                 seen[rows] = True
+        if confirmed is not None and len(confirmed):
+            self.model.add_confirmed(np.asarray(confirmed, np.int8).reshape(-1, len(FIELDS)), max(expected, 1.0))
         n_cand = len(self._cand)
         self.model.lambda_candidates = expected / max(n_cand, 1)
+        self.model.matches_per_record = expected / max(n, 1)
         lam = expected / max(total, 1)
         self.model.lambda_ = float(min(max(lam, 1e-10), 0.5))
-        self._fitted = True
-        log.info(
-            "matcher fitted: %d records, %d candidate pairs, lambda=%.3g, %d EM iterations",
-            n, n_cand, self.model.lambda_, self.model.iterations,
-        )
-        return self
 
     # ----- scoring -----------------------------------------------------------------------
     def _tf_weight(self, f: str, codes: np.ndarray) -> np.ndarray:
@@ -295,12 +248,16 @@ class Matcher:
         u = np.maximum((c - 2) / max(n, 1), PRIOR_U[kind][0])
         return np.log2(self.model.m[kind][0] / u)
 
-    def _codes(self, t: Table, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """Value codes (for term-frequency weights) of records ``idx`` of table ``t``."""
-        return {
+    def _codes(self, t: Table, idx: np.ndarray, tb: Table | None = None, idx_b: np.ndarray | None = None):
+        """Value codes (for term-frequency weights) of records ``idx`` of table ``t``, and
+        the names of the other side of each pair (records ``idx_b`` of ``tb``)."""
+        out = {
             "given_name": t.names.g_first[idx], "family_name": t.names.f_comp[idx],
             **{k: t.id_code[k][idx] for k in ID_KINDS},
         }
+        if tb is not None and idx_b is not None:
+            out["given_name_b"], out["family_name_b"] = tb.names.g_first[idx_b], tb.names.f_comp[idx_b]
+        return out
 
     def _weights(self, levels: np.ndarray, codes: dict[str, np.ndarray], extra: int = 0):
         """Field weights (with term-frequency adjustment) and the relatives adjustment.
@@ -320,51 +277,49 @@ class Matcher:
             rows = np.flatnonzero(levels[:, c] == _ID_EXACT)
             if len(rows):
                 w[rows, c] = self._id_weight(k, codes[k][rows], extra)
-        # swapped names are worth no more than the family name agreeing exactly would be
-        fcol = _COL["family_name"]
-        rows = np.flatnonzero(levels[:, fcol] == _FAMILY_SWAPPED)
-        if len(rows):
-            w[rows, fcol] = np.minimum(w[rows, fcol], self._tf_weight("family_name", codes["family_name"][rows]))
+        # a shared phonetic code is weak evidence at most, whatever EM makes of it
+        for f in ("given_name", "family_name"):
+            c = _COL[f]
+            rows = np.flatnonzero(levels[:, c] == LEVELS[f].index("phonetic"))
+            if len(rows):
+                w[rows, c] = np.minimum(w[rows, c], _PHONETIC_MAX_WEIGHT)
+        self._swapped_weights(levels, w, codes)
         adj, kind = relatives_adjustment(levels, w, self.model.m["date_of_birth"], self.n_register)
         return w, adj, kind
+
+    def _swapped_weights(self, levels: np.ndarray, w: np.ndarray, codes: dict[str, np.ndarray]) -> None:
+        """Names written the other way round are worth no more than the commoner reading.
+
+        "Catherine Johnson" and "Johnson Catherine": "Johnson" is rare as a given name and
+        "Catherine" rare as a family name, so weighing each name by its frequency in the
+        field it was written in would make a common name look rare. Each name is weighed by
+        the higher of its frequencies in either record's field, in place.
+        """
+        fcol, gcol = _COL["family_name"], _COL["given_name"]
+        rows = np.flatnonzero(np.isin(levels[:, fcol], _FAMILY_CROSSED))
+        if not len(rows):
+            return
+        fam = [self._tf_weight("family_name", codes[k][rows]) for k in ("family_name", "family_name_b") if k in codes]
+        w[rows, fcol] = np.minimum(w[rows, fcol], np.minimum.reduce(fam))
+        exact = rows[levels[rows, gcol] == _GIVEN_EXACT]
+        if len(exact):
+            giv = [self._tf_weight("given_name", codes[k][exact]) for k in ("given_name", "given_name_b") if k in codes]
+            w[exact, gcol] = np.minimum(w[exact, gcol], np.minimum.reduce(giv))
 
     def _score(self, levels, codes, extra: int = 0):
         w, adj, kind = self._weights(levels, codes, extra)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
-        # A PNC, CRO, NOMIS number or CRN belongs to one person: two records carrying
-        # different ones (not a one-character slip) are two people, however alike the
-        # names. Such pairs stay reviewable but never reach the "same person" verdict.
-        id_cols = [_COL[k] for k in ID_KINDS]
-        # ("disagree" is only given where both pass their format and check-character rules)
-        conflict = (levels[:, id_cols] == ID_LEVELS.index("disagree")).any(axis=1)
-        capped = np.minimum(total, _ID_CONFLICT_LOG2ODDS)
-        id_adj = np.where(conflict, capped - total, 0.0)
-        total = np.where(conflict, capped, total)
-        return probability(total), w, adj, kind, id_adj
+        cap = review_caps(levels, self.relatives_rules)
+        capped = np.minimum(total, np.where(cap >= 0, REVIEW_CAP_LOG2ODDS[np.maximum(cap, 0)], np.inf))
+        cap_adj = capped - total  # <= 0: how much a cap took off
+        return probability(capped), w, adj, kind, np.where(cap_adj < 0, cap, -1), cap_adj
 
-    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, kind: int, id_adj: float) -> list[Evidence]:
-        ev: list[Evidence] = []
-        for c, f in enumerate(FIELDS):
-            level = LEVELS[f][int(lv[c])]
-            if level == MISSING:
-                continue
-            ev.append(Evidence(f, level, round(float(w[c]), 3), _text(f, level, float(w[c]))))
-        if kind >= 0 and adj < 0:
-            name = RELATIVES[kind][0]
-            text = f"{_RELATIVE_TEXT[name]}: {strength(adj)}"
-            ev.append(Evidence("household", name, round(float(adj), 3), text))
-        if id_adj < 0:
-            ids = [f for f in ID_KINDS if LEVELS[f][int(lv[_COL[f]])] == "disagree"]
-            text = (
-                f"different {', '.join(i.upper() for i in ids)}: an identifier belongs to one person, "
-                "so this pair is at most a possible match for review"
-            )
-            ev.append(Evidence("identifiers", "conflict", round(float(id_adj), 3), text))
-        ev.sort(key=lambda e: (-abs(e.weight), e.field))
-        return ev
+    @staticmethod
+    def _evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float) -> list[Evidence]:
+        return evidence(lv, w, adj, kind, cap, cap_adj)
 
     def _pairs_from(self, ids_a, ids_b, levels, codes, min_score, exclude, limit=None, extra: int = 0):
-        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
+        p, w, adj, kind, cap, cap_adj = self._score(levels, codes, extra)
         keep = np.flatnonzero(p >= min_score)
         lo = np.minimum(ids_a[keep], ids_b[keep])
         hi = np.maximum(ids_a[keep], ids_b[keep])
@@ -375,7 +330,7 @@ class Matcher:
             if a == b or (exclude and frozenset((a, b)) in exclude):
                 continue
             r = int(keep[k])
-            ev = self._evidence(levels[r], w[r], float(adj[r]), int(kind[r]), float(id_adj[r]))
+            ev = self._evidence(levels[r], w[r], float(adj[r]), int(kind[r]), int(cap[r]), float(cap_adj[r]))
             out.append(Pair(a, b, float(p[r]), ev))
             if limit is not None and len(out) >= limit:
                 break
@@ -391,7 +346,7 @@ class Matcher:
         assert self._cand is not None and self._levels is not None
         ia, ib = self._cand[:, 0], self._cand[:, 1]
         return self._pairs_from(
-            self.ids[ia], self.ids[ib], self._levels, self._codes(self.table, ia), min_score, exclude
+            self.ids[ia], self.ids[ib], self._levels, self._codes(self.table, ia, self.table, ib), min_score, exclude
         )
 
     def match_one(self, record: Record, min_score: float = 0.5, limit: int = 5) -> list[Pair]:
@@ -407,7 +362,7 @@ class Matcher:
         levels = compare_pairs(q, qa, self.table, cands)
         ids_a = np.full(len(cands), record.id, np.int64)
         return self._pairs_from(
-            ids_a, self.ids[cands], levels, self._codes(self.table, cands), min_score, frozenset(), limit,
+            ids_a, self.ids[cands], levels, self._codes(self.table, cands, q, qa), min_score, frozenset(), limit,
             extra=0 if record.id in self._pos else 1,
         )
 
@@ -430,7 +385,8 @@ class Matcher:
         levels = compare_pairs(q, qa, ot, ib)
         ids_b = np.asarray([o.id for o in others], np.int64)
         ids_a = np.full(len(others), record.id, np.int64)
-        return self._pairs_from(ids_a, ids_b, levels, self._codes(ot, ib), min_score, frozenset(), limit, extra=1)
+        codes = self._codes(ot, ib, q, qa)
+        return self._pairs_from(ids_a, ids_b, levels, codes, min_score, frozenset(), limit, extra=1)
 
     def explain(self, a: Record, b: Record) -> Pair:
         """Score and evidence for any two records (whether or not blocking would pair them)."""
@@ -438,12 +394,12 @@ class Matcher:
         t = Table.build([a, b], self.vocab)
         levels = compare_pairs(t, np.array([0]), t, np.array([1]))
         extra = 0 if (a.id in self._pos and b.id in self._pos) else 1
-        codes = self._codes(t, np.array([0]))
+        codes = self._codes(t, np.array([0]), t, np.array([1]))
         pairs = self._pairs_from(np.array([a.id]), np.array([b.id]), levels, codes, -1.0, frozenset(), extra=extra)
         if pairs:
             return pairs[0]
-        p, w, adj, kind, id_adj = self._score(levels, codes, extra)
-        ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), float(id_adj[0]))
+        p, w, adj, kind, cap, cap_adj = self._score(levels, codes, extra)
+        ev = self._evidence(levels[0], w[0], float(adj[0]), int(kind[0]), int(cap[0]), float(cap_adj[0]))
         return Pair(min(a.id, b.id), max(a.id, b.id), float(p[0]), ev)
 
 

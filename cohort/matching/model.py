@@ -162,6 +162,7 @@ class FSModel:
     lambda_: float = 1e-4  # P(match) for a random pair of records
     lambda_candidates: float = 0.05  # P(match) among blocked candidate pairs
     iterations: int = 0
+    matches_per_record: float = 0.0  # expected duplicates per record (scales lambda_ to a register)
 
     @classmethod
     def prior(cls) -> FSModel:
@@ -192,6 +193,51 @@ class FSModel:
         if level == MISSING:
             return 0.0
         return float(np.log2(max(self.m[f][idx], MIN_P) / max(self.u[f][idx], MIN_P)))
+
+    # ----- keeping the parameters between runs ------------------------------------------
+    def to_json(self) -> dict:
+        """The parameters as plain JSON (stored so that every run scores with the same model)."""
+        return {
+            "m": {f: [float(x) for x in self.m[f]] for f in FIELDS},
+            "u": {f: [float(x) for x in self.u[f]] for f in FIELDS},
+            "lambda": float(self.lambda_), "lambda_candidates": float(self.lambda_candidates),
+            "iterations": int(self.iterations), "matches_per_record": float(self.matches_per_record),
+            "levels": {f: list(LEVELS[f]) for f in FIELDS},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> FSModel | None:
+        """The stored model, or None when it was stored for other comparison levels."""
+        if data.get("levels") != {f: list(LEVELS[f]) for f in FIELDS}:
+            return None
+        return cls(
+            m={f: np.asarray(data["m"][f], float) for f in FIELDS},
+            u={f: np.asarray(data["u"][f], float) for f in FIELDS},
+            lambda_=float(data["lambda"]), lambda_candidates=float(data["lambda_candidates"]),
+            iterations=int(data.get("iterations", 0)),
+            matches_per_record=float(data.get("matches_per_record", 0.0)),
+        )
+
+    def add_confirmed(self, levels: np.ndarray, weight: float) -> None:
+        """Pairs an analyst confirmed as one person count as known matches in m.
+
+        ``weight`` is how many matches the EM estimate stands for; each confirmed pair adds
+        one observed match to the level it shows (missing levels add nothing).
+        """
+        if not len(levels):
+            return
+        for c, f in enumerate(FIELDS):
+            k = len(LEVELS[f]) - 1
+            col = levels[:, c]
+            counts = np.bincount(col[col < k], minlength=k)[:k].astype(float)
+            if counts.sum() == 0:
+                continue
+            m = (self.m[f] * weight + counts) / (weight + counts.sum())
+            for (ff, lv), cap in MAX_M.items():
+                if ff == f:
+                    j = LEVELS[f].index(lv)
+                    m[j] = min(m[j], cap)
+            self.m[f] = np.maximum(m / m.sum(), MIN_P)
 
     # ----- estimation -----------------------------------------------------------------
     def set_u(self, random_levels: np.ndarray, exact_u: dict[str, float], n_records: int) -> None:

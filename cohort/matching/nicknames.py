@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from .normalise import normalise_name
 
-__all__ = ["GROUPS", "name_groups", "same_group"]
+__all__ = ["GROUPS", "KNOWN", "is_known", "name_groups", "same_group"]
 
 # Each line: the canonical (formal) form first, then its variants.
 _ENGLISH = """
@@ -245,10 +245,59 @@ sinead shinade
 niamh neve neave
 """
 
+# Spellings of one name in common use in the UK.
+_SPELLINGS = """
+connor conor konnor
+aidan aiden aden
+reece rhys reese
+zoe zoey
+claire clare
+tracey tracy
+stacey stacy stacie
+kerry kerri kerrie
+leanne lianne leann
+jade jayde
+kelly kelli
+megan meghan
+hannah hanna
+isla islay
+ryan rian
+dwayne duane
+jermaine germaine
+lewis louis
+carl karl
+callum calum kallum
+jayden jaden jaydon
+phillip philip filip
+geoffrey jeffrey jeffery
+"""
+
+# Given names common in UK records. Two *different* names from this list (or from the
+# groups above) are two names, however alike they look or sound (Leo and Lee, Darren and
+# Tyrone): one letter apart is a typo only where one of the two is not a known name.
+_COMMON = """
+aaron abdul abigail adam adrian ahmed aisha alan albert alfie ali alice alison amanda amber amelia amir amy
+andrea angela anna anne annie archie arthur ashley ava barry ben bethany billy bradley brandon brian
+bruce callum cameron carl carla carol caroline carrie charlie charlotte chelsea chloe christian ciaran
+clive colin courtney craig dale damien darren dean debbie declan denise dennis derek diane dominic donna
+douglas duncan dylan eddie eileen ella ellie emily emma eric erin ethan evie faye fiona frank freddie
+gail gareth gary gavin gemma george gerald gillian glen gordon grace graham grant hamza harley harrison
+harvey hayley heather helen holly ian imran isaac isabel isla ivy jack jacqueline jade jake jamal jane
+janet jared jason jay jayden jean jemma jenna jermaine jessica jill joanne joel jordan josh joyce julie
+justin kai karen karl kayleigh keith kelly kerry kevin kieran kim kirsty kwame kofi kyle lacey laura
+lauren leah lee leo leon lesley lewis liam lily linda lindsey lisa lola lorna lorraine louise lucy
+luke lynn mandy marcus maria marie mark martin mason matilda maureen max maya megan melanie mia
+michelle mohammed molly morgan nadia naomi nathan neil niall nicola noah oliver olivia omar oscar owen
+paige pamela paula paul phoebe poppy rachel raymond rebecca reece rhys ricky riley robyn rosie ross
+roy ruby ryan sadie sally sandra sara sarah scarlett scott shannon sharon shaun sheila sophie stacey
+stuart summer tanya tara terry theo tina toby tracey trevor tyler tyrone usman vanessa wayne zara zoe
+chantelle danielle jacob jakub lola marcin oskar simon stephen grace kate tony dean darren lucy lisa
+"""
+
 
 def _build() -> dict[str, frozenset[str]]:
     groups: dict[str, set[str]] = {}
-    for block in (_ENGLISH, _EUROPEAN, _TRANSLITERATION):
+    for block in (_ENGLISH, _EUROPEAN, _TRANSLITERATION, _SPELLINGS):
         for line in block.strip().splitlines():
             words = [normalise_name(w) for w in line.split()]
             gid = words[0]
@@ -259,6 +308,15 @@ def _build() -> dict[str, frozenset[str]]:
 
 GROUPS: dict[str, frozenset[str]] = _build()
 """Normalised given name -> the ids (canonical formal names) of the groups it belongs to."""
+
+
+KNOWN: frozenset[str] = frozenset(GROUPS) | frozenset(normalise_name(w) for w in _COMMON.split())
+"""Normalised given names known to be names (in a group or in the common list)."""
+
+
+def is_known(name: str) -> bool:
+    """Is the (normalised, first-word) given name a known name?"""
+    return name in KNOWN or name.replace("-", "") in KNOWN
 
 
 @lru_cache(maxsize=131_072)

@@ -199,12 +199,12 @@ def test_only_check_validated_identifiers_prove_two_people(register):
     matcher = Matcher([*register, a, b]).fit()
     pair = matcher.explain(a, b)
     assert pair.score <= 0.2 + 1e-9
-    assert any(e.field == "identifiers" and "different PNC" in e.text for e in pair.evidence)
+    assert any(e.field == "verdict" and "different PNC" in e.text for e in pair.evidence)
 
     c = dataclasses.replace(a, pnc="2003/0456789K")  # wrong check character: not a checked PNC
     d = dataclasses.replace(b, pnc="2011/0998877T")
     unchecked = Matcher([*register, c, d]).fit().explain(c, d)
-    assert not any(e.field == "identifiers" for e in unchecked.evidence)
+    assert not any(e.level == "identifier_conflict" for e in unchecked.evidence)
 
 
 def test_relatives_are_explained(register):

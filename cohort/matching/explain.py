@@ -1,0 +1,202 @@
+"""The evidence behind a score, in words an analyst can check against the two records,
+and the rules that keep a pair below the verdict ("caps").
+
+Every sentence is built from the comparison levels of the pair, so it can only say what the
+levels show: "same postcode" only where both postcodes are present and equal, "born more
+than 12 years apart" only where both dates exist and are that far apart. A value missing
+from either record is "not known": it is named as such and weighs nothing either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING
+from .model import RELATIVES, log2_odds
+
+__all__ = ["Evidence", "CAPS", "REVIEW_CAP_LOG2ODDS", "review_caps", "evidence", "strength"]
+
+_COL = {f: i for i, f in enumerate(FIELDS)}
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence for or against a match; ``weight`` is a log2 Bayes factor."""
+
+    field: str
+    level: str
+    weight: float
+    text: str
+    contact: bool = False  # the words name the postcode (shown only where contact is readable)
+
+
+# -- caps: patterns that stay "possibly - needs review" whatever the weights say ---------------
+
+# (code, highest probability a capped pair may reach)
+CAPS: tuple[tuple[str, float], ...] = (
+    ("identifier_conflict", 0.2),
+    ("twins_no_identifier", 0.3),
+    ("dob_unknown_no_identifier", 0.4),
+)
+REVIEW_CAP_LOG2ODDS = np.asarray([log2_odds(p) for _, p in CAPS])
+_G = {x: i for i, x in enumerate(LEVELS["given_name"])}
+_F = {x: i for i, x in enumerate(LEVELS["family_name"])}
+_D = {x: i for i, x in enumerate(LEVELS["date_of_birth"])}
+_P = {x: i for i, x in enumerate(LEVELS["postcode"])}
+_ID = {x: i for i, x in enumerate(ID_LEVELS)}
+_GIVEN_DIFFERENT = [_G[x] for x in ("phonetic", "similar", "disagree")]
+_GIVEN_SAME = [_G[x] for x in ("exact", "nickname", "typo")]
+_FAMILY_SAME = [_F[x] for x in ("exact", "hyphen_part", "typo", "phonetic")]
+
+
+def _id_cols() -> list[int]:
+    return [_COL[k] for k in ID_KINDS]
+
+
+def review_caps(levels: np.ndarray, relatives: bool = True) -> np.ndarray:
+    """Per pair, the index in :data:`CAPS` of the first cap that applies, or -1.
+
+    - two identifiers of one kind that both pass their check rules and differ: two people;
+    - twins: same family name and date of birth, different given names, and no identifier
+      agreeing (twins at one address share everything else);
+    - a date of birth not known on either record and no identifier agreeing: a same-named
+      father and son at one address cannot be told apart from one person.
+
+    ``relatives=False`` keeps only the identifier rule (for registers known to hold no
+    relatives, such as the FEBRL benchmarks; the service always applies all three).
+    """
+    ids = levels[:, _id_cols()]
+    # "agrees": the same, or one character apart (a slip in a long reference, not another person's)
+    id_agrees = ((ids == _ID["exact"]) | (ids == _ID["typo"])).any(axis=1)
+    conflict = (ids == _ID["disagree"]).any(axis=1)
+    if not relatives:
+        return np.where(conflict, 0, -1)
+    g, f, d = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]], levels[:, _COL["date_of_birth"]]
+    twins = np.isin(g, _GIVEN_DIFFERENT) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"]) & ~id_agrees
+    dob_unknown = (d == _D[MISSING]) & ~id_agrees
+    out = np.full(len(levels), -1, np.int64)
+    for k, hit in reversed(list(enumerate((conflict, twins, dob_unknown)))):
+        out[hit] = k
+    return out
+
+
+# -- words ------------------------------------------------------------------------------------
+
+_LABEL = {
+    "given_name": "given name", "family_name": "family name", "date_of_birth": "date of birth",
+    "gender": "gender", "postcode": "postcode", "pnc": "PNC ID", "cro": "CRO number",
+    "nomis": "NOMIS number", "crn": "CRN",
+}
+_NAME_WORDS = {
+    "exact": "the same", "nickname": "a known nickname, spelling variant or transliteration (e.g. Bill/William)",
+    "typo": "a small spelling difference",
+    "phonetic": "spelt differently but alike in sound and spelling (counts only a little)",
+    "similar": "similar but not the same", "initial": "only the initial matches",
+    "hyphen_part": "one part of a double-barrelled name matches",
+    "swapped": "given and family names are the other way round",
+    "half_swapped": "one name is written in the other field (given name as family name or the other way)",
+    "disagree": "different",
+}
+_WORDS: dict[str, dict[str, str]] = {
+    "given_name": _NAME_WORDS,
+    "family_name": _NAME_WORDS,
+    "date_of_birth": {
+        "exact": "the same", "swapped_day_month": "day and month swapped",
+        "one_digit": "one digit different (or two adjacent digits transposed)",
+        "year_off": "same day and month, year differs by 1 or 10", "disagree": "different, less than 12 years apart",
+        "far": "more than 12 years apart",
+    },
+    "gender": {"agree": "the same", "disagree": "different"},
+    "postcode": {
+        "exact": "the same", "sector": "same postcode sector", "typo": "one character different",
+        "outward": "same postcode district", "disagree": "different",
+    },
+}
+_ID_WORDS = {
+    "exact": "the same", "typo": "one character different", "disagree": "different",
+    "disagree_unchecked": "different (one of them fails the identifier's format or check rules)",
+}
+# fields whose absence is worth saying: the analyst sees why they did not count
+_SAY_MISSING = ("given_name", "family_name", "date_of_birth", "postcode")
+
+
+def strength(weight: float) -> str:
+    """Plain words for the size of a log2 Bayes factor."""
+    a = abs(weight)
+    if a < 0.5:
+        return "no real evidence either way"
+    word = "very weak" if a < 1 else "weak" if a < 3 else "moderate" if a < 6 else "strong" if a < 10 else "very strong"
+    return f"{word} evidence {'for' if weight > 0 else 'against'}"
+
+
+def field_text(f: str, level: str, weight: float) -> str:
+    if level == MISSING:
+        return f"{_LABEL[f]}: not known (missing from one or both records), no evidence either way"
+    words = _WORDS.get(f, _ID_WORDS).get(level, level)
+    return f"{_LABEL[f]}: {words}, {strength(weight)}"
+
+
+def _facts(lv: np.ndarray) -> dict[str, bool]:
+    """What the levels establish (and nothing more)."""
+    g, f, d, p = (int(lv[_COL[x]]) for x in ("given_name", "family_name", "date_of_birth", "postcode"))
+    return {
+        "given_same": g in _GIVEN_SAME, "given_different": g in _GIVEN_DIFFERENT,
+        "family_same": f in _FAMILY_SAME, "dob_same": d == _D["exact"], "dob_far": d == _D["far"],
+        "dob_unknown": d == _D[MISSING], "dob_different": d in (_D["disagree"], _D["far"]),
+        "postcode_same": p == _P["exact"],
+    }
+
+
+def household_text(kind: str, lv: np.ndarray) -> str:
+    """Why relatives could explain the pair, naming only what the two records show."""
+    t = _facts(lv)
+    at = " and the same postcode" if t["postcode_same"] else ""
+    if kind == "possible_twins" and t["family_same"] and t["dob_same"] and t["given_different"]:
+        return f"same family name and date of birth{at} but different given names: could be twins"
+    if kind == "possible_parent_child" and t["given_same"] and t["family_same"]:
+        if t["dob_far"]:
+            return f"same name{at} but born more than 12 years apart: could be a parent and child with the same name"
+        if t["dob_unknown"]:
+            return (f"same name{at}, date of birth not known: could be a parent and child with the same name")
+    if kind == "possible_relatives" and t["family_same"] and t["given_different"] and t["dob_different"]:
+        return f"same family name{at} but different given names and dates of birth: could be relatives (e.g. siblings)"
+    shared = [w for w, k in (("family name", "family_same"), ("date of birth", "dob_same"),
+                             ("postcode", "postcode_same")) if t[k]]
+    what = f" ({', '.join(shared)})" if shared else ""
+    return f"relatives can share these details{what}: could be relatives rather than one person"
+
+
+def cap_text(cap: int, lv: np.ndarray) -> str:
+    code = CAPS[cap][0]
+    if code == "identifier_conflict":
+        ids = [k for k in ID_KINDS if LEVELS[k][int(lv[_COL[k]])] == "disagree"]
+        names = ", ".join(_LABEL[k] for k in ids)
+        return (f"different {names}: an identifier belongs to one person, "
+                "so this pair is at most a possible match for review")
+    if code == "twins_no_identifier":
+        return ("same family name and date of birth, different given names and no identifier in common: "
+                "could be twins, so this pair is at most a possible match for review")
+    return ("date of birth not known and no identifier in common: a same-named relative cannot be ruled out, "
+            "so this pair is at most a possible match for review")
+
+
+def evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float) -> list[Evidence]:
+    """The evidence for one pair, strongest first (missing values last, with weight 0)."""
+    ev: list[Evidence] = []
+    for c, f in enumerate(FIELDS):
+        level = LEVELS[f][int(lv[c])]
+        if level == MISSING:
+            if f in _SAY_MISSING:
+                ev.append(Evidence(f, MISSING, 0.0, field_text(f, MISSING, 0.0)))
+            continue
+        ev.append(Evidence(f, level, round(float(w[c]), 3), field_text(f, level, float(w[c]))))
+    if kind >= 0 and adj < 0:
+        name = RELATIVES[kind][0]
+        text = f"{household_text(name, lv)}, so the shared details count for less: {strength(adj)}"
+        ev.append(Evidence("household", name, round(float(adj), 3), text, contact=_facts(lv)["postcode_same"]))
+    if cap >= 0 and cap_adj < 0:
+        ev.append(Evidence("verdict", CAPS[cap][0], round(float(cap_adj), 3), cap_text(cap, lv)))
+    ev.sort(key=lambda e: (e.level == MISSING, -abs(e.weight), e.field))
+    return ev

@@ -17,6 +17,8 @@ from markupsafe import Markup
 
 from auth.decorators import login_required, totp_pending
 from chronology.routes import case_entries
+from documents.services import documents as case_documents
+from documents.services import writable_categories
 from cohort import queries, services
 from cohort.forms import (
     CATEGORY_LABELS,
@@ -250,6 +252,7 @@ def _case_page(case: Case, *, rag_form: RagForm | None = None):
         engagement_labels=ENGAGEMENT_LABELS, need_labels=NEED_LABELS, category_labels=CATEGORY_LABELS,
         rerefer_form=_versioned(RereferForm(formdata=None), case),
         chronology=case_entries(case, policy)[:CHRONOLOGY_ON_CASE_PAGE],
+        documents=case_documents(case, policy), can_add_document=bool(writable_categories(case, policy)),
     )
 
 

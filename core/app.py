@@ -135,6 +135,7 @@ def _import_models() -> None:
     """Import every feature's models so metadata (and Alembic) sees all tables."""
     import auth.models  # noqa: F401
     import cohort.models  # noqa: F401
+    import documents.models  # noqa: F401
     import notifications.models  # noqa: F401
     import panels.models  # noqa: F401
     import sharing.models  # noqa: F401
@@ -228,6 +229,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(chronology.routes.bp)
     app.register_blueprint(search.routes.bp)
+    import documents.routes
+
+    app.register_blueprint(documents.routes.bp)
     load_api_routes()
     csrf.exempt(api)
     app.register_blueprint(api)

@@ -230,6 +230,8 @@ Codec = tuple[Callable[[Any], str], Callable[[str], Any]]
 TEXT: Codec = (str, str)
 DATE: Codec = (lambda d: d.isoformat(), dt.date.fromisoformat)
 LIST: Codec = (lambda items: "\x1f".join(items), lambda s: [x for x in s.split("\x1f") if x])
+# Files (case documents) go through the same field path: base64 text inside the AES-GCM value.
+BYTES: Codec = (lambda data: base64.b64encode(data).decode("ascii"), lambda s: base64.b64decode(s, validate=True))
 
 
 _read_guard: Callable[[str, str], None] | None = None

@@ -1,0 +1,257 @@
+"""The sender: make the day's digests, claim queued e-mails, send them once, retry with back-off.
+
+Exactly once, even with two schedulers and `flask notifications send` at the same time: an
+e-mail is claimed by one UPDATE that moves it from `queued` to `sending` under a lease and
+a holder name (on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so a second sender
+takes the next rows instead of waiting; SQLite runs one writer at a time), and only the
+holder marks it sent. A sender that dies mid-batch leaves its rows to be taken again when
+the lease runs out — the one case where a message could go twice, after a crash between
+the SMTP server's "250 OK" and our commit.
+
+The scan queues "due tomorrow" (once per action, on the day before it is due) and
+"overdue" (once per action and due date); the notifications' unique (user, kind, key) makes
+a second scan, or a second scheduler, add nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import smtplib
+import socket
+import uuid
+from collections import defaultdict
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+from sqlalchemy.exc import IntegrityError
+
+from cohort.models import Action, Case
+from core import clock
+from core.db import immediate_transactions
+from core.extensions import db
+from notifications import services
+from notifications.mail import Mailer, build_message, mailer_for
+from notifications.models import Notification, OutboxEmail
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+LEASE = dt.timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = dt.timedelta(minutes=1)
+BACKOFF_MAX = dt.timedelta(hours=6)
+DIGEST_HOUR = 7  # Europe/London: the daily digest goes with the first send from 07:00
+OVERDUE_LOOKBACK_DAYS = 7  # an action that went overdue longer ago than this is not news
+LIVE_ACTION = ("open", "in_progress")
+# A connection that cannot be made or was lost: the rest of the batch waits for the next try.
+CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError,
+                     smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError)
+
+
+@dataclasses.dataclass
+class SendResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.retrying} to retry, {self.failed} given up"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8... minutes after each failed attempt, at most 6 hours."""
+    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def london_date(now: dt.datetime) -> dt.date:
+    return now.replace(tzinfo=dt.UTC).astimezone(clock.LONDON).date()
+
+
+def new_holder() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# -- scanning for what became due -------------------------------------------------------------
+
+def scan(now: dt.datetime | None = None) -> int:
+    """Queue "due tomorrow" and "overdue" for live actions; once each, however often it runs."""
+    today = london_date(now or clock.utcnow())
+    made = 0
+    db.session.rollback()
+    with immediate_transactions():
+        try:
+            made += _scan_actions(Action.due == today + dt.timedelta(days=1), "action_due_tomorrow")
+            made += _scan_actions((Action.due < today) & (Action.due >= today - dt.timedelta(
+                days=OVERDUE_LOOKBACK_DAYS)), "action_overdue")
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another scheduler queued them first (unique user, kind, key)
+            made = 0
+    return made
+
+
+def _scan_actions(condition, kind: str) -> int:
+    actions = db.session.execute(
+        db.select(Action).join(Case, Case.id == Action.case_id)
+        .where(condition, Action.status.in_(LIVE_ACTION), Case.status != "exited").order_by(Action.id)
+    ).scalars().all()
+    return sum(services.queue_for_action(a, kind, key=f"action:{a.id}:{a.due.isoformat()}") for a in actions)
+
+
+# -- digests ------------------------------------------------------------------------------------
+
+def make_digests(now: dt.datetime) -> int:
+    """From DIGEST_HOUR, one digest e-mail per user for what waited since the last one."""
+    local = now.replace(tzinfo=dt.UTC).astimezone(clock.LONDON)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    day = local.date()
+    made = 0
+    with immediate_transactions():
+        waiting = db.session.execute(
+            db.select(Notification.user_id).where(Notification.email_state == "digest",
+                                                  Notification.outbox_id.is_(None), Notification.created_at <= now)
+            .distinct()).scalars().all()
+        for user_id in waiting:
+            try:
+                with db.session.begin_nested():
+                    email = OutboxEmail(user_id=user_id, status="queued", digest_on=day, next_attempt_at=now,
+                                        created_at=now)
+                    db.session.add(email)
+                    db.session.flush()
+                    db.session.execute(db.update(Notification).where(
+                        Notification.user_id == user_id, Notification.email_state == "digest",
+                        Notification.outbox_id.is_(None), Notification.created_at <= now,
+                    ).values(outbox_id=email.id).execution_options(synchronize_session=False))
+                made += 1
+            except IntegrityError:
+                pass  # today's digest was made already (by this or another sender)
+        db.session.commit()
+    return made
+
+
+# -- claiming and sending ------------------------------------------------------------------------
+
+def claim(holder: str, now: dt.datetime, limit: int = BATCH) -> list[int]:
+    """Take up to `limit` due e-mails for `holder` in one statement; committed before sending."""
+    due = (((OutboxEmail.status == "queued") & (OutboxEmail.next_attempt_at <= now))
+           | ((OutboxEmail.status == "sending") & (OutboxEmail.lease_until < now)))
+    pick = db.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (db.update(OutboxEmail).where(OutboxEmail.id.in_(pick.scalar_subquery()))
+            .values(status="sending", lease_until=now + LEASE, claimed_by=holder, attempts=OutboxEmail.attempts + 1)
+            .returning(OutboxEmail.id).execution_options(synchronize_session=False))
+    with immediate_transactions():
+        ids = sorted(db.session.execute(stmt).scalars().all())
+        db.session.commit()
+    return ids
+
+
+def send_due(now: dt.datetime | None = None, *, mailer: Mailer | None = None, batch: int = BATCH) -> SendResult:
+    """`flask notifications send` and the scheduler: scan, digests, then every e-mail due now, once."""
+    now = now or clock.utcnow()
+    scan(now)
+    make_digests(now)
+    holder, result = new_holder(), SendResult()
+    while ids := claim(holder, now, batch):
+        broken = _deliver(ids, holder, now, mailer or mailer_for(current_app.config), result)
+        if broken:
+            break  # the server is down: the rest waits for its back-off, not for this run
+    return result
+
+
+def _deliver(ids: list[int], holder: str, now: dt.datetime, mailer: Mailer, result: SendResult) -> bool:
+    """Send one claimed batch over one connection; record each outcome. True if the server failed."""
+    emails = db.session.execute(db.select(OutboxEmail).where(OutboxEmail.id.in_(ids))
+                                .order_by(OutboxEmail.id)).scalars().all()
+    messages = _render(emails)
+    attempts = {e.id: e.attempts for e in emails}
+    db.session.commit()  # no transaction (nor SQLite's write lock) is held while the SMTP server answers
+    sent: list[int] = []
+    failures: dict[int, str] = {}
+    broken = False
+    try:
+        with mailer:
+            for email_id in ids:
+                try:
+                    mailer.send(messages[email_id])
+                    sent.append(email_id)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                    failures[email_id] = _reason(exc)
+    except CONNECTION_ERRORS as exc:
+        broken = True
+        failures.update({i: _reason(exc) for i in ids if i not in sent and i not in failures})
+    _record(holder, now, sent, failures, attempts, result)
+    return broken
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, without the message text (it could echo an address)."""
+    code = getattr(exc, "smtp_code", None)
+    return f"{type(exc).__name__}{f' {code}' if code else ''}"
+
+
+def _record(holder: str, now: dt.datetime, sent: list[int], failures: dict[int, str], attempts: dict[int, int],
+            result: SendResult) -> None:
+    mine = (OutboxEmail.claimed_by == holder) & (OutboxEmail.status == "sending")
+    with immediate_transactions():
+        if sent:
+            db.session.execute(db.update(OutboxEmail).where(OutboxEmail.id.in_(sent), mine).values(
+                status="sent", sent_at=clock.utcnow(), lease_until=None).execution_options(
+                synchronize_session=False))
+        for email_id, reason in failures.items():
+            give_up = attempts[email_id] >= MAX_ATTEMPTS
+            db.session.execute(db.update(OutboxEmail).where(OutboxEmail.id == email_id, mine).values(
+                status="failed" if give_up else "queued", lease_until=None, last_error=reason,
+                next_attempt_at=now + backoff(attempts[email_id])).execution_options(synchronize_session=False))
+            if give_up:
+                result.failed += 1
+            else:
+                result.retrying += 1
+        db.session.commit()
+    result.sent += len(sent)
+    if failures:
+        log.warning("notifications: %d e-mail(s) not sent, will retry with back-off", len(failures))
+
+
+def _render(emails: list[OutboxEmail]) -> dict[int, EmailMessage]:
+    """Each e-mail's message: one notification's line and link, or a digest of counts."""
+    cfg = current_app.config
+    by_email: dict[int, list[Notification]] = defaultdict(list)
+    for n in db.session.execute(db.select(Notification).where(Notification.outbox_id.in_([e.id for e in emails]))
+                                .order_by(Notification.id)).scalars():
+        by_email[n.outbox_id].append(n)
+    base = cfg["PUBLIC_URL"]
+    out = {}
+    for email in emails:
+        items = by_email.get(email.id, [])
+        lines = [{"text": services.notification_text(n), "link": base + n.link} for n in items]
+        if email.digest_on is None and len(lines) == 1:
+            subject = f"Manage risk panels: {lines[0]['text']}"
+            body = render_template("notifications/email.txt", item=lines[0], base=base)
+        else:
+            subject = f"Manage risk panels: your daily summary ({len(lines)})"
+            body = render_template("notifications/digest.txt", items=_group(items), base=base)
+        out[email.id] = build_message(cfg, email.user.email, subject, body)
+    return out
+
+
+def _group(items: list[Notification]) -> list[str]:
+    """A digest's lines: counts per kind and panel ("3 actions on IOM main panel are overdue")."""
+    counts: dict[tuple[str, int | None, str], int] = defaultdict(int)
+    panels: dict[int | None, str | None] = {}
+    for n in items:
+        detail = n.detail if n.kind.startswith("isa_") else ""
+        counts[(n.kind, n.panel_id, detail)] += n.count
+        panels[n.panel_id] = n.panel.name if n.panel else None
+    return [services.message(kind, panels[pid], count, detail if count == 1 else "")
+            for (kind, pid, detail), count in counts.items()]
+
+
+def run(now: dt.datetime) -> int:
+    """The scheduler's job (panels.jobs.JOBS["notifications"]): how many e-mails went."""
+    return send_due(now).sent

@@ -16,6 +16,7 @@ from auth.models import Agency, User, UserSession
 from auth.routes import bp
 from auth.sessions import _expired as session_expired
 from core import clock
+from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
 
 ADMIN = "admin"
@@ -137,6 +138,13 @@ def admin_user_status(user_id: int):
     action = request.form.get("action")
     if action not in ("disable", "enable"):
         abort(400, "Choose to disable or enable the account.")
+    if action == "disable" and user.active and user.id != g.user.id and not confirmed():
+        return ask(Confirmation(
+            title=f"Disable {user.name}’s account?",
+            consequences=[f"{user.name} is signed out at once, their API tokens and calendar links stop working, "
+                          "and they cannot sign in until an admin enables the account again."],
+            button="Disable account", action=url_for("auth.admin_user_status", user_id=user.id),
+            fields={"action": "disable"}, cancel=url_for("auth.admin_user", user_id=user.id)))
     try:
         services.set_active(user, action == "enable", acting=g.user)
     except services.Invalid as exc:

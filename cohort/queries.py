@@ -24,12 +24,14 @@ from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
 from cohort.page_cache import page_cache
 from cohort.services import visible_nominal_ids, visible_nominals
 from core import clock
+from core.errors import ExplainedForbidden
 from core.extensions import db
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index
 from sharing.gateway import display_name, unsealing
 from sharing.policy import Policy
+from sharing.queries import lapsed_sharing
 
 PAGE_SIZE = 50
 NEW_REFERRAL_DAYS = 28
@@ -69,6 +71,9 @@ def panel_or_404(code: str, policy: Policy) -> Panel:
     panel = db.session.execute(_PANEL_BY_CODE, {"code": code}).scalar_one_or_none()
     if panel is None or not policy.takes_part(panel.id):
         audit.refused("panel: not a party to any agreement covering it", panel=code[:32])
+        lapsed = panel and lapsed_sharing(policy.user.agency_id if policy.user else None, panel.id, clock.today())
+        if lapsed:
+            raise ExplainedForbidden(lapsed)
         abort(404, "There is no panel with that code that you take part in")
     return panel
 
@@ -265,7 +270,7 @@ def _order(stmt, params: TrackerParams, readable: set[str]):
 
 
 def rag_counts(panel_id: int) -> dict[str, int]:
-    """Cases by RAG (an index-only scan, run only when a page is drawn)."""
+    """Cases not exited, by RAG: the live cohort, as the KPI snapshots count it (an index-only scan)."""
     row = db.session.execute(_RAG_COUNTS_SQL, {"panel_id": panel_id}).one()
     return {"red": row.red or 0, "amber": row.amber or 0, "green": row.green or 0,
             "none": (row.cases or 0) - (row.red or 0) - (row.amber or 0) - (row.green or 0)}
@@ -315,7 +320,7 @@ _CHANGE_TOKEN_SQL = db.text(
 _RAG_COUNTS_SQL = db.text(
     "SELECT count(*) AS cases, sum(CASE WHEN rag = 'red' THEN 1 ELSE 0 END) AS red,"
     " sum(CASE WHEN rag = 'amber' THEN 1 ELSE 0 END) AS amber, sum(CASE WHEN rag = 'green' THEN 1 ELSE 0 END) AS green"
-    " FROM cases WHERE panel_id = :panel_id"
+    " FROM cases WHERE panel_id = :panel_id AND status <> 'exited'"
 )
 
 
@@ -445,7 +450,7 @@ def search_panel(panel: Panel, policy: Policy, q: str) -> list[int]:
                 db.select(Case.id).where(Case.panel_id == panel.id, Case.nominal_id.in_(nominal_ids))
             ).scalars())
     audit.record("search", panel=panel, categories=["identity"] if policy.can(panel.id, "identity") else [],
-                 detail=f"tracker search: {len(found)} case(s)")
+                 case_ids=found, detail=f"tracker search: {len(found)} case(s)")
     return found
 
 

@@ -17,7 +17,7 @@ from core.templating import format_date
 from panels.models import Panel
 from sharing.crypto import CATEGORIES
 from sharing.gateway import agreements_in_force
-from sharing.models import AccessEvent, Isa, IsaGrant, isa_panels
+from sharing.models import AccessEvent, AccessEventNominal, Isa, IsaGrant, isa_panels
 
 WARN_DAYS = 30
 PAGE_SIZE = 50
@@ -183,11 +183,18 @@ def _escape_like(text: str) -> str:
 
 
 def _about_nominal(nominal_id: int):
-    """Events naming the nominal, or naming one of the nominal's cases."""
+    return _about_nominals([nominal_id])
+
+
+def _about_nominals(nominal_ids: list[int]):
+    """Events naming one of the nominals, one of their cases, or showing them among others
+    (a tracker page, an export, an agenda: access_event_nominals)."""
     from cohort.models import Case
 
-    case_ids = db.select(Case.id).where(Case.nominal_id == nominal_id).scalar_subquery()
-    return or_(AccessEvent.nominal_id == nominal_id, AccessEvent.case_id.in_(case_ids))
+    case_ids = db.select(Case.id).where(Case.nominal_id.in_(nominal_ids)).scalar_subquery()
+    shown = db.select(AccessEventNominal.event_seq).where(AccessEventNominal.nominal_id.in_(nominal_ids))
+    return or_(AccessEvent.nominal_id.in_(nominal_ids), AccessEvent.case_id.in_(case_ids),
+               AccessEvent.seq.in_(shown.scalar_subquery()))
 
 
 @dataclass
@@ -223,10 +230,28 @@ def log_events(filters: LogFilters, batch: int = 1000):
         last_seq = rows[-1].seq
 
 
-def nominal_events(nominal_id: int) -> list[AccessEvent]:
-    """Everything the log holds about one nominal: who, agency, when, what, categories, purpose."""
-    stmt = db.select(AccessEvent).where(_about_nominal(nominal_id)).order_by(AccessEvent.seq.desc())
+def nominal_events(nominal_id: int | list[int]) -> list[AccessEvent]:
+    """Everything the log holds about one nominal (or several): who, agency, when, what,
+    categories, purpose -- including pages and files that showed them among others."""
+    ids = [nominal_id] if isinstance(nominal_id, int) else list(nominal_id)
+    if not ids:
+        return []
+    stmt = db.select(AccessEvent).where(_about_nominals(ids)).order_by(AccessEvent.seq.desc())
     return list(db.session.execute(stmt).scalars())
+
+
+def nominals_matching(q: str) -> list[int]:
+    """Nominal ids whose name or identifier matches `q` (as the tracker search matches), over
+    everyone: the auditor answers for the whole log. Records merged into a match come too --
+    the log names them under their old ids."""
+    from cohort.models import Nominal
+    from cohort.queries import match_nominals  # the search cohort uses, decrypting in its own scope
+
+    found = match_nominals(q, db.select(Nominal.id))
+    if not found:
+        return []
+    merged = db.session.execute(db.select(Nominal.id).where(Nominal.merged_into_id.in_(found))).scalars()
+    return [*found, *sorted(set(merged) - set(found))]
 
 
 def log_choices() -> dict[str, list[str]]:
@@ -240,3 +265,34 @@ def log_choices() -> dict[str, list[str]]:
         "outcomes": ["allowed", "refused"],
         "categories": list(CATEGORIES),
     }
+
+
+def lapsed_sharing(agency_id: int | None, panel_id: int, on) -> str | None:
+    """Why an agency that was party to a panel's agreement sees nothing there now, in words
+    for the partner ("Sharing on IOM is suspended since ..."), or None if it never was or
+    an agreement is in force (then the refusal is about the role, not the agreement).
+
+    It names only the agency's own agreements, so it says nothing about anyone's data."""
+    if agency_id is None:
+        return None
+    rows = db.session.execute(
+        db.select(Isa, Panel.code)
+        .join(IsaGrant, IsaGrant.isa_id == Isa.id).join(isa_panels, isa_panels.c.isa_id == Isa.id)
+        .join(Panel, Panel.id == isa_panels.c.panel_id)
+        .where(IsaGrant.agency_id == agency_id, isa_panels.c.panel_id == panel_id)
+        .order_by(Isa.updated_at.desc())
+    ).unique().all()
+    if not rows or any(isa.in_force(on) for isa, _code in rows):
+        return None
+    isa, code = rows[0]
+    if isa.status == "suspended":
+        why = f"is suspended since {format_date(isa.updated_at)}"
+    elif isa.status == "ended":
+        why = f"ended on {format_date(isa.updated_at)}"
+    elif isa.status == "active" and isa.expires <= on:
+        why = f"expired on {format_date(isa.expires)}"
+    elif isa.status == "active":
+        why = f"starts on {format_date(isa.starts)}"
+    else:
+        why = "is not in force yet"
+    return f"Sharing on {code} under agreement {isa.ref} {why}. Ask the panel coordinator."

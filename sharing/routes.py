@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from auth.decorators import roles_required
 from auth.models import Agency
 from core import clock
+from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
 from panels.models import Panel
 from sharing import audit, queries
@@ -25,6 +26,7 @@ from sharing.forms import (
     IsaForm,
     LogFilterForm,
     NominalLookupForm,
+    NominalSearchForm,
     StatusForm,
     grant_field_name,
     isa_form,
@@ -169,12 +171,36 @@ def isa_status(isa_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400, "The form has expired. Go back, reload the page and try again.")
+    action = request.form.get("action", "")
+    if action in _ASK_FIRST and agreement.status in TRANSITIONS[action][0] and not confirmed():
+        return ask(_status_confirmation(agreement, action))
     try:
-        new = change_status(agreement, request.form.get("action", ""))
+        new = change_status(agreement, action)
     except IsaInvalid as exc:
         abort(409, str(exc))
     flash(f"Agreement {agreement.ref} is now {new}", "success")
     return redirect(url_for("sharing.isa", isa_id=agreement.id))
+
+
+_ASK_FIRST = ("suspend", "end")
+
+
+def _status_confirmation(agreement, action: str) -> Confirmation:
+    """What suspending or ending stops, in the words a partner-facing admin needs."""
+    panels = ", ".join(p.code for p in agreement.panels) or "no panel"
+    parties = sorted({g.agency.code for g in agreement.grants})
+    stops = (f"Every agency under {agreement.ref} ({', '.join(parties) or 'no agency'}) stops seeing and changing "
+             f"case data on {panels} from their next page.")
+    if action == "suspend":
+        return Confirmation(title=f"Suspend sharing under {agreement.ref}?", consequences=[
+            stops, "Partners are told that sharing is suspended and to ask the coordinator.",
+            "You can reactivate the agreement later."], button="Suspend sharing",
+            action=url_for("sharing.isa_status", isa_id=agreement.id), fields={"action": action},
+            cancel=url_for("sharing.isa", isa_id=agreement.id))
+    return Confirmation(title=f"End {agreement.ref}?", consequences=[stops], button="End agreement",
+                        warning="Ending an agreement cannot be undone.",
+                        action=url_for("sharing.isa_status", isa_id=agreement.id), fields={"action": action},
+                        cancel=url_for("sharing.isa", isa_id=agreement.id))
 
 
 # -- the access log (auditors) --------------------------------------------------------------
@@ -249,13 +275,32 @@ def audit_log_csv():
     })
 
 
-@bp.route("/access-log/nominal")
+@bp.route("/access-log/nominal", methods=["GET", "POST"])
 @roles_required("auditor")
 def nominal_lookup():
-    form = NominalLookupForm(request.args)
-    if form.validate():
-        return redirect(url_for("sharing.nominal_log", nominal_id=form.nominal_id.data))
-    return render_template("sharing/nominal_lookup.html", title="Who has seen a nominal", form=form), 422
+    """Find a nominal's access history by internal id (GET), or by name or identifier (POST)."""
+    by_id = NominalLookupForm(request.args)
+    search = NominalSearchForm()
+    if request.method == "POST":
+        if not search.validate_on_submit():
+            return _lookup_page(by_id, search), 422
+        found = queries.nominals_matching(search.q.data)
+        listed = {n: queries.nominal_events(n) for n in found}
+        audit.record("search", purpose="access log: who has seen a nominal", nominal_ids=found,
+                     detail=f"name or identifier: {len(found)} nominal(s) matched")
+        return _lookup_page(by_id, search, found=listed)
+    if "nominal_id" not in request.args:
+        return _lookup_page(by_id, search)
+    if by_id.validate():
+        return redirect(url_for("sharing.nominal_log", nominal_id=by_id.nominal_id.data))
+    return _lookup_page(by_id, search), 422
+
+
+def _lookup_page(by_id: NominalLookupForm, search: NominalSearchForm, found: dict | None = None) -> str:
+    # `form` is the one the error summary (base.html) reads: whichever was just sent
+    return render_template("sharing/nominal_lookup.html", title="Who has seen a nominal",
+                           form=search if search.errors else by_id, id_form=by_id, search=search, found=found,
+                           **_helpers())
 
 
 @bp.route("/access-log/nominals/<int:nominal_id>")

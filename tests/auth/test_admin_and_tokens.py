@@ -114,7 +114,7 @@ def test_disable_revokes_sessions_and_tokens_then_enable(app, login_as, partners
     assert victim.get("/account").status_code == 200
     admin = login_as("admin")
     target = user("police")
-    resp = admin.post(f"/admin/users/{target.id}/status", data={"action": "disable"})
+    resp = admin.post(f"/admin/users/{target.id}/status", data={"action": "disable", "confirm": "yes"})
     assert resp.status_code == 302
     assert victim.get("/account").status_code == 302
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -46,6 +46,8 @@ def test_admin_changes_grants_and_auditor_reads_the_log(sqlite_only, partnership
     assert page.locator(".govuk-notification-banner").inner_text().find("saved") >= 0
     assert page.locator('[data-grant="DWP:contact"]').inner_text().strip() == "Read"
     page.get_by_role("button", name="Suspend sharing").click()
+    assert page.locator("h1").inner_text() == "Suspend sharing under ISA-IOM-TEST?"  # asked first
+    page.get_by_role("button", name="Suspend sharing").click()
     assert "is now suspended" in page.locator(".govuk-notification-banner").inner_text()
     page.goto("/agreements/matrix")
     _check(page, errors)

@@ -170,12 +170,12 @@ def test_suspend_reactivate_end(login_as, partnership):
     url = f"/agreements/{isa.id}/status"
     html = client.get(f"/agreements/{isa.id}").get_data(as_text=True)
     assert 'value="suspend"' in html and 'value="end"' in html and 'value="activate"' not in html
-    assert client.post(url, data={"action": "suspend"}).status_code == 302
+    assert client.post(url, data={"action": "suspend", "confirm": "yes"}).status_code == 302
     assert _isa("ISA-MAPPA-TEST").status == "suspended"
-    assert client.post(url, data={"action": "suspend"}).status_code == 409  # not twice
+    assert client.post(url, data={"action": "suspend", "confirm": "yes"}).status_code == 409  # not twice
     assert client.post(url, data={"action": "activate"}).status_code == 302
     assert _isa("ISA-MAPPA-TEST").status == "active"
-    assert client.post(url, data={"action": "end"}).status_code == 302
+    assert client.post(url, data={"action": "end", "confirm": "yes"}).status_code == 302
     assert _isa("ISA-MAPPA-TEST").status == "ended"
     assert client.post(url, data={"action": "activate"}).status_code == 409  # ended is final
     assert client.get(f"/agreements/{isa.id}/edit").status_code == 302

@@ -178,7 +178,7 @@ def test_suspension_mid_session(app, partnership):
     assert resp.status_code == 200 and "Suspendia" in resp.get_data(as_text=True)
 
     assert login(admin, "admin").status_code == 302
-    assert admin.post(f"/agreements/{isa_id}/status", data={"action": "suspend"}).status_code == 302
+    assert admin.post(f"/agreements/{isa_id}/status", data={"action": "suspend", "confirm": "yes"}).status_code == 302
 
     resp = police.get(f"/cases/{case_id}")  # the same session, the next request
     assert resp.status_code in (403, 404)

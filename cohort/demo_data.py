@@ -276,6 +276,27 @@ class _Person:
     postcode: str = ""
     aliases: list[str] = field(default_factory=list)
     panels: list[str] = field(default_factory=list)
+    ethnicity: str = ""
+
+
+_WHITE_BRITISH = "White: English, Welsh, Scottish, Northern Irish or British"
+# background -> (ONS 2021 category, weight) as agencies record it; drawn from a second
+# generator so the people, identifiers and cases stay what the seed always gave.
+_ETHNICITY: dict[str, dict[str, int]] = {
+    "english": {_WHITE_BRITISH: 88, "Mixed or Multiple: White and Black Caribbean": 8,
+                "Mixed or Multiple: White and Asian": 4},
+    "scottish": {_WHITE_BRITISH: 1}, "welsh": {_WHITE_BRITISH: 1},
+    "irish": {"White: Irish": 85, "White: Gypsy or Irish Traveller": 15},
+    "polish": {"White: Other White": 1}, "lithuanian": {"White: Other White": 1},
+    "romanian": {"White: Other White": 80, "White: Roma": 20},
+    "pakistani": {"Asian or Asian British: Pakistani": 1}, "bangladeshi": {"Asian or Asian British: Bangladeshi": 1},
+    "indian": {"Asian or Asian British: Indian": 1}, "vietnamese": {"Asian or Asian British: Other Asian": 1},
+    "somali": {"Black, Black British, Caribbean or African: African": 1},
+    "nigerian": {"Black, Black British, Caribbean or African: African": 1},
+    "jamaican": {"Black, Black British, Caribbean or African: Caribbean": 80,
+                 "Mixed or Multiple: White and Black Caribbean": 20},
+}
+_NOT_STATED_SHARE = 0.07
 
 
 def _pick(rng: random.Random, weights: dict[str, int]) -> str:
@@ -296,6 +317,7 @@ class _Generator:
 
     def __init__(self, seed: int, today: dt.date) -> None:
         self.rng = random.Random(seed)
+        self.side = random.Random(f"{seed}:ethnicity")  # leaves self.rng's sequence as it was
         self.today = today
         self.used: set[str] = set()
 
@@ -322,6 +344,9 @@ class _Generator:
         family = rng.choice(families)
         dob = self.dob(*_AGES[panel])
         p = _Person(given=given, family=family, gender=gender, dob=dob, panels=[panel])
+        other = {"Other ethnic group: Any other ethnic group": 1}
+        p.ethnicity = ("Not stated" if self.side.random() < _NOT_STATED_SHARE
+                       else _pick(self.side, _ETHNICITY.get(background, other)))
 
         coverage = _ID_COVERAGE[panel]
         first_record = rng.randint(min(dob.year + 12, self.today.year), self.today.year)
@@ -404,6 +429,7 @@ class _Generator:
             aliases=";".join(p.aliases),
             date_of_birth=p.dob.isoformat(),
             gender=p.gender,
+            ethnicity=p.ethnicity,
             pnc=p.pnc,
             cro=p.cro,
             nomis=p.nomis,
@@ -506,6 +532,7 @@ def demo_cohort(seed: int = 2026, size: int = 300, *, today: dt.date | None = No
             family=original.family,
             gender=original.gender,
             dob=original.dob,
+            ethnicity=original.ethnicity,
             address=original.address,
             postcode=original.postcode if rng.random() < 0.7 else "",
         )

@@ -60,6 +60,7 @@ class Nominal(UidMixin, TimestampMixin, db.Model):
     aliases_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     gender_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ethnicity_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # equality monitoring (ONS 2021 categories)
     pnc_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     cro_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     nomis_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -83,6 +84,7 @@ class Nominal(UidMixin, TimestampMixin, db.Model):
     aliases = Encrypted("identity", LIST)
     date_of_birth = Encrypted("identity", DATE)
     gender = Encrypted("identity")
+    ethnicity = Encrypted("identity")
     pnc = Encrypted("identity")
     cro = Encrypted("identity")
     nomis = Encrypted("identity")
@@ -107,7 +109,7 @@ class Case(UidMixin, TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("panel_id", "ref"),
         # Covers the RAG counts at the top of the tracker, so they never read the wide rows.
-        Index("ix_cases_panel_rag", "panel_id", "rag"),
+        Index("ix_cases_panel_rag", "panel_id", "rag", "status"),  # status: the counts leave exited cases out
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     nominal_id: Mapped[int] = mapped_column(ForeignKey("nominals.id"), nullable=False, index=True)

@@ -37,6 +37,7 @@ from cohort.identifiers import (
     normalise_postcode,
     parse_date,
 )
+from equality.categories import normalise_ethnicity
 
 __all__ = [
     "COLUMNS",
@@ -81,6 +82,7 @@ COLUMNS: tuple[str, ...] = (
     "risk_level",
     "accommodation",
     "employment",
+    "ethnicity",  # addition (issue 16): equality monitoring, after the contract's columns
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("ref",)
 
@@ -88,7 +90,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("ref",)
 # reference for the case, which every party to the panel sees.
 FIELD_CATEGORY: dict[str, str] = {
     **dict.fromkeys(
-        ("given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn"), "identity"
+        ("given_name", "family_name", "aliases", "date_of_birth", "gender", "ethnicity", "pnc", "cro", "nomis", "crn"),
+        "identity",
     ),
     **dict.fromkeys(("address", "postcode"), "contact"),
     **dict.fromkeys(
@@ -236,6 +239,7 @@ class CohortRow:
     risk_level: str | None = None
     accommodation: str | None = None
     employment: str | None = None
+    ethnicity: str | None = None
     columns: tuple[str, ...] = ()
 
     def values(self) -> dict[str, object]:
@@ -905,6 +909,15 @@ def _text_parser(column: str, *, multiline: bool = False) -> Callable[[str], str
     return parse
 
 
+def _ethnicity(value: str) -> str:
+    """An ONS 2021 census category, written in full, as its detailed part, or a common short form."""
+    found = normalise_ethnicity(value)
+    if found is None:
+        raise _Invalid(f"must be an ONS 2021 census ethnic group such as 'White: Irish' or 'Not stated' "
+                       f"(not {value[:40]!r})")
+    return found
+
+
 def _agency(value: str) -> str:
     _check_controls(value, allow_newlines=False)
     if len(value) > MAX_LENGTHS["lead_agency"]:
@@ -1013,6 +1026,7 @@ def validate_rows(
         "aliases": _aliases_parser(max_name_length),
         "date_of_birth": _date_parser(not_future=True, not_before=dt.date(1900, 1, 1), today=today),
         "gender": _text_parser("gender"),
+        "ethnicity": _ethnicity,
         "pnc": _identifier_parser(lambda v: normalise_pnc(v, today=today)),
         "cro": _identifier_parser(normalise_cro),
         "nomis": _identifier_parser(normalise_nomis),

@@ -15,6 +15,7 @@ from core.extensions import db
 
 panels_cli = AppGroup("panels", help="Panel schedules and meetings.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: agendas, reminders, snapshots.")
+kpis_cli = AppGroup("kpis", help="KPI snapshots.")
 
 
 def _panel_or_exit(code: str):
@@ -101,4 +102,32 @@ def scheduler_jobs() -> None:
         click.echo(f"{job.id}\t{job.trigger}")
 
 
-CLI_GROUPS = (panels_cli, scheduler_cli)
+@kpis_cli.command("snapshot")
+@click.option("--month", default=None, help="The month to take (YYYY-MM); default this month.")
+@click.option("--panel", "code", default=None, help="One panel (default: every active panel).")
+def kpis_snapshot(month: str | None, code: str | None) -> None:
+    """Take or retake the monthly snapshot: the panel at the month's end, or now for this month."""
+    from panels.jobs import month_start, take_snapshot
+    from panels.models import Panel
+
+    today = clock.today()
+    try:
+        chosen = dt.date.fromisoformat(f"{month}-01") if month else month_start(today)
+    except ValueError:
+        click.echo(f"--month: {month!r} is not a month (use YYYY-MM).", err=True)
+        sys.exit(1)
+    if chosen > month_start(today):
+        click.echo(f"--month: {month} has not started yet.", err=True)
+        sys.exit(1)
+    panels = [_panel_or_exit(code)] if code else list(
+        db.session.execute(db.select(Panel).where(Panel.active.is_(True)).order_by(Panel.code)).scalars())
+    for panel in panels:
+        data = take_snapshot(panel.id, chosen).data
+        rag = data["rag"]
+        click.echo(f"{panel.code} {chosen:%Y-%m}: cohort {data['cohort']} (red {rag['red']}, amber {rag['amber']}, "
+                   f"green {rag['green']}, no RAG {rag['none']}), referrals {data['referrals']}, exits "
+                   f"{data['exits']}, as at {data['as_of']}{'' if data['final'] else ' (month not over)'}")
+    db.session.commit()
+
+
+CLI_GROUPS = (panels_cli, scheduler_cli, kpis_cli)

@@ -298,68 +298,107 @@ def run_flags(now: dt.datetime) -> int:
 
 # -- monthly snapshots ----------------------------------------------------------------------------
 
-def snapshot_data(panel_id: int, month: dt.date) -> dict:
-    """The panel as it stood at the start of `month` (counts only, no personal data)."""
-    start_utc = dt.datetime.combine(month, dt.time(), clock.LONDON).astimezone(dt.UTC).replace(tzinfo=None)
-    prev = add_months(month, -1)
+def _utc_naive(now: dt.datetime) -> dt.datetime:
+    return now if now.tzinfo is None else now.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def month_end_utc(month: dt.date) -> dt.datetime:
+    """The last instant of a London month, as a naive UTC datetime (how timestamps are stored)."""
+    start = dt.datetime.combine(add_months(month, 1), dt.time(), clock.LONDON)
+    return start.astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(microseconds=1)
+
+
+def _on_panel_at(r, as_of: dt.datetime, day: dt.date) -> bool:
+    """On the panel at `as_of`: entered by then (referral date, or the record's creation) and not exited."""
+    entered = r.created_at <= as_of or (r.referral_date is not None and r.referral_date <= day)
+    if r.exited_on is not None:
+        return entered and r.exited_on > day
+    return entered and r.status != "exited"
+
+
+def _rag_at(panel_id: int, current: dict[int, str | None], as_of: dt.datetime) -> dict[int, str | None]:
+    """Each case's RAG at `as_of` from its history: the last change by then, else what the first later
+    change changed from (None: the service held no RAG yet), else the RAG it has now."""
+    history: dict[int, list] = {}
+    for case_id, at, from_rag, to_rag in db.session.execute(
+        db.select(RagChange.case_id, RagChange.at, RagChange.from_rag, RagChange.to_rag)
+        .join(Case, Case.id == RagChange.case_id)
+        .where(Case.panel_id == panel_id)
+        .order_by(RagChange.at, RagChange.id)
+    ):
+        history.setdefault(case_id, []).append((at, from_rag, to_rag))
+    out = dict(current)
+    for case_id, changes in history.items():
+        if case_id in out:
+            before = [c for c in changes if c[0] <= as_of]
+            out[case_id] = before[-1][2] if before else changes[0][1]
+    return out
+
+
+def snapshot_data(panel_id: int, month: dt.date, now: dt.datetime | None = None) -> dict:
+    """The panel as it stood at the end of `month`, or now if the month has not ended (counts only).
+
+    `cohort` is the cases not exited at that moment (CONTRACT.md), the same set the tracker
+    counts, so a snapshot taken now equals the tracker now; `final` is true once the month
+    has ended, and a provisional snapshot is retaken until then.
+    """
+    now = _utc_naive(now or clock.utcnow())
+    as_of = min(month_end_utc(month), now)
+    day = london_date(as_of)
     rows = db.session.execute(
         db.select(Case.id, Case.nominal_id, Case.status, Case.rag, Case.referral_date, Case.exited_on,
                   Case.created_at).where(Case.panel_id == panel_id)
     ).all()
-    in_cohort = [
-        r for r in rows
-        if (r.referral_date is None and r.created_at < start_utc or r.referral_date is not None
-            and r.referral_date < month)
-        and (r.exited_on is None and r.status != "exited" or r.exited_on is not None and r.exited_on >= month)
-    ]
-    ids = [r.id for r in in_cohort]
-    rag_at: dict[int, str | None] = {r.id: r.rag for r in in_cohort}
-    if ids:
-        history: dict[int, list] = {}
-        for case_id, at, from_rag, to_rag in db.session.execute(
-            db.select(RagChange.case_id, RagChange.at, RagChange.from_rag, RagChange.to_rag)
-            .join(Case, Case.id == RagChange.case_id)
-            .where(Case.panel_id == panel_id)
-            .order_by(RagChange.at, RagChange.id)
-        ):
-            history.setdefault(case_id, []).append((at, from_rag, to_rag))
-        for case_id, changes in history.items():
-            if case_id not in rag_at:
-                continue
-            before = [c for c in changes if c[0] < start_utc]
-            rag_at[case_id] = before[-1][2] if before else changes[0][1]
+    in_cohort = [r for r in rows if _on_panel_at(r, as_of, day)]
     rag = {k: 0 for k in ("red", "amber", "green", "none")}
-    for value in rag_at.values():
-        rag[value if value in rag else "none"] += 1
+    if in_cohort:
+        for value in _rag_at(panel_id, {r.id: r.rag for r in in_cohort}, as_of).values():
+            rag[value if value in rag else "none"] += 1
     status: dict[str, int] = {}
     for r in in_cohort:
         s = "active" if r.status == "exited" else r.status
         status[s] = status.get(s, 0) + 1
     nominals = {r.nominal_id for r in in_cohort}
-    overlaps = 0
+    overlaps: set[int] = set()
     if nominals:
-        overlaps = db.session.execute(
-            db.select(db.func.count(db.distinct(Case.nominal_id))).where(
-                Case.nominal_id.in_(nominals), Case.panel_id != panel_id, Case.status != "exited"
-            )
-        ).scalar() or 0
+        others = db.session.execute(
+            db.select(Case.nominal_id, Case.status, Case.referral_date, Case.exited_on, Case.created_at)
+            .where(Case.nominal_id.in_(nominals), Case.panel_id != panel_id)
+        ).all()
+        overlaps = {r.nominal_id for r in others if _on_panel_at(r, as_of, day)}
     return {
         "cohort": len(in_cohort),
         "rag": rag,
         "status": status,
-        "referrals": sum(1 for r in rows if r.referral_date and prev <= r.referral_date < month),
-        "exits": sum(1 for r in rows if r.exited_on and prev <= r.exited_on < month),
-        "overlaps": overlaps,
+        "referrals": sum(1 for r in rows if r.referral_date and month <= r.referral_date <= day),
+        "exits": sum(1 for r in rows if r.exited_on and month <= r.exited_on <= day),
+        "overlaps": len(overlaps),
+        "as_of": as_of.isoformat(timespec="seconds") + "Z",
+        "final": as_of < now,
     }
 
 
+def take_snapshot(panel_id: int, month: dt.date, now: dt.datetime | None = None) -> Snapshot:
+    """Take or retake one panel's snapshot of `month` (the caller commits)."""
+    data = snapshot_data(panel_id, month, now)
+    row = db.session.execute(db.select(Snapshot).filter_by(panel_id=panel_id, month=month)).scalar_one_or_none()
+    if row is None:
+        row = Snapshot(panel_id=panel_id, month=month, data=data, created_at=clock.utcnow())
+        db.session.add(row)
+    else:
+        row.data, row.created_at = data, clock.utcnow()
+    return row
+
+
 def snapshot_months(panel_id: int, today: dt.date) -> list[dt.date]:
-    """This month, plus any month missed since the panel's last snapshot."""
+    """This month, plus every month since the panel's last final snapshot (missed or provisional)."""
     current = month_start(today)
-    last = db.session.execute(db.select(db.func.max(Snapshot.month)).where(Snapshot.panel_id == panel_id)).scalar()
-    if last is None or last >= current:
-        return [] if last == current else [current]
-    months, m = [], add_months(last, 1)
+    taken = db.session.execute(
+        db.select(Snapshot.month, Snapshot.data).where(Snapshot.panel_id == panel_id, Snapshot.month <= current)
+    ).all()
+    finals = [m for m, data in taken if (data or {}).get("final")]
+    first = add_months(max(finals), 1) if finals else min([m for m, _ in taken] + [current])
+    months, m = [], first
     while m <= current:
         months.append(m)
         m = add_months(m, 1)
@@ -367,19 +406,19 @@ def snapshot_months(panel_id: int, today: dt.date) -> list[dt.date]:
 
 
 def run_snapshots(now: dt.datetime) -> int:
-    """The monthly cohort snapshot per panel; missed months are filled in."""
+    """Each panel's snapshots: ended months taken once as final, the current month once a day."""
     today = london_date(now)
     made = 0
     panels = db.session.execute(db.select(Panel.id, Panel.code).where(Panel.active.is_(True))).all()
     for panel_id, code in panels:
         for month in snapshot_months(panel_id, today):
+            final = month < month_start(today)
+            key = f"snapshot:{code}:{month.isoformat()}:" + ("final" if final else today.isoformat())
 
             def work(panel_id=panel_id, month=month):
-                data = snapshot_data(panel_id, month)
-                db.session.add(Snapshot(panel_id=panel_id, month=month, data=data, created_at=clock.utcnow()))
-                return f"cohort {data['cohort']}"
+                return f"cohort {take_snapshot(panel_id, month, now).data['cohort']}"
 
-            made += run_once("snapshot", f"snapshot:{code}:{month.isoformat()}", work)
+            made += run_once("snapshot", key, work)
     return made
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from auth.models import Agency
 from cohort.models import Action, Case
 from core.extensions import db
+from core.labels import label
+from panels import charts
 from panels.jobs import add_months, month_start
 from panels.models import AgendaItem, Attendance, Meeting, Panel, Snapshot
 from sharing.gateway import agreements_in_force, unsealing
@@ -29,10 +31,13 @@ ATTENDED = ("present", "by_report")
 @dataclass
 class Kpi:
     key: str
-    label: str
     numerator: int
     denominator: int
     target: float | None = None  # percent
+
+    @property
+    def label(self) -> str:
+        return label(self.key)
 
     @property
     def percent(self) -> float | None:
@@ -84,10 +89,10 @@ def _reviews(panel_ids: list[int], period: Period) -> list[dict]:
     return out
 
 
-def _review_kpi(reviews: list[dict], panels: dict[int, Panel], level: int, target: float, label: str) -> Kpi:
+def _review_kpi(reviews: list[dict], panels: dict[int, Panel], level: int, target: float) -> Kpi:
     mine = [r for r in reviews if r["level"] == level and r["gap"] is not None]
     on_time = sum(1 for r in mine if r["gap"] <= panels[r["panel_id"]].review_interval(level))
-    return Kpi(f"mappa_l{level}_reviews", label, on_time, len(mine), target)
+    return Kpi(f"mappa_l{level}_reviews", on_time, len(mine), target)
 
 
 def _attendance_kpi(reviews: list[dict]) -> Kpi:
@@ -112,8 +117,7 @@ def _attendance_kpi(reviews: list[dict]) -> Kpi:
             ).scalars().all()
             expected += len(agencies)
             attended += sum(1 for a in agencies if (m.id, a) in present)
-    return Kpi("prison_probation_attendance", "Prison and probation attend level 2/3 meetings", attended, expected,
-               90.0)
+    return Kpi("prison_probation_attendance", attended, expected, 90.0)
 
 
 def _matches(value: str | None, words: tuple[str, ...]) -> bool:
@@ -131,10 +135,8 @@ def _ni_kpis(panel_ids: list[int], policy: Policy, period: Period) -> list[Kpi]:
                                   Case.order_end_date <= period.end)
         ).unique().scalars().all()
     return [
-        Kpi("ni143", "NI 143: settled and suitable accommodation at the end of order or licence",
-            sum(1 for c in cases if _matches(c.accommodation, SETTLED)), len(cases)),
-        Kpi("ni144", "NI 144: in employment at the end of order or licence",
-            sum(1 for c in cases if _matches(c.employment, EMPLOYED)), len(cases)),
+        Kpi("ni143", sum(1 for c in cases if _matches(c.accommodation, SETTLED)), len(cases)),
+        Kpi("ni144", sum(1 for c in cases if _matches(c.employment, EMPLOYED)), len(cases)),
     ]
 
 
@@ -148,26 +150,55 @@ def overdue_actions(panel_ids: list[int], policy: Policy, today: dt.date) -> int
     ).scalar() or 0
 
 
+CHART_TITLES = {
+    "cohort": "Cohort size by month",
+    "rag": "Cases by RAG status by month",
+    "flow": "Referrals and exits by month",
+    "kpis": "Performance indicators against their targets",
+}
+SERIES = ("cohort", "referrals", "exits", "red", "amber", "green", "none")
+# The category a monthly series is drawn from: summed only over panels where the viewer reads it.
+SERIES_CATEGORY = {"referrals": "offending", "exits": "offending", "red": "risk", "amber": "risk", "green": "risk",
+                   "none": "risk"}
+
+
+def _empty_month(month: dt.date) -> dict:
+    return {"month": month, **dict.fromkeys(SERIES), "panels": 0, "final": None, "as_of": None}
+
+
 def monthly(panel_ids: list[int], policy: Policy, period: Period) -> list[dict]:
-    """Snapshot counts per month, summed over the panels (RAG only where risk is readable)."""
-    risk = {pid for pid in panel_ids if policy.can(pid, "risk")}
-    months = {m: {"month": m, "cohort": 0, "referrals": 0, "exits": 0, "overlaps": 0, "red": 0, "amber": 0,
-                  "green": 0, "panels": 0} for m in period.months()}
+    """Snapshot counts per month, summed over the panels that have a snapshot for it.
+
+    A month with no snapshot has None everywhere (a gap, never 0). Referrals and exits are
+    summed only over panels where the viewer reads offending, the RAG counts only where it
+    reads risk; a series no panel lets it read stays None.
+    """
+    readable = {c: {pid for pid in panel_ids if policy.can(pid, c)} for c in ("offending", "risk")}
+    months = {m: _empty_month(m) for m in period.months()}
     for panel_id, month, data in db.session.execute(
         db.select(Snapshot.panel_id, Snapshot.month, Snapshot.data)
         .where(Snapshot.panel_id.in_(panel_ids), Snapshot.month >= month_start(period.start),
                Snapshot.month <= period.end)
+        .order_by(Snapshot.month, Snapshot.panel_id)
     ):
         row = months.get(month)
         if row is None:
             continue
         row["panels"] += 1
-        for key in ("cohort", "referrals", "exits", "overlaps"):
-            row[key] += int(data.get(key) or 0)
-        if panel_id in risk:
-            for rag in ("red", "amber", "green"):
-                row[rag] += int((data.get("rag") or {}).get(rag) or 0)
+        values = {"cohort": data.get("cohort"), "referrals": data.get("referrals"), "exits": data.get("exits"),
+                  **{k: (data.get("rag") or {}).get(k) for k in ("red", "amber", "green", "none")}}
+        for key, value in values.items():
+            category = SERIES_CATEGORY.get(key)
+            if category is None or panel_id in readable[category]:
+                row[key] = (row[key] or 0) + int(value or 0)
+        row["final"] = bool(data.get("final", True)) and row["final"] is not False
+        row["as_of"] = max(filter(None, (row["as_of"], data.get("as_of"))), default=None)
     return [months[m] for m in sorted(months)]
+
+
+def withheld_series(panel_ids: list[int], policy: Policy) -> list[str]:
+    """The categories whose series the viewer reads on none of the panels."""
+    return sorted({c for c in SERIES_CATEGORY.values() if not any(policy.can(pid, c) for pid in panel_ids)})
 
 
 def compute(panels: list[Panel], policy: Policy, period: Period, today: dt.date) -> dict:
@@ -177,10 +208,9 @@ def compute(panels: list[Panel], policy: Policy, period: Period, today: dt.date)
     reviews = _reviews(ids, period) if ids else []
     level23 = [r for r in reviews if r["level"] in (2, 3)]
     kpis = [
-        _review_kpi(reviews, by_id, 3, 90.0, "MAPPA level 3 cases reviewed within 6 weeks"),
-        _review_kpi(reviews, by_id, 2, 85.0, "MAPPA level 2 cases reviewed within 12 weeks"),
-        Kpi("disclosure_recorded", "Disclosure decision recorded at level 2/3 reviews",
-            sum(1 for r in level23 if r["disclosure"]), len(level23), 100.0),
+        _review_kpi(reviews, by_id, 3, 90.0),
+        _review_kpi(reviews, by_id, 2, 85.0),
+        Kpi("disclosure_recorded", sum(1 for r in level23 if r["disclosure"]), len(level23), 100.0),
         _attendance_kpi(level23),
         *(_ni_kpis(ids, policy, period) if ids else []),
     ]
@@ -189,19 +219,45 @@ def compute(panels: list[Panel], policy: Policy, period: Period, today: dt.date)
         "monthly": monthly(ids, policy, period) if ids else [],
         "overdue_actions": overdue_actions(ids, policy, today) if ids else 0,
         "risk_readable": any(policy.can(pid, "risk") for pid in ids),
+        "offending_readable": any(policy.can(pid, "offending") for pid in ids),
+        "panel_count": len(ids),
     }
 
 
+def _cell(value) -> object:
+    return "no data" if value is None else value
+
+
 def csv_rows(result: dict) -> list[list]:
-    """The KPI figures as rows for a CSV download (numbers and labels only)."""
+    """The KPI figures as rows for a CSV download (numbers and labels only; "no data" for a gap)."""
     rows: list[list] = [["indicator", "numerator", "denominator", "percent", "target"]]
     for k in result["kpis"]:
-        rows.append([k.label, k.numerator, k.denominator, "" if k.percent is None else k.percent,
-                     "" if k.target is None else k.target])
-    rows.append(["Overdue actions", result["overdue_actions"], "", "", ""])
+        rows.append([k.label, k.numerator, k.denominator, _cell(k.percent), "" if k.target is None else k.target])
+    rows.append([label("overdue_actions"), result["overdue_actions"], "", "", ""])
     rows.append([])
-    rows.append(["month", "cohort", "referrals", "exits", "overlaps", "red", "amber", "green"])
+    series = [s for s in SERIES if SERIES_CATEGORY.get(s) in (None, *_readable_categories(result))]
+    rows.append(["month", *series])
     for m in result["monthly"]:
-        rows.append([m["month"].isoformat(), m["cohort"], m["referrals"], m["exits"], m["overlaps"], m["red"],
-                     m["amber"], m["green"]])
+        rows.append([m["month"].isoformat(), *(_cell(m[s]) for s in series)])
     return rows
+
+
+def _readable_categories(result: dict) -> list[str]:
+    return [c for c, key in (("offending", "offending_readable"), ("risk", "risk_readable")) if result.get(key)]
+
+
+def build_charts(result: dict) -> dict[str, charts.Chart]:
+    """The page's charts from the same figures its tables show (gaps stay gaps)."""
+    months = [m["month"] for m in result["monthly"]]
+    col = {k: [m[k] for m in result["monthly"]] for k in SERIES}
+    out = {"cohort": charts.line_chart(CHART_TITLES["cohort"], months, {label("cohort"): col["cohort"]})}
+    if result["risk_readable"]:
+        out["rag"] = charts.stacked_bar_chart(
+            CHART_TITLES["rag"], months, {label(k): col[k] for k in ("red", "amber", "green")},
+            {label(k): charts.COLOURS[k] for k in ("red", "amber", "green")})
+    if result["offending_readable"]:
+        out["flow"] = charts.grouped_bar_chart(CHART_TITLES["flow"], months,
+                                               {label(k): col[k] for k in ("referrals", "exits")})
+    out["kpis"] = charts.indicator_chart(CHART_TITLES["kpis"], [(k.label, k.percent, k.target)
+                                                                for k in result["kpis"]])
+    return out

@@ -27,7 +27,7 @@ SCHEDULE: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("panels.agendas", "agendas", {"trigger": "interval", "minutes": 15}),
     ("panels.flags", "flags", {"trigger": "cron", "hour": 2, "minute": 10}),
     ("panels.reminders", "reminders", {"trigger": "cron", "hour": 6, "minute": 0}),
-    ("panels.snapshots", "snapshots", {"trigger": "cron", "day": 1, "hour": 0, "minute": 30}),
+    ("panels.snapshots", "snapshots", {"trigger": "cron", "hour": 0, "minute": 30}),  # daily: the month so far
     ("cohort.dedupe", "dedupe", {"trigger": "cron", "hour": 3, "minute": 0}),
     ("notifications.send", "notifications", {"trigger": "interval", "minutes": 5}),
 )

@@ -30,7 +30,9 @@ from typing import Any
 from sharing import crypto
 from sharing.crypto import CATEGORIES
 
-IDENTITY_FIELDS = ("given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn")
+IDENTITY_FIELDS = (
+    "given_name", "family_name", "aliases", "date_of_birth", "gender", "ethnicity", "pnc", "cro", "nomis", "crn",
+)
 CONTACT_FIELDS = ("address", "postcode")
 OFFENDING_FIELDS = (
     "lead_agency", "lead_officer", "referral_date", "referring_agency", "last_engagement", "order_end_date",

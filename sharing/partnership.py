@@ -18,6 +18,7 @@ import yaml
 
 from auth.models import AGENCY_KINDS, ROLES, Agency, User
 from core.extensions import db
+from equality import population
 from panels.models import BANK_HOLIDAY_POLICIES, DEFAULT_REVIEW_DAYS, REGIONS, Panel
 from sharing.crypto import CATEGORIES
 from sharing.models import ISA_STATUSES, Isa, IsaGrant
@@ -155,7 +156,7 @@ def meeting_settings(p: dict) -> dict[str, Any]:
 def validate(data: dict[str, Any]) -> list[str]:
     """Every problem in the file, each prefixed with where it is."""
     problems: list[str] = []
-    known = set(data) - {"name", "region", "agencies", "panels", "isas", "users"}
+    known = set(data) - {"name", "region", "agencies", "panels", "isas", "users", "population"}
     for key in sorted(known):
         problems.append(f"{key}: unknown section")
     existing_agencies = {a for (a,) in db.session.execute(db.select(Agency.code))}
@@ -189,6 +190,7 @@ def validate(data: dict[str, Any]) -> list[str]:
     region = data.get("region", "england_and_wales")
     if region not in REGIONS:
         problems.append(f"region: {region!r} is not one of {', '.join(REGIONS)}")
+    problems += population.problems(data.get("population"))
 
     panels, seen = set(existing_panels), set()
     for i, p in enumerate(_list("panels")):
@@ -444,6 +446,8 @@ def load(data: dict[str, Any]) -> LoadResult:
         from panels.services import ensure_meetings
     except ImportError:
         ensure_meetings = None
+    if population.load(data.get("population")):
+        result.bump("population baseline", False)
     if ensure_meetings is not None:
         for panel in panels.values():
             ensure_meetings(panel)

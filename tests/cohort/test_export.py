@@ -75,7 +75,7 @@ def test_dwp_export_lacks_contact_and_risk(named, login_as, client):
         resp = client.get(f"/panels/IOM/export.{fmt}")
         headers, rows = exported(resp.data)
         assert headers == ["ref", "given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro",
-                           "nomis", "crn", "accommodation", "employment"]
+                           "nomis", "crn", "accommodation", "employment", "ethnicity"]
         text = "\n".join(",".join(r) for r in rows)
         for row in named:
             assert row["address"] not in text and row["postcode"] not in text

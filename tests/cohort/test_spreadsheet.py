@@ -55,6 +55,7 @@ def full_row(ref: str = "IOM-1", **over: str) -> dict[str, str]:
         "risk_level": "Very High",
         "accommodation": "Settled",
         "employment": "Unemployed",
+        "ethnicity": "White: Irish",
     }
     row.update(over)
     return row
@@ -78,7 +79,7 @@ def test_columns_follow_the_contract():
         "lead_agency referral_date last_engagement order_end_date cohort_type mappa_category mappa_level "
         "risk_level accommodation employment"
     )
-    assert tuple(contract.split()) == COLUMNS
+    assert (*contract.split(), "ethnicity") == COLUMNS  # the contract's columns, then the additions
     assert set(FIELD_CATEGORY) == set(COLUMNS) - {"ref"}
     assert FIELD_CATEGORY["pnc"] == "identity"
     assert FIELD_CATEGORY["postcode"] == "contact"

@@ -147,9 +147,13 @@ def test_snapshots_monthly_and_missed_months(app, make_case):
     iom = db.session.execute(db.select(Snapshot).filter_by(panel_id=partnership_panel(app, "IOM"))).scalar_one()
     assert iom.month == dt.date(2026, 12, 1)
     assert iom.data["cohort"] == 2 and iom.data["rag"]["red"] == 1 and iom.data["rag"]["green"] == 1
-    assert iom.data["referrals"] == 1 and iom.data["exits"] == 0
+    assert iom.data["referrals"] == 0 and iom.data["exits"] == 0  # December so far; Ann came in November
+    assert iom.data["final"] is False
     clock.set_now(clock_at("2027-03-02T06:00"))
-    assert jobs.run_job("snapshots") == 6  # January, February and March for both panels
+    assert jobs.run_job("snapshots") == 8  # December retaken as final, January, February, March so far
+    db.session.expire_all()
+    finals = {s.month: s.data["final"] for s in db.session.execute(db.select(Snapshot)).scalars()}
+    assert finals[dt.date(2026, 12, 1)] and not finals[dt.date(2027, 3, 1)]
     assert "Ann" not in str([s.data for s in db.session.execute(db.select(Snapshot)).scalars()])
 
 

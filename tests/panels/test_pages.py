@@ -61,7 +61,7 @@ def test_kpis_page_charts_and_csv(some_cases, login_as, client):
     assert resp.status_code == 200
     assert "MAPPA level 3 cases reviewed within 6 weeks" in page and 'data-kpi="overdue_actions"' in page
     assert "December 2026" in page and "Reg" not in page
-    assert '<img class="app-chart" src="/kpis/charts/cohort.svg"' in page
+    assert 'id="chart-cohort"' in page and 'href="/kpis/charts/cohort.svg"' in page  # inline SVG, and a download
     for name in ("cohort", "rag", "flow", "kpis"):
         chart = client.get(f"/kpis/charts/{name}.svg")
         assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
@@ -69,7 +69,7 @@ def test_kpis_page_charts_and_csv(some_cases, login_as, client):
     csv = client.get("/kpis.csv?panel=IOM")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     text = csv.get_data(as_text=True)
-    assert "Overdue actions,1" in text and "2026-12-01,2" in text
+    assert "Overdue actions (now),1" in text and "2026-12-01,2" in text and "2026-11-01,no data" in text
     assert client.get("/kpis?panel=NOPE").status_code == 404
 
 
@@ -94,6 +94,7 @@ def test_mappa_kpis_from_closed_meetings(make_case, partnership, meeting_on):
     assert item.case_id == l3.id
     mtg.record_outcome(meeting, item, user=coord, rag="red", rationale="r", next_review=None,
                        disclosure_considered=False, disclosure_reason="No third party at risk")
+    clock.set_now(clock_at("2026-12-10T15:00"))  # a meeting closes on or after its date
     mtg.close_meeting(meeting, Policy(coord))
     db.session.commit()
     clock.set_now(clock_at("2026-12-20T10:00"))

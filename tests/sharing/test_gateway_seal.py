@@ -22,6 +22,7 @@ MAY_UNSEAL = {
     "cohort/services.py": "a write compared with what is held, after its grant is checked",
     "cohort/routes.py": "the edit form's fields the user may write",
     "panels/kpis.py": "indicators over panels whose category the viewer reads",
+    "equality/monitoring.py": "aggregate equality counts over a panel whose identity the viewer reads",
     "panels/meetings.py": "a decision applied with its recorder's grants",
     "search/queries.py": "scoring a bounded set of candidates the viewer may see (people search)",
 }

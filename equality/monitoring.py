@@ -1,0 +1,166 @@
+"""A panel's cohort by ethnicity, gender and age band for one month, suppressed, with ratios.
+
+The cohort is the cases not exited at the month's end (or now, for this month), the same
+set the KPI snapshots count; ethnicity, gender and date of birth are read as recorded on
+each nominal now (age on the month's last day). Who may see it: the coordinator and
+analyst roles, and only on a panel where their agency reads identity. The counts are
+aggregates, but the sharing invariant says nothing an agency is shown may depend on data
+its agreements withhold, and these depend on identity; an agency without identity read on
+the panel is refused, whatever the numbers.
+
+Ratios compare each group's share of the cohort with its share of the partnership file's
+`population` (a risk ratio with a 95% Katz log interval). They are given only for groups
+whose count is shown, since a ratio and the total give the count back; the cohort share is
+of those with a stated ethnicity when the "Not stated" count is shown, otherwise of everyone
+(which lowers every ratio a little; `basis` says which).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from cohort.models import Case, Nominal
+from core import clock
+from core.extensions import db
+from equality import categories as cat
+from equality.models import PopulationCount
+from equality.suppression import Table, protect
+from panels.jobs import add_months, london_date, month_end_utc
+from panels.models import Panel
+from sharing import audit
+from sharing.gateway import unsealing
+from sharing.policy import Policy
+
+DIMENSIONS = ("ethnicity", "gender", "age_band")
+OTHER_GROUPS = "Other groups (not in the population baseline)"
+Z95 = 1.959964
+
+
+@dataclass
+class Report:
+    panel: str
+    month: dt.date
+    as_of: dt.datetime
+    tables: dict[str, Table]
+    ratios: dict[str, dict] = field(default_factory=dict)
+    basis: str = "stated"
+    baseline: bool = False
+
+
+def may_see(panel: Panel, policy: Policy) -> bool:
+    """Identity read on the panel (see the module docstring for why aggregates need it too)."""
+    return policy.can(panel.id, "identity")
+
+
+def baseline(dimension: str = "ethnicity") -> dict[str, int]:
+    return {r.label: r.count for r in db.session.execute(
+        db.select(PopulationCount).filter_by(dimension=dimension).order_by(PopulationCount.id)).scalars()}
+
+
+def ethnicity_groups(population: dict[str, int]) -> dict[str, str]:
+    """Detailed category -> the group it is counted in: the baseline's keys, else the five ONS groups."""
+    if not population:
+        return dict(cat.GROUP_OF)
+    out = {}
+    for name in population:
+        for member in cat.population_members(name) or ():
+            out.setdefault(member, name)
+    for detailed in cat.ETHNICITIES:
+        out.setdefault(detailed, cat.NOT_STATED if detailed == cat.NOT_STATED else OTHER_GROUPS)
+    return out
+
+
+def _cohort_nominal_ids(panel_id: int, as_of: dt.datetime, day: dt.date) -> list[int]:
+    rows = db.session.execute(
+        db.select(Case.nominal_id, Case.status, Case.referral_date, Case.exited_on, Case.created_at)
+        .where(Case.panel_id == panel_id)
+    ).all()
+    seen, out = set(), []
+    for r in rows:
+        entered = r.created_at <= as_of or (r.referral_date is not None and r.referral_date <= day)
+        live = r.exited_on > day if r.exited_on is not None else r.status != "exited"
+        if entered and live and r.nominal_id not in seen:
+            seen.add(r.nominal_id)
+            out.append(r.nominal_id)
+    return out
+
+
+@unsealing("aggregate equality counts over a panel whose identity the viewer reads")
+def _people(nominal_ids: list[int]) -> list[tuple[str | None, str | None, dt.date | None]]:
+    out = []
+    for start in range(0, len(nominal_ids), 500):
+        for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(nominal_ids[start:start + 500]))).scalars():
+            out.append((n.ethnicity, n.gender, n.date_of_birth))
+    return out
+
+
+def counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime]:
+    """Unsuppressed counts by dimension (never shown as they are: see `report`)."""
+    as_of = min(month_end_utc(month), now)
+    day = london_date(as_of)
+    groups = ethnicity_groups(baseline())
+    eth_order = list(dict.fromkeys([*baseline(), *groups.values()]))
+    tables = {"ethnicity": dict.fromkeys(eth_order, 0), "gender": dict.fromkeys(cat.GENDERS, 0),
+              "age_band": dict.fromkeys(cat.AGE_BANDS, 0)}
+    for ethnicity, gender, dob in _people(_cohort_nominal_ids(panel.id, as_of, day)):
+        tables["ethnicity"][groups.get(ethnicity or cat.NOT_STATED, cat.NOT_STATED)] += 1
+        tables["gender"][cat.gender_group(gender)] += 1
+        tables["age_band"][cat.age_band(dob, day)] += 1
+    return tables, as_of
+
+
+def risk_ratio(a: int, n1: int, b: int, n2: int) -> dict:
+    """(a/n1) / (b/n2) with its 95% Katz log interval (a, b > 0)."""
+    ratio = (a / n1) / (b / n2)
+    se = math.sqrt(max(1 / a - 1 / n1 + 1 / b - 1 / n2, 0.0))
+    return {"ratio": round(ratio, 2), "low": round(ratio * math.exp(-Z95 * se), 2),
+            "high": round(ratio * math.exp(Z95 * se), 2)}
+
+
+def _ratios(table: Table, population: dict[str, int]) -> tuple[dict[str, dict], str]:
+    not_stated = table.cells.get(cat.NOT_STATED, 0)
+    if not population or not isinstance(table.total, int):
+        return {}, "stated"
+    basis = "stated" if isinstance(not_stated, int) else "all"
+    n1 = table.total - (not_stated if isinstance(not_stated, int) else 0)
+    n2 = sum(population.values())
+    out = {}
+    for name, b in population.items():
+        a = table.cells.get(name)
+        if isinstance(a, int) and a > 0 and b > 0 and n1 > 0:
+            out[name] = {**risk_ratio(a, n1, b, n2), "cohort": a, "population": b}
+        else:
+            out[name] = {"ratio": None, "low": None, "high": None, "population": b,
+                         **({"cohort": a} if isinstance(a, str) else {})}
+    return out, basis
+
+
+def report(panel: Panel, month: dt.date, now: dt.datetime | None = None) -> Report:
+    """The published figures for one panel and month: suppressed counts and ratios."""
+    raw, as_of = counts(panel, month, now or clock.utcnow())
+    tables = protect(raw)
+    population = baseline()
+    ratios, basis = _ratios(tables["ethnicity"], population)
+    return Report(panel.code, month, as_of, tables, ratios, basis, bool(population))
+
+
+def as_json(r: Report) -> dict:
+    total = next(iter(r.tables.values())).total
+    return {
+        "panel": r.panel, "month": r.month.strftime("%Y-%m"), "as_of": r.as_of.isoformat(timespec="seconds") + "Z",
+        "total": total, "by": {name: dict(t.cells) for name, t in r.tables.items()},
+        "ratio": r.ratios, "basis": r.basis,
+    }
+
+
+def log_view(panel: Panel, month: dt.date) -> None:
+    """Logged like any read of identity data, though it names no one."""
+    audit.record("view", panel=panel, categories=["identity"],
+                 detail=f"equality monitoring: suppressed counts for {month.strftime('%Y-%m')}")
+
+
+def months_back(today: dt.date, n: int = 12) -> list[dt.date]:
+    first = add_months(today.replace(day=1), -(n - 1))
+    return [add_months(first, i) for i in range(n)]

@@ -1,0 +1,98 @@
+"""Small-number suppression for one-way tables that share a published total.
+
+A count under 5 is shown as "<5" (primary suppression). Hiding it is not enough: the
+total minus the shown cells gives the sum of the hidden ones, and with one hidden cell,
+or hidden cells whose bounds leave one value, that is the cell itself. So cells are
+hidden as "*" (secondary suppression, smallest first) until every hidden cell under 5
+could still take at least two values given everything shown: each "<5" cell lies in
+0..4, each "*" cell is 5 or more, and together they make the total minus the shown cells.
+For one equation with box bounds those feasible ranges are exact intervals, computed
+below. In the rare table no amount of hiding protects (every cell exactly 4, or zeros
+beside cells of exactly 5), the total is hidden too, and then every cell of every table
+that shares it (the caller does that: see `protect`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+THRESHOLD = 5
+UNDER = "<5"
+HIDDEN = "*"
+INFINITY = float("inf")
+
+
+@dataclass
+class Table:
+    """One published table: each cell a number, "<5" or "*", and the total (a number, "<5" or "*")."""
+
+    cells: dict[str, int | str]
+    total: int | str
+
+
+def _bounds(value: int, threshold: int) -> tuple[float, float]:
+    return (0, threshold - 1) if value < threshold else (threshold, INFINITY)
+
+
+def feasible_range(counts: dict[str, int], hidden: set[str], total: int | None,
+                   threshold: int = THRESHOLD) -> dict[str, tuple[float, float]]:
+    """What an onlooker can work out about each hidden cell from the shown cells (and the total, if shown)."""
+    bounds = {k: _bounds(counts[k], threshold) for k in hidden}
+    if total is None:
+        return bounds
+    rest = total - sum(v for k, v in counts.items() if k not in hidden)
+    low_sum = sum(lo for lo, _ in bounds.values())
+    high_sum = sum(hi for _, hi in bounds.values())
+    out = {}
+    for k, (lo, hi) in bounds.items():
+        others_low, others_high = low_sum - lo, high_sum - hi
+        out[k] = (max(lo, rest - others_high), min(hi, rest - others_low))
+    return out
+
+
+def is_safe(counts: dict[str, int], hidden: set[str], total: int | None, threshold: int = THRESHOLD) -> bool:
+    """True when no hidden cell under the threshold is pinned to one value."""
+    ranges = feasible_range(counts, hidden, total, threshold)
+    return all(hi > lo for k, (lo, hi) in ranges.items() if counts[k] < threshold)
+
+
+def suppress(counts: dict[str, int], threshold: int = THRESHOLD) -> Table | None:
+    """The table with its total shown, or None when hiding every cell would still reveal one."""
+    total = sum(counts.values())
+    hidden = {k for k, v in counts.items() if v < threshold}
+    while hidden and not is_safe(counts, hidden, total, threshold):
+        shown = sorted((v, k) for k, v in counts.items() if k not in hidden)
+        if not shown:
+            return None
+        hidden.add(shown[0][1])
+    return Table({k: _label(counts, k, hidden, threshold) for k in counts}, total)
+
+
+def _label(counts: dict[str, int], key: str, hidden: set[str], threshold: int) -> int | str:
+    if key not in hidden:
+        return counts[key]
+    return UNDER if counts[key] < threshold else HIDDEN
+
+
+def fully_hidden(counts: dict[str, int], threshold: int = THRESHOLD) -> Table:
+    return Table({k: UNDER if v < threshold else HIDDEN for k, v in counts.items()}, HIDDEN)
+
+
+def protect(tables: dict[str, dict[str, int]], threshold: int = THRESHOLD) -> dict[str, Table]:
+    """Several one-way tables over the same people (so the same total), each made safe.
+
+    With the total under the threshold every cell is "<5". When one table cannot be
+    protected with the total shown, the total and every cell of every table are hidden:
+    with the total unknown the tables' sums still equal one another, so a partly shown
+    table would pin the others.
+    """
+    totals = {sum(c.values()) for c in tables.values()}
+    if len(totals) > 1:
+        raise ValueError("tables over the same people must have the same total")
+    total = totals.pop() if totals else 0
+    if total < threshold:
+        return {name: Table(dict.fromkeys(c, UNDER), UNDER) for name, c in tables.items()}
+    out = {name: suppress(c, threshold) for name, c in tables.items()}
+    if any(t is None for t in out.values()):
+        return {name: fully_hidden(c, threshold) for name, c in tables.items()}
+    return out  # type: ignore[return-value]

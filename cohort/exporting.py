@@ -55,22 +55,30 @@ def export_columns(panel: Panel, policy: Policy) -> list[str]:
 def export_table(panel: Panel, policy: Policy) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the panel's current (not exited) cohort as the viewer may see it."""
     columns = export_columns(panel, policy)
-    rows = []
+    rows, _shown = _export_rows(panel, policy, columns)
+    return columns, rows
+
+
+def _export_rows(panel: Panel, policy: Policy, columns: list[str]) -> tuple[list[list[Any]], list[int]]:
+    """The rows, and the nominals they show (for the access log)."""
+    rows, shown = [], []
     for case in panel_cases(panel):
         seen = case_dict(case, policy, json=False)
         seen["pseudonym"] = seen["name"]
         rows.append([seen.get(c) for c in columns])
-    return columns, rows
+        shown.append(case.nominal_id)
+    return rows, shown
 
 
 def export_file(panel: Panel, policy: Policy, fmt: str, *, purpose: str | None = None) -> tuple[bytes, int]:
     """The export as bytes (CSV or XLSX, formulas neutralised) and its row count; logged."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    columns, rows = export_table(panel, policy)
+    columns = export_columns(panel, policy)
+    rows, shown = _export_rows(panel, policy, columns)
     data = write_csv(columns, rows) if fmt == "csv" else write_xlsx(columns, rows, sheet_title=panel.code)
     audit.record("export", user=policy.user, panel=panel, categories=policy.readable(panel.id), purpose=purpose,
-                 detail=f"{fmt} export: {len(rows)} case(s), columns {', '.join(columns)}")
+                 nominal_ids=shown, detail=f"{fmt} export: {len(rows)} case(s), columns {', '.join(columns)}")
     return data, len(rows)
 
 
@@ -84,19 +92,20 @@ def snapshot(panel: Panel, policy: Policy) -> dict[str, Any]:
     cases = panel_cases(panel, include_exited=True)
     status_counts = dict.fromkeys(STATUSES, 0)
     rag_counts = {**dict.fromkeys(RAGS, 0), "none": 0}
-    rows = []
+    rows, shown = [], []
     for case in cases:
         status_counts[case.status] = status_counts.get(case.status, 0) + 1
         if case.status == "exited":
             continue
         seen = case_dict(case, policy, json=False)
         rows.append(seen)
+        shown.append(case.nominal_id)
         if "risk" in readable:
             rag_counts[case.rag or "none"] += 1
     order = {rag: i for i, rag in enumerate(RAGS)}
     rows.sort(key=lambda r: (order.get(r.get("rag") or "", len(RAGS)), r["ref"]))
     fields = [f for f in PRINT_FIELDS if FIELD_CATEGORY[f] in readable]
-    audit.record("print", user=policy.user, panel=panel, categories=readable,
+    audit.record("print", user=policy.user, panel=panel, categories=readable, nominal_ids=shown,
                  detail=f"monthly snapshot: {len(rows)} current case(s)")
     return {
         "rows": rows,

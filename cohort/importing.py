@@ -517,6 +517,14 @@ def _id_runs(ids: Iterable[int]) -> list[str]:
     return [f"{a}-{b}" if a != b else str(a) for a, b in runs]
 
 
+def _ids_of_runs(runs: list[str]) -> list[int]:
+    out: list[int] = []
+    for run in runs:
+        first, _, last = run.partition("-")
+        out.extend(range(int(first), int(last or first) + 1))
+    return out
+
+
 def record_nominals(action: str, nominal_ids: Iterable[int], *, detail: str, **event: Any) -> None:
     """Log an import event naming every nominal it showed or wrote, by internal id only.
 
@@ -534,7 +542,8 @@ def record_nominals(action: str, nominal_ids: Iterable[int], *, detail: str, **e
     for number, chunk in enumerate(chunks, 1):
         part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
         listed = f"; nominals {','.join(chunk)}" if chunk else ""
-        audit.record(action, nominal_id=single, detail=f"{detail}{part}{listed}", **event)
+        audit.record(action, nominal_id=single, detail=f"{detail}{part}{listed}",
+                     nominal_ids=_ids_of_runs(chunk), **event)
 
 
 def record_preview(plan: ImportPlan, *, user=None, purpose: str | None = None) -> None:

@@ -108,6 +108,7 @@ class _DrawnResults:
     page: int
     case_ids: str
     categories: frozenset[str]
+    nominal_ids: tuple[int, ...] = ()
 
 
 def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> tuple[dict, tuple | None]:
@@ -128,12 +129,13 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
         )
         html = Markup(drawn)  # noqa: S704 - the output of an autoescaping template, placed in the page again
         return _DrawnResults(html, page.params.page, ",".join(str(r.case.id) for r in page.rows),
-                             frozenset(page.readable.intersection(TRACKER_CATEGORIES)))
+                             frozenset(page.readable.intersection(TRACKER_CATEGORIES)),
+                             tuple(r.case.nominal_id for r in page.rows))
 
     # Searches are logged as searches and depend on decrypted names: always drawn.
     key = None if params.q else ("tracker", panel.id, token, g.user.agency_id, frozenset(readable), astuple(params))
     drawn = draw() if key is None else page_cache().get_or_make(key, draw)
-    audit.record("view", panel=panel, categories=drawn.categories,
+    audit.record("view", panel=panel, categories=drawn.categories, nominal_ids=drawn.nominal_ids,
                  detail=f"tracker page {drawn.page}: cases {drawn.case_ids}"[:4000])
     return {
         "results": drawn.html,
@@ -520,6 +522,7 @@ def refer(code: str):
     if request.args.get("q") is not None and form.validate():
         results = queries.referral_candidates(form.q.data, policy, panel)
         audit.record("search", panel=panel, categories=["identity"],
+                     nominal_ids=[r["nominal"].id for r in results],
                      detail=f"referral search: {len(results)} result(s)")
     return render_template("cohort/refer.html", title=f"Refer someone to {panel.name}", panel=panel,
                            search_form=form, form=form if form.errors else None, results=results,
@@ -588,6 +591,7 @@ def refer_new(code: str):
                 return redirect(url_for(".case", case_id=case.id))
     if possible:
         audit.record("search", panel=panel, categories=["identity"],
+                     nominal_ids=[r["nominal"].id for r in possible],
                      detail=f"referral duplicate check: {len(possible)} possible match(es)")
     return render_template("cohort/refer_new.html", title=f"Refer a new person to {panel.name}", panel=panel,
                            form=form, possible=possible, existing_form=ReferExistingForm(formdata=None))

@@ -20,7 +20,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
 from sharing.crypto import CATEGORIES
@@ -113,3 +113,13 @@ class NominalLookupForm(FlaskForm):
                               validators=[InputRequired("Enter a nominal ID"),
                                           NumberRange(min=1, max=2**31 - 1, message="Enter a nominal ID, like 123")])
     submit = SubmitField("Show who has seen this nominal", widget=GovSubmitInput())
+
+
+class NominalSearchForm(FlaskForm):
+    """"Who has seen" by name or identifier: posted (with CSRF), so no name reaches a URL or log."""
+
+    q = StringField("Name or identifier", widget=GovTextInput(),
+                    description="A full or partial name, or a PNC, CRO, NOMIS or CRN number",
+                    validators=[DataRequired("Enter a name or an identifier"),
+                                Length(max=200, message="Enter at most 200 characters")])
+    search = SubmitField("Search the access log", widget=GovSubmitInput())

@@ -133,7 +133,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "panels.dashboard": row(L, 200, 200, 200, 200, 200, 200),
     "sharing.audit_log": row(L, 403, 403, 403, 403, 200, 403),
     "sharing.audit_log_csv": row(L, 403, 403, 403, 403, 200, 403),
-    "sharing.nominal_lookup": row(L, 403, 403, 403, 403, 422, 403),
+    "sharing.nominal_lookup": row(L, 403, 403, 403, 403, 200, 403),
     "sharing.nominal_log": row(L, 403, 403, 403, 403, 200, 403),
     "auth.account": row(L, 200, 200, 200, 200, 200, 200),
     "auth.change_password_page": row(L, 200, 200, 200, 200, 200, 200),

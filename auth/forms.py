@@ -21,6 +21,7 @@ ROLE_LABELS = {
     "practitioner": "Practitioner",
     "analyst": "Data analyst",
     "auditor": "Auditor (reads the access log; sees no case data)",
+    "dpo": "Data protection officer (subject access, rectification, export register)",
 }
 KIND_LABELS = {k: k.replace("_", " and " if k == "drugs_alcohol" else " ").capitalize() for k in AGENCY_KINDS}
 PASSWORD_HINT = "Use 12 characters or more. Three or four unrelated words together are strong and easy to remember."

@@ -11,7 +11,8 @@ from core.extensions import db
 from core.models import TimestampMixin, UidMixin
 from sharing.crypto import Encrypted
 
-ROLES = ("admin", "coordinator", "practitioner", "analyst", "auditor")
+# dpo: the data protection officer (subject access, rectification, the export register; lifecycle/).
+ROLES = ("admin", "coordinator", "practitioner", "analyst", "auditor", "dpo")
 AGENCY_KINDS = (
     "police", "probation", "council", "housing", "dwp", "drugs_alcohol", "health", "youth_justice",
     "prison", "other",

@@ -97,6 +97,7 @@ class NoteForm(VersionedForm):
 class ExitForm(VersionedForm):
     reason = TextAreaField("Reason for exit", widget=GovTextArea(),
                            validators=[InputRequired("Give a reason for the exit"), Length(max=2000)])
+    exited_on = GovDateField("Exit date (leave blank for today)", validators=[Optional()])
     submit = SubmitField("Exit from the panel", widget=GovSubmitInput())
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
@@ -27,7 +27,7 @@ from wtforms import SubmitField
 
 from auth.decorators import login_required
 from cohort import queries
-from cohort.exporting import FORMATS, export_file, export_filename, snapshot
+from cohort.exporting import FORMATS, snapshot
 from cohort.importing import ImportPlan, apply_import, plan_import, record_preview
 from cohort.spreadsheet import (
     CSV_SUFFIXES,
@@ -39,6 +39,8 @@ from cohort.spreadsheet import (
     read_table,
 )
 from core import clock
+from lifecycle import register
+from lifecycle.routes import export_download
 from sharing import audit
 from sharing.crypto import keyring
 from sharing.policy import current_policy
@@ -252,11 +254,21 @@ def export(code: str, fmt: str):
         abort(404)
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
-    data, _ = export_file(panel, policy, fmt)
-    return Response(data, mimetype=FORMATS[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{export_filename(panel, fmt)}"',
-        "Cache-Control": "no-store",
-    })
+    # Registered with the purpose chosen on /panels/<code>/export (a bare link: "not stated").
+    purpose, destroy_by = export_choice()
+    return export_download(panel, policy, fmt, purpose, destroy_by)
+
+
+def export_choice() -> tuple[str, dt.date | None]:
+    """The purpose and destroy-by date passed on from the export page, checked; else unstated."""
+    purpose = request.args.get("purpose", register.UNSTATED)
+    try:
+        destroy_by = dt.date.fromisoformat(request.args.get("destroy_by", ""))
+    except ValueError:
+        destroy_by = None
+    if register.check(purpose, destroy_by):
+        return register.UNSTATED, None
+    return purpose, destroy_by
 
 
 @bp.route("/panels/<code>/print")
@@ -264,5 +276,9 @@ def export(code: str, fmt: str):
 def print_snapshot(code: str):
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
+    s = snapshot(panel, policy)
+    purpose, destroy_by = export_choice()
+    rec = register.record_export(panel, policy.user, kind="print", purpose=purpose, destroy_by=destroy_by,
+                                 case_ids=[r["id"] for r in s["rows"]])
     return render_template("cohort/export_print.html", title=f"{panel.name}: monthly snapshot", panel=panel,
-                           s=snapshot(panel, policy))
+                           s=s, marking=register.marking(rec))

@@ -437,7 +437,7 @@ def exit_case(case_id: int):
 
     def call(case, form):
         services.exit_case(case, reason=form.reason.data, policy=current_policy(),
-                           expected_version=form.version.data)
+                           expected_version=form.version.data, on=form.exited_on.data)
 
     return _apply(case_id, form, call, success="Case exited from the panel", heading="Exit from the panel",
                   page_title="Exit from the panel")

@@ -213,16 +213,23 @@ def refer(
     return case
 
 
-def exit_case(case: Case, *, reason: str, policy: Policy, expected_version: int | None = None) -> None:
+def exit_case(case: Case, *, reason: str, policy: Policy, expected_version: int | None = None,
+              on: dt.date | None = None) -> None:
+    """Exit the case on `on` (default today); its retention period runs from that date."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Give a reason for the exit")
+    on = on or clock.today()
+    if on > clock.today():
+        raise Invalid("The exit date cannot be in the future")
+    if case.referral_date is not None and on < case.referral_date:
+        raise Invalid("The exit date cannot be before the referral date")
     require(policy, case.panel_id, "offending")
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(case, expected_version)
     case.status = "exited"
     case.exit_reason = reason
-    case.exited_on = clock.today()
+    case.exited_on = on
     case.updated_by_id = policy.user.id
     add_event(case, "exited", policy.user, reason)
     db.session.flush()

@@ -233,6 +233,9 @@ def _register_blueprints(app: Flask) -> None:
     import documents.routes
 
     app.register_blueprint(documents.routes.bp)
+    import lifecycle.routes
+
+    app.register_blueprint(lifecycle.routes.bp)
     load_api_routes()
     csrf.exempt(api)
     app.register_blueprint(api)

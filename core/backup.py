@@ -19,7 +19,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 
+from core.db import immediate_transactions
 from core.extensions import db
+from lifecycle import retention
 from sharing import audit_head
 
 
@@ -92,6 +94,7 @@ def restore_command(file: str, yes: bool) -> None:
         restore_sqlite(Path(file), path)
         _reset_audit_head()
         click.echo(f"Restored {path} from {file}.")
+        _reapply_erasures()
         return
     if shutil.which("pg_restore") is None:
         click.echo("PostgreSQL: run `pg_restore --clean --if-exists --dbname DBNAME FILE`.", err=True)
@@ -99,6 +102,7 @@ def restore_command(file: str, yes: bool) -> None:
     subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", *_pg_args(), file], check=True)
     _reset_audit_head()
     click.echo(f"Restored from {file} with pg_restore.")
+    _reapply_erasures()
 
 
 def _reset_audit_head() -> None:
@@ -106,6 +110,16 @@ def _reset_audit_head() -> None:
     head = audit_head.reset_to_database()
     db.session.remove()
     click.echo(f"Access log head checkpoint reset to event {head.seq if head else 0}.")
+
+
+def _reapply_erasures() -> None:
+    """Erase again what was erased after the backup was made (lifecycle.journal)."""
+    with immediate_transactions():
+        result, problems = retention.reapply_journal(source="restore")
+        db.session.commit()
+    for problem in problems:
+        click.echo(f"Erasure journal: {problem}", err=True)
+    click.echo(f"Erasures re-applied: {result.cases} case(s), {result.nominals} person(s) erased again.")
 
 
 CLI_GROUPS = (backup_command, restore_command)

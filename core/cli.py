@@ -7,7 +7,7 @@ import importlib
 from flask import Flask
 
 CLI_MODULES = ("auth.cli", "sharing.cli", "cohort.cli", "cohort.dedupe_cli", "panels.cli", "core.demo", "core.backup",
-               "notifications.cli")
+               "notifications.cli", "lifecycle.cli")
 
 
 def register_cli(app: Flask) -> None:

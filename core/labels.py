@@ -76,6 +76,12 @@ LABELS: dict[str, str] = {
     "gender": "Gender",
     "age_band": "Age band",
     "not_stated": "Not stated",
+    # Export purposes (lifecycle.models.EXPORT_PURPOSES) and the unstated one
+    "panel_meeting": "Preparing for or running a panel meeting",
+    "case_management": "Managing a case",
+    "performance_report": "Performance or statistical report",
+    "inspection_audit": "Inspection or audit",
+    "legal_request": "A legal request (court, subject access, FOI)",
 }
 
 

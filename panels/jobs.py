@@ -429,6 +429,20 @@ def run_dedupe(now: dt.datetime) -> int:
     return nightly_dedupe(now)
 
 
+def run_retention(now: dt.datetime) -> int:
+    """Nightly erasure of what is past its retention period (lifecycle owns it)."""
+    from lifecycle.jobs import run_retention as erase  # lifecycle imports this module: import at call
+
+    return erase(now)
+
+
+def run_export_reminders(now: dt.datetime) -> int:
+    """Tell exporters whose copies passed their destroy-by date (lifecycle owns it)."""
+    from lifecycle.jobs import run_export_reminders as remind  # as above
+
+    return remind(now)
+
+
 JOBS: dict[str, Callable[[dt.datetime], int]] = {
     "meetings": run_meetings,
     "agendas": run_agendas,
@@ -437,6 +451,8 @@ JOBS: dict[str, Callable[[dt.datetime], int]] = {
     "snapshots": run_snapshots,
     "dedupe": run_dedupe,
     "notifications": notification_jobs.run,
+    "retention": run_retention,
+    "export_reminders": run_export_reminders,
 }
 
 

@@ -30,6 +30,8 @@ SCHEDULE: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("panels.snapshots", "snapshots", {"trigger": "cron", "hour": 0, "minute": 30}),  # daily: the month so far
     ("cohort.dedupe", "dedupe", {"trigger": "cron", "hour": 3, "minute": 0}),
     ("notifications.send", "notifications", {"trigger": "interval", "minutes": 5}),
+    ("lifecycle.retention", "retention", {"trigger": "cron", "hour": 2, "minute": 40}),
+    ("lifecycle.export_reminders", "export_reminders", {"trigger": "cron", "hour": 7, "minute": 0}),
 )
 
 

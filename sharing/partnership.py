@@ -234,6 +234,8 @@ def validate(data: dict[str, Any]) -> list[str]:
         ):
             problems.append(f"{where}.review_days: keys {', '.join(DEFAULT_REVIEW_DAYS)} with whole days")
         problems += meeting_setting_problems(p, where)
+        if p.get("retention_days_after_exit") is not None and not _whole(p["retention_days_after_exit"], 0, 36500):
+            problems.append(f"{where}.retention_days_after_exit: a whole number of days from 0")
 
     seen = set()
     for i, isa in enumerate(_list("isas")):
@@ -368,6 +370,7 @@ def load(data: dict[str, Any]) -> LoadResult:
             agenda_days_before=int(p.get("agenda_days_before", 7)),
             review_days={**DEFAULT_REVIEW_DAYS, **(p.get("review_days") or {})},
             **meeting_settings(p),
+            retention_days_after_exit=p.get("retention_days_after_exit"),
         )
         if _set(obj, **values) or created:
             result.bump("panels", created)
@@ -391,6 +394,7 @@ def load(data: dict[str, Any]) -> LoadResult:
             # A status set in the service (suspended, ended) survives reloading a file that does not name one.
             status=spec.get("status", "active" if created else obj.status),
             signatories=_signatories(spec.get("signatories")),
+            lawful_basis=str(spec.get("lawful_basis", "")),
         )
         wanted_panels = sorted(spec["panels"])
         if sorted(p.code for p in obj.panels) != wanted_panels:

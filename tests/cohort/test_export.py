@@ -58,7 +58,9 @@ def test_csv_export_headers_and_log(named, login_as, client):
     login_as("police")  # POLICE reads identity, contact, offending, risk on IOM, not resettlement
     resp = client.get("/panels/IOM/export.csv")
     assert resp.mimetype == "text/csv"
-    assert resp.headers["Content-Disposition"] == 'attachment; filename="IOM-cohort-2026-11-23.csv"'
+    # the register's number and the destroy-by date (30 days when no purpose was chosen) are in the name
+    assert resp.headers["Content-Disposition"] == ('attachment; filename="IOM-cohort-2026-11-23-export-1'
+                                                   '-destroy-by-2026-12-23.csv"')
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.data.startswith(b"\xef\xbb\xbf")
     headers, rows = exported(resp.data)

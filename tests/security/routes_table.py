@@ -119,6 +119,14 @@ PATHS: dict[str, tuple[str, str]] = {
     "auth.sign_in": ("/sign-in", "GET"),
     "auth.sign_out": ("/sign-out", "POST"),
     "auth.totp": ("/totp", "GET"),
+    "lifecycle.subject_access_report": ("/nominals/{iom_nominal}/subject-access", "GET"),
+    "lifecycle.rectify_page": ("/nominals/{iom_nominal}/rectify", "GET"),
+    "lifecycle.export_register": ("/exports/register", "GET"),
+    "lifecycle.export_page": ("/exports/999999", "GET"),
+    "lifecycle.export_choose": ("/panels/IOM/export", "GET"),
+    "lifecycle.dpia_page": ("/panels/IOM/dpia", "GET"),
+    "api.exit_case": ("/api/v1/cases/{iom_case}/exit", "POST"),
+    "api.subject_access_report": ("/api/v1/nominals/{iom_nominal}/subject-access", "GET"),
 }
 
 
@@ -130,6 +138,15 @@ def row(*answers) -> dict[str, object]:
 
 #                                        anon admin coord police analyst auditor nogrant
 EXPECTED: dict[str, dict[str, object]] = {
+    # the data protection officer's pages (no test caller holds dpo); the DPIA for dpo and admin
+    "lifecycle.subject_access_report": row(L, 403, 403, 403, 403, 403, 403),
+    "lifecycle.rectify_page": row(L, 403, 403, 403, 403, 403, 403),
+    "lifecycle.export_register": row(L, 403, 403, 403, 403, 403, 403),
+    "lifecycle.export_page": row(L, 404, 404, 404, 404, 404, 404),  # someone else's or none: not found
+    "lifecycle.export_choose": row(L, 404, 200, 200, 200, 404, 404),
+    "lifecycle.dpia_page": row(L, 200, 403, 403, 403, 403, 403),
+    "api.exit_case": row(401, 404, 422, 422, 403, 404, 404),
+    "api.subject_access_report": row(401, 403, 403, 403, 403, 403, 403),
     "panels.dashboard": row(L, 200, 200, 200, 200, 200, 200),
     "sharing.audit_log": row(L, 403, 403, 403, 403, 200, 403),
     "sharing.audit_log_csv": row(L, 403, 403, 403, 403, 200, 403),

@@ -25,6 +25,8 @@ MAY_UNSEAL = {
     "equality/monitoring.py": "aggregate equality counts over a panel whose identity the viewer reads",
     "panels/meetings.py": "a decision applied with its recorder's grants",
     "search/queries.py": "scoring a bounded set of candidates the viewer may see (people search)",
+    "lifecycle/subject_access.py": "a subject access report for the data protection officer",
+    "lifecycle/rectification.py": "a correction the data protection officer makes, with a reason",
 }
 
 

@@ -324,7 +324,7 @@ def set_need(
 
 def add_action(
     case: Case, *, description: str, owner_agency_id: int | None, owner_name: str, due: dt.date | None,
-    policy: Policy, meeting_id: int | None = None,
+    policy: Policy, meeting_id: int | None = None, owner_user_id: int | None = None,
 ) -> Action:
     require(policy, case.panel_id, "offending")
     description = _text(description, "what needs to be done")
@@ -333,7 +333,7 @@ def add_action(
         raise Invalid("Choose the agency that owns the action")
     user = policy.user
     action = Action(case_id=case.id, owner_agency_id=owner_agency_id, due=due, status="open",
-                    user_id=user.id if user else None, meeting_id=meeting_id)
+                    user_id=user.id if user else None, meeting_id=meeting_id, owner_user_id=owner_user_id)
     action.description = description
     action.owner_name = owner_name or None
     db.session.add(action)

@@ -10,10 +10,13 @@ import datetime as dt
 from flask import abort, g
 
 from cohort.api import CASE
+from cohort.models import Action
+from cohort.queries import case_or_404
 from cohort.serialise import case_dict
 from cohort.services import Refused
 from core.api import DATE, ID, TEXT, api, endpoint, request_args, request_json, shape
 from core.extensions import db
+from panels import actions as acts
 from panels import agenda as agendas
 from panels import meetings as mtg
 from panels.models import MEETING_STATUSES, Meeting
@@ -152,6 +155,100 @@ def close_meeting(meeting_id: int):
     except mtg.MeetingStateError as exc:
         abort(422, f"{exc}: " + "; ".join(exc.problems))
     return {"id": meeting.id, "status": meeting.status, "closed": bool(result), "not_applied": result.not_applied}
+
+
+# -- actions (CONTRACT.md "Additions") ------------------------------------------------------------
+
+ACTION = shape("CaseAction", {
+    "type": "object", "required": ["id", "case_id", "status", "due"],
+    "properties": {
+        "id": ID, "case_id": ID, "status": {"type": "string", "enum": list(acts.STATUS_LABELS)},
+        "due": {"type": ["string", "null"], "format": "date"}, "text": {"type": ["string", "null"]},
+        "owner_email": {"type": ["string", "null"]}, "owner_agency": {"type": ["string", "null"]},
+        "meeting_id": {"type": ["integer", "null"]}, "completed_on": {"type": ["string", "null"], "format": "date"},
+        "not_completed": {"type": "integer",
+                          "description": "How often the owner reported it could not be or was not done"},
+        "updates": {"type": "array", "items": {"type": "object", "properties": {
+            "status": {"type": "string"}, "at": {"type": "string"}, "note": {"type": ["string", "null"]}}}},
+    },
+})
+NEW_ACTION = {
+    "type": "object", "required": ["text", "due"], "additionalProperties": False,
+    "properties": {"text": {**TEXT, "minLength": 1, "maxLength": 2000}, "due": DATE,
+                   "owner_email": {**TEXT, "maxLength": 320}, "owner_agency": {**TEXT, "maxLength": 32}},
+}
+ACTION_UPDATE = {
+    "type": "object", "required": ["status"], "additionalProperties": False,
+    "properties": {"status": {"type": "string", "enum": list(acts.UPDATE_STATUSES)},
+                   "note": {**TEXT, "maxLength": 2000}},
+}
+
+
+def _offending_case(case_id: int, access: str):
+    policy = current_policy()
+    case = case_or_404(case_id, policy)
+    if not policy.can(case.panel_id, "offending", access):
+        audit.refused(f"api: actions need offending {access}", panel=case.panel, case_id=case.id)
+        abort(403, f"Actions need {'write' if access == 'write' else 'read'} access to offending information "
+                   "on this panel")
+    return case, policy
+
+
+@api.get("/cases/<int:case_id>/actions")
+@endpoint("The case's actions with their status history",
+          responses={200: {"type": "object", "required": ["actions"], "properties": {
+              "actions": {"type": "array", "items": ACTION}}},
+              403: "Needs offending read on the panel", 404: "No such case on a panel you take part in"})
+def list_actions(case_id: int):
+    case, policy = _offending_case(case_id, "read")
+    actions = db.session.execute(db.select(Action).filter_by(case_id=case.id).order_by(Action.due, Action.id)
+                                 ).scalars().all()
+    audit.record("view", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=["offending"],
+                 detail="api case actions")
+    return {"actions": [acts.action_dict(a, policy) for a in actions]}
+
+
+@api.post("/cases/<int:case_id>/actions")
+@endpoint("Add an action owned by a person (owner_email) or an agency (owner_agency); a past due date is accepted",
+          body=NEW_ACTION, responses={201: ACTION, 403: "Needs offending write on the panel",
+                                      404: "No such case on a panel you take part in",
+                                      422: "No text, no due date, no owner, or an unknown owner"})
+def add_action(case_id: int):
+    case, policy = _offending_case(case_id, "write")
+    body = request_json()
+    try:
+        action = acts.create_action(case, text=body["text"], due=dt.date.fromisoformat(body["due"]), policy=policy,
+                                    owner_email=body.get("owner_email"), owner_agency=body.get("owner_agency"))
+    except Refused as exc:
+        abort(403, str(exc))
+    except acts.Invalid as exc:
+        abort(422, str(exc))
+    return acts.action_dict(action, policy), 201
+
+
+@api.patch("/actions/<int:action_id>")
+@endpoint("Report an action's status: done, in progress, could not (with a note saying why) or not done",
+          body=ACTION_UPDATE, responses={200: ACTION, 403: "Neither the owner nor an offending writer",
+                                         404: "No such action on a panel you take part in",
+                                         422: "An unknown status, or could_not without a note"})
+def patch_action(action_id: int):
+    policy = current_policy()
+    action = db.session.get(Action, action_id)
+    if action is None:
+        abort(404, "There is no action with that number on a panel you take part in")
+    case_or_404(action.case_id, policy)
+    if not acts.may_update(action, policy):
+        audit.refused("api: action update by neither its owner nor an offending writer", panel=action.case.panel,
+                      case_id=action.case_id)
+        abort(403, "Only the action's owner, or an agency that may write offending information, may update it")
+    body = request_json()
+    try:
+        acts.update_status(action, status=body["status"], note=body.get("note"), policy=policy)
+    except Refused as exc:
+        abort(403, str(exc))
+    except acts.Invalid as exc:
+        abort(422, str(exc))
+    return acts.action_dict(action, policy)
 
 
 from panels import kpi_api as _kpi_api  # noqa: E402,F401  (registers GET /kpis and /kpis/equality on api)

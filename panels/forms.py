@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovDateInput,
     GovRadioInput,
     GovSelect,
@@ -11,7 +12,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from core.forms import DATE_FORMAT, GovDateField
@@ -71,6 +72,8 @@ class ActionForm(FlaskForm):
     owner_name = StringField("Owner (person)", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
     due = GovDateField("Due date", format=DATE_FORMAT, widget=GovDateInput(),
                     validators=[InputRequired("Enter the date the action is due")])
+    confirm_past = BooleanField("The due date is in the past, and that is right", widget=GovCheckboxInput(),
+                                validators=[Optional()])
     submit = SubmitField("Add action", widget=GovSubmitInput())
 
 
@@ -99,3 +102,19 @@ class ReopenForm(FlaskForm):
     reason = TextAreaField("Reason for reopening the meeting", widget=GovTextArea(),
                            validators=[InputRequired("Enter the reason for reopening the meeting"), Length(max=500)])
     submit = SubmitField("Reopen meeting", widget=GovSubmitInput())
+
+
+ACTION_STATUS_CHOICES = [("done", "Done"), ("in_progress", "In progress"),
+                         ("could_not", "Could not be done (say why)"), ("not_done", "Not done")]
+
+
+class ActionStatusForm(FlaskForm):
+    status = RadioField("How is the action going?", choices=ACTION_STATUS_CHOICES, widget=GovRadioInput(),
+                        validators=[InputRequired("Choose the action's status")])
+    note = TextAreaField("Note", widget=GovTextArea(), validators=[Length(max=2000)],
+                         description="Required when it could not be done: say why. Do not name anyone else.")
+    submit = SubmitField("Save status", widget=GovSubmitInput())
+
+    def validate_note(self, field):
+        if self.status.data == "could_not" and not (field.data or "").strip():
+            raise ValidationError("Say why the action could not be done")

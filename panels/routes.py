@@ -15,10 +15,13 @@ from cohort.models import Action, Case
 from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
+from dashboards.views import render_dashboard
+from panels import actions as acts
 from panels import agenda as agendas
 from panels import meetings as mtg
 from panels.forms import (
     ActionForm,
+    ActionStatusForm,
     AddItemForm,
     CancelMeetingForm,
     MinutesForm,
@@ -170,10 +173,8 @@ def dashboard():
     for row in overdue:
         audit.record("view", panel=row["case"].panel, nominal_id=row["case"].nominal_id, case_id=row["case"].id,
                      categories=["offending"], detail="dashboard: overdue action")
-    return render_template(
-        "panels/dashboard.html", title="Dashboard", upcoming=upcoming, published=published, overdue=overdue,
-        isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy), today=today,
-    )
+    return render_dashboard(upcoming=upcoming, published=published, overdue=overdue,
+                            isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy))
 
 
 @bp.route("/panels")
@@ -409,9 +410,11 @@ def agenda(meeting_id: int):
         agendas.log_view(meeting, rows, policy)
         if coordinator and meeting.status in agendas.EDITABLE:
             add_form = _add_form(meeting, rows, policy)
+    carried = _carried(meeting, policy) if coordinator and rows is not None else []
     return render_template(
         "panels/agenda.html", title=f"Agenda: {meeting.panel.name}, {meeting.date.strftime('%-d %B %Y')}",
-        form=add_form, withheld=policy.withheld_message(meeting.panel_id),
+        form=add_form, withheld=policy.withheld_message(meeting.panel_id), carried=carried,
+        action_labels=acts.STATUS_LABELS,
         **_sections_context(meeting, rows, policy, coordinator),
     )
 
@@ -622,7 +625,7 @@ def item_action(meeting_id: int, item_id: int):
     action_form = ActionForm(prefix="action")
     action_form.owner_agency_id.choices = _owner_choices(meeting)
     form = OutcomeForm(prefix="outcome", formdata=None)
-    if action_form.validate_on_submit():
+    if action_form.validate_on_submit() and _past_due_confirmed(action_form):
         try:
             mtg.propose_action(
                 meeting, item, user=g.user, description=action_form.description.data,
@@ -635,6 +638,75 @@ def item_action(meeting_id: int, item_id: int):
         flash("Action added; it opens when the meeting closes.", "success")
         return redirect(url_for("panels.item", meeting_id=meeting.id, item_id=item.id))
     return _item_page(meeting, item, form, action_form)
+
+
+def _past_due_confirmed(form: ActionForm) -> bool:
+    """A due date in the past is allowed once the user confirms it (the API accepts it)."""
+    if form.due.data is None or form.due.data >= clock.today() or form.confirm_past.data:
+        return True
+    form.due.errors = list(form.due.errors) + [
+        "The due date is in the past: check it, then tick the box below to add the action anyway"]
+    return False
+
+
+# -- actions carried forward ------------------------------------------------------------------------
+
+def _action(action_id: int) -> Action:
+    action = db.session.get(Action, action_id)
+    policy = current_policy()
+    if action is None or not policy.takes_part(action.case.panel_id):
+        audit.refused("action: not on a panel the agency takes part in", case_id=action.case_id if action else None)
+        abort(404)
+    if not acts.may_update(action, policy):
+        audit.refused("action: neither its owner nor an offending writer", panel=action.case.panel,
+                      case_id=action.case_id)
+        abort(403)
+    return action
+
+
+@bp.route("/actions/<int:action_id>/status", methods=["GET", "POST"])
+@login_required
+def action_status(action_id: int):
+    """The owner reports how an action is going before the meeting."""
+    action = _action(action_id)
+    policy = current_policy()
+    form = ActionStatusForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            acts.update_status(action, status=form.status.data, note=form.note.data, policy=policy)
+        except acts.Invalid as exc:
+            form.status.errors = [str(exc)]
+            status = 422
+        else:
+            flash("Action status saved.", "success")
+            return redirect(url_for("panels.action_status", action_id=action.id))
+    elif form.errors:
+        status = 422
+    case = action.case
+    audit.record("view", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=["offending"],
+                 detail=f"action {action.id} status page")
+    return render_template("panels/action_status.html", title="Action status", action=action, form=form,
+                           name=display_name(case, policy),
+                           history=[{"at": u.at, "status": u.status, "note": reveal(u, "note", policy, case.panel_id)}
+                                    for u in acts.updates(action)],
+                           labels=acts.STATUS_LABELS), status
+
+
+def _carried(meeting: Meeting, policy) -> list[dict]:
+    """Outstanding actions for the coordinator, where offending is readable on the panel (logged)."""
+    if not policy.can(meeting.panel_id, "offending"):
+        return []
+    rows = []
+    for c in acts.outstanding(meeting.panel_id, meeting.date):
+        case = c.action.case
+        rows.append({"carried": c, "case": case, "name": display_name(case, policy)})
+    if rows:
+        audit.record("view", panel=meeting.panel, categories=["offending"],
+                     nominal_ids=tuple(r["case"].nominal_id for r in rows),
+                     detail=f"outstanding actions for meeting {meeting.id}: cases "
+                            f"{agendas.id_ranges([r['case'].id for r in rows])}")
+    return rows
 
 
 # -- KPIs ------------------------------------------------------------------------------------------------

@@ -87,6 +87,11 @@ def build(rags: list[str], decision: tuple[str, str], *, on_dip: bool = False) -
     if on_dip:
         services.refer(cases[1].nominal, panel("DIP"), ref="DIP-1", policy=policy("probation"),
                        status="active", referral_date=dt.date(2026, 1, 5))
+    # An outstanding action (carried forward on the agenda, issue 14): the same in both worlds.
+    from panels.actions import create_action
+
+    create_action(cases[1], text="Carried action text", due=dt.date(2026, 11, 30), policy=police,
+                  owner_agency="POLICE")
     db.session.commit()
     meeting = _meeting("IOM", DEC2)
     coord = user("coord")
@@ -160,6 +165,8 @@ def test_meeting_and_agenda_reads_do_not_depend_on_rag(app, monkeypatch, viewer)
     assert all(status == 200 for status, _ in seen[0].values()), {k: v[0] for k, v in seen[0].items()}
     problems = _differences(*seen)
     assert not problems, "\n".join(problems)
+    agenda = seen[1][f"/meetings/{ids['meeting']}/agenda"][1].decode()
+    assert ("Carried action text" in agenda) == (viewer == "yos.coord")  # offending is readable to YOS only
     for path, (_, body) in seen[1].items():
         text = body.decode()
         assert "Beta: settled" not in text and "govuk-tag--red" not in text, path
@@ -259,12 +266,13 @@ def test_an_action_needs_offending_write(app, monkeypatch):
 
     _reset(app, monkeypatch)
     ids = build(*WORLDS[0])
+    before = db.session.execute(db.select(db.func.count(Action.id))).scalar()
     client = app.test_client()
     login(client, "dwp.coord")
     resp = client.post(f"/meetings/{ids['meeting']}/items/{ids['items'][1]}/actions",
                        data={"action-description": "Home visit", "action-due": ["17", "12", "2026"]})
     assert resp.status_code == 403
-    assert db.session.execute(db.select(db.func.count(Action.id))).scalar() == 0
+    assert db.session.execute(db.select(db.func.count(Action.id))).scalar() == before
 
 
 def test_closing_needs_risk_write(app, monkeypatch):

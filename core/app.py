@@ -225,6 +225,9 @@ def _register_blueprints(app: Flask) -> None:
     import notifications.routes
 
     app.register_blueprint(notifications.routes.bp)
+    import dashboards.routes
+
+    app.register_blueprint(dashboards.routes.bp)
     import chronology.routes
     import search.routes
 

@@ -105,7 +105,8 @@ def counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, di
     tables = {"ethnicity": dict.fromkeys(eth_order, 0), "gender": dict.fromkeys(cat.GENDERS, 0),
               "age_band": dict.fromkeys(cat.AGE_BANDS, 0)}
     for ethnicity, gender, dob in _people(_cohort_nominal_ids(panel.id, as_of, day)):
-        tables["ethnicity"][groups.get(ethnicity or cat.NOT_STATED, cat.NOT_STATED)] += 1
+        recorded = cat.normalise_ethnicity(ethnicity or "") or cat.NOT_STATED  # as written by a form or script
+        tables["ethnicity"][groups.get(recorded, cat.NOT_STATED)] += 1
         tables["gender"][cat.gender_group(gender)] += 1
         tables["age_band"][cat.age_band(dob, day)] += 1
     return tables, as_of

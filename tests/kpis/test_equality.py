@@ -1,0 +1,183 @@
+"""Equality monitoring through the page and GET /api/v1/kpis/equality, under the sharing rules.
+
+Who may see it: coordinators and analysts of an agency that reads identity on the panel.
+The figures are aggregates, but they are drawn from identity, and the sharing invariant
+allows nothing an agency is shown to depend on data its agreements withhold; the
+two-worlds test below holds it to that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import clock
+from core.extensions import db
+from sharing.crypto import CATEGORIES
+from tests.security.two_worlds import fresh_world, without_nonces
+from tests.support import TEST_PASSWORD, clock_at, login, partnership_data
+
+POPULATION = {"ethnicity": {"White British": 800, "Asian or Asian British": 100,
+                            "Black, Black British, Caribbean or African": 50, "White: Other White": 50},
+              "gender": {"Male": 490, "Female": 510}}
+RISK_ONLY = {
+    "agencies": [{"code": "RISKCO", "name": "Risk Only Agency", "kind": "other"}],
+    "isas": [{"ref": "ISA-RISK-ONLY", "panels": ["IOM"], "starts": "2026-01-01", "expires": "2027-03-31",
+              "grants": {"RISKCO": {"risk": "r"}}}],
+    "users": [{"email": "riskonly@test.example", "name": "Rita Riskonly", "agency": "RISKCO", "roles": ["analyst"],
+               "password": TEST_PASSWORD}],
+}
+
+
+def _data(**extra) -> dict:
+    base = partnership_data()
+    return partnership_data(agencies=base["agencies"] + RISK_ONLY["agencies"], isas=base["isas"] + RISK_ONLY["isas"],
+                            users=base["users"] + RISK_ONLY["users"], population=POPULATION, **extra)
+
+
+@pytest.fixture
+def equality_partnership(app, partnership):
+    from sharing.partnership import load
+
+    load(_data())
+    db.session.commit()
+    return partnership
+
+
+PEOPLE = ([("White British", "Male", 1990)] * 12 + [("Asian or Asian British: Pakistani", "Male", 2001)] * 6
+          + [("Black, Black British, Caribbean or African: African", "Female", 1985)] * 2
+          + [("Not stated", "Male", 1970)] * 5 + [(None, None, None)])
+
+
+def _cohort(people=PEOPLE, *, vary: bool = False):
+    """Cases on IOM; `vary` changes every identity value and nothing else."""
+    from cohort import services
+    from sharing.policy import Policy
+    from tests.security.two_worlds import user
+
+    writer = Policy(user("police"))
+    iom = _panel("IOM")
+    for i, (ethnicity, gender, year) in enumerate(people):
+        if vary:
+            ethnicity, gender, year = "White: Irish", "Female", 1960
+        nominal = services.create_nominal(given_name=f"P{i}", family_name="Tester", ethnicity=ethnicity,
+                                          gender=gender, date_of_birth=dt.date(year, 6, 1) if year else None)
+        services.refer(nominal, iom, ref=f"IOM-{i + 1}", policy=writer, status="active",
+                       referral_date=dt.date(2026, 10, 1))
+    db.session.commit()
+
+
+def _panel(code):
+    from panels.models import Panel
+
+    return db.session.execute(db.select(Panel).filter_by(code=code)).scalar_one()
+
+
+def _get(client, token, query="?panel=IOM"):
+    return client.get(f"/api/v1/kpis/equality{query}", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_counts_suppressed_with_ratios(equality_partnership, client, api_token):
+    clock.set_now(clock_at("2026-12-04T10:00"))
+    _cohort()
+    resp = _get(client, api_token("analyst"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["total"] == 26 and body["panel"] == "IOM" and body["month"] == "2026-12"
+    eth = body["by"]["ethnicity"]
+    assert eth["White British"] == 12 and eth["Asian or Asian British"] == 6
+    assert eth["Black, Black British, Caribbean or African"] == "<5" and eth["White: Other White"] == "<5"
+    assert eth["Not stated"] == "*" or isinstance(eth["Not stated"], int)
+    shown = sum(v for v in eth.values() if isinstance(v, int))
+    assert sum(1 for v in eth.values() if isinstance(v, str)) >= 2 and shown < 26
+    assert body["by"]["gender"] == {"Male": 23, "Female": "<5", "Other": "<5", "Not stated": "<5"}
+    ages = body["by"]["age_band"]
+    assert (ages["35 to 44"], ages["25 to 34"], ages["55 to 64"], ages["Not stated"]) == (14, 6, 5, "<5")
+    # the ratio: White British 12 of those stated (or of all 26) against 800 of 1,000
+    white = body["ratio"]["White British"]
+    n1 = 26 - (eth["Not stated"] if isinstance(eth["Not stated"], int) else 0)
+    assert white["ratio"] == round((12 / n1) / 0.8, 2) and white["low"] < white["ratio"] < white["high"]
+    asian = body["ratio"]["Asian or Asian British"]
+    assert asian["ratio"] > 1 and asian["low"] > 0
+    assert body["ratio"]["Black, Black British, Caribbean or African"]["ratio"] is None  # would reveal the count
+
+
+def test_the_page_for_analysts_and_coordinators(equality_partnership, login_as):
+    from sharing.models import AccessEvent
+
+    clock.set_now(clock_at("2026-12-04T10:00"))
+    _cohort()
+    page = login_as("coord").get("/kpis/equality?panel=IOM").get_data(as_text=True)
+    assert '<strong id="equality-total">26</strong>' in page and "Asian or Asian British" in page
+    assert "&lt;5" in page and "Reading the ratios" in page and "P1" not in page
+    event = db.session.execute(db.select(AccessEvent).where(AccessEvent.detail.like("equality%"))).scalars().first()
+    assert event is not None and event.categories == "identity" and event.panel_code == "IOM"
+
+
+def test_refused_without_identity_read_and_to_other_roles(equality_partnership, client, api_token):
+    clock.set_now(clock_at("2026-12-04T10:00"))
+    _cohort()
+    assert _get(client, api_token("riskonly")).status_code == 403
+    assert _get(client, api_token("police")).status_code == 403  # a practitioner
+    assert _get(client, api_token("analyst"), "?panel=NOPE").status_code == 404
+    assert _get(client, api_token("analyst"), "").status_code == 422
+    assert _get(client, api_token("analyst"), "?panel=IOM&month=2027-01").status_code == 422
+    c = client
+    assert login(c, "riskonly").status_code == 302
+    page = c.get("/kpis/equality").get_data(as_text=True)
+    assert 'id="no-panels"' in page
+    assert c.get("/kpis/equality?panel=IOM").status_code == 404
+
+
+def test_population_section_is_validated(app, partnership):
+    from sharing.partnership import PartnershipError, load
+
+    bad = {"population": {"ethnicity": {"White British": 10, "White": 20, "Martian": 3},
+                          "gender": {"Man": 4}, "age_band": {"18 to 24": -1}, "religion": {"x": 1}}}
+    with pytest.raises(PartnershipError) as err:
+        load(bad)
+    text = str(err.value)
+    for words in ("population.ethnicity.White: overlaps White British", "Martian: not an ONS 2021",
+                  "population.gender.Man: must be one of", "population.age_band.18 to 24: must be a whole number",
+                  "population.religion: unknown"):
+        assert words in text, text
+
+
+def _observe(app, shorts):
+    from auth.tokens import create_token
+    from tests.security.two_worlds import user
+
+    seen = {}
+    for short in shorts:
+        token = create_token(user(short))
+        db.session.commit()
+        client = app.test_client()
+        assert login(client, short).status_code == 302
+        for path in ("/kpis/equality", "/kpis/equality?panel=IOM", "/api/v1/kpis/equality?panel=IOM",
+                     "/kpis", "/kpis?panel=IOM", "/api/v1/kpis?panel=IOM"):
+            headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
+            resp = client.get(path, headers=headers)
+            seen[(short, path)] = (resp.status_code, without_nonces(resp.get_data()))
+    return seen
+
+
+def _world(app, monkeypatch, vary):
+    from panels import jobs
+
+    fresh_world(app, monkeypatch, _data())
+    clock.set_now(clock_at("2026-12-04T10:00"))
+    _cohort(vary=vary)
+    jobs.take_snapshot(_panel("IOM").id, dt.date(2026, 12, 1))
+    db.session.commit()
+    return _observe(app, ["riskonly", "analyst"])
+
+
+def test_two_worlds_differing_in_identity_look_the_same_without_identity_read(app, monkeypatch):
+    a, b = _world(app, monkeypatch, False), _world(app, monkeypatch, True)
+    riskonly = [k for k in a if k[0] == "riskonly"]
+    assert all(a[k] == b[k] for k in riskonly), [k for k in riskonly if a[k] != b[k]]
+    assert a[("riskonly", "/api/v1/kpis?panel=IOM")][0] == 200  # it does see the KPI counts it may read
+    # the check has teeth: the analyst, who reads identity, sees the worlds differ
+    assert a[("analyst", "/api/v1/kpis/equality?panel=IOM")] != b[("analyst", "/api/v1/kpis/equality?panel=IOM")]
+    assert "identity" in CATEGORIES

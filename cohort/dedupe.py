@@ -14,6 +14,7 @@ sample from which the model learns how often values agree by chance, are decrypt
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +25,34 @@ from sqlalchemy.orm import Session
 
 from cohort import dedupe_keys
 from cohort.matching import Matcher, Pair, Record
-from cohort.models import Case, DuplicateCandidate, Nominal
+from cohort.matching.compare import FIELDS, LEVELS, MISSING
+from cohort.matching.model import FSModel
+from cohort.models import Case, DedupeModel, DuplicateCandidate, Nominal
 from core import clock
 from core.extensions import db
 from sharing import audit
-from sharing.gateway import unsealing
+from sharing.gateway import reveal, unsealing
 from sharing.policy import Policy
 
 OPEN, REJECTED, MERGED = "open", "rejected", "merged"
 PROBABLE = 0.5  # CONTRACT.md: at 0.5 or more the pair is "probably the same person"
+REVIEW = 0.1  # below the verdict, down to this: "possibly - needs review"
+PROBABLE_BAND, REVIEW_BAND = "probable", "review"
+
+
+def band(score: float) -> str:
+    """The analyst's two bands: "probable" (the verdict) or "review" (possibly: needs review)."""
+    return PROBABLE_BAND if score >= PROBABLE else REVIEW_BAND
+
+
+# Calibrated ranges shown instead of a percentage (a score is never shown as "100%").
+CHANCES = ((0.99, "99% or more"), (0.9, "90% to 99%"), (0.7, "70% to 90%"), (0.5, "50% to 70%"),
+           (0.3, "30% to 50%"), (0.1, "10% to 30%"), (0.0, "under 10%"))
+
+
+def chance(score: float) -> str:
+    """The estimated chance that the two records are one person, as a range."""
+    return next(words for floor, words in CHANCES if score >= floor)
 QUEUE_PAGE = 20
 
 
@@ -155,7 +175,7 @@ def _sample(ids: list[int]) -> list[int]:
     return sorted(rng.choice(np.asarray(ids, np.int64), SAMPLE, replace=False).tolist())
 
 
-def _fit(scope: Scope) -> Fitted:
+def _matcher(scope: Scope) -> tuple[Matcher, list[int], int]:
     """Blocking through the blind indexes: candidate pairs from the stored keyed hashes of
     the blocking keys (cohort.dedupe_keys); only nominals in a pair, plus a random sample
     for the model's u-probabilities and value frequencies, are decrypted."""
@@ -170,8 +190,59 @@ def _fit(scope: Scope) -> Fitted:
     sample = _sample(ids)
     nominals = _load(set(pairs.ravel().tolist()) | set(sample))
     records = [to_record(n, with_postcode=contact_ids is None or n.id in contact_ids) for n in nominals]
-    matcher = Matcher(records, candidates=(pairs, rows), n_register=len(ids), sample=sample)
-    return Fitted(matcher.fit(), ids, len(records))
+    return Matcher(records, candidates=(pairs, rows), n_register=len(ids), sample=sample), ids, len(records)
+
+
+def _fit(scope: Scope, row: DedupeModel) -> Fitted:
+    """The scope's matcher, scoring with the stored model ``row``."""
+    matcher, ids, decrypted = _matcher(scope)
+    return Fitted(matcher.fit(model=FSModel.from_json(row.params)), ids, decrypted)
+
+
+# -- the model kept between runs ------------------------------------------------------------
+
+def confirmed_levels() -> tuple[np.ndarray, str]:
+    """Comparison levels of every pair analysts confirmed (merged, not undone), read from
+    the evidence stored with the pair (nothing decrypted), and a key naming that set."""
+    rows = list(db.session.execute(
+        db.select(DuplicateCandidate.id, DuplicateCandidate.evidence)
+        .where(DuplicateCandidate.status == MERGED).order_by(DuplicateCandidate.id)))
+    levels = []
+    for _id, evidence in rows:
+        seen = {e.get("field"): e.get("level") for e in evidence or []}
+        levels.append([LEVELS[f].index(seen[f]) if seen.get(f) in LEVELS[f] else LEVELS[f].index(MISSING)
+                       for f in FIELDS])
+    key = hashlib.sha256(",".join(str(i) for i, _e in rows).encode()).hexdigest()
+    return np.asarray(levels, np.int8).reshape(-1, len(FIELDS)), key
+
+
+def stored_model() -> DedupeModel | None:
+    return db.session.execute(db.select(DedupeModel).order_by(DedupeModel.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def retrain(user=None) -> tuple[DedupeModel, Fitted]:
+    """Fit the model over the whole register (EM, plus the confirmed pairs as known
+    matches) and keep it: every later run scores with it until the next retrain."""
+    levels, key = confirmed_levels()
+    matcher, ids, decrypted = _matcher(Scope(None, None))
+    matcher.fit(confirmed=levels)
+    row = DedupeModel(trained_at=clock.utcnow(), params=matcher.model.to_json(), nominals=len(ids),
+                      confirmed=len(levels), confirmed_key=key, trained_by_id=getattr(user, "id", None))
+    db.session.add(row)
+    db.session.flush()
+    audit.record("admin", user=user, email="system", purpose="dedupe retrain",
+                 detail=f"duplicate model {row.id} trained on {len(ids)} nominals and {len(levels)} confirmed pair(s)")
+    return row, Fitted(matcher, ids, decrypted)
+
+
+def current_model(user=None) -> tuple[DedupeModel, Fitted | None]:
+    """The stored model, retrained first when there is none, when it was stored for other
+    comparison levels, or when the set of confirmed pairs has changed since (a confirmed
+    pair trains the model for the next run). Also returns the matcher a retrain fitted."""
+    row = stored_model()
+    if row is not None and FSModel.from_json(row.params) is not None and row.confirmed_key == confirmed_levels()[1]:
+        return row, None
+    return retrain(user)
 
 
 # -- a per-process cache of fitted matchers, keyed by a cheap change token ------------------
@@ -212,13 +283,14 @@ def change_token() -> tuple:
 
 
 def fitted(scope: Scope) -> Fitted:
-    """The scope's fitted matcher, reused while nothing has changed."""
-    key = (change_token(), scope.key())
+    """The scope's fitted matcher, reused while nothing (data or stored model) has changed."""
+    row, trained = current_model()
+    key = (change_token(), scope.key(), row.id)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    result = _fit(scope)
+    result = trained if trained is not None and scope.everything else _fit(scope, row)
     with _cache_lock:
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
@@ -234,12 +306,13 @@ def fitted_matcher(scope: Scope) -> tuple[Matcher, dict[int, list[CaseInfo]]]:
 # -- the run ------------------------------------------------------------------------------
 
 def evidence_json(pair: Pair) -> list[dict[str, Any]]:
-    return [{"field": e.field, "level": e.level, "weight": e.weight, "text": e.text} for e in pair.evidence]
+    return [{"field": e.field, "level": e.level, "weight": e.weight, "text": e.text, "contact": e.contact}
+            for e in pair.evidence]
 
 
 def visible_evidence(evidence: list[dict], show_contact: bool) -> list[dict]:
     """Evidence a viewer may see: postcode evidence only where contact is readable."""
-    return [e for e in evidence if show_contact or e.get("field") != "postcode"]
+    return [e for e in evidence if show_contact or (e.get("field") != "postcode" and not e.get("contact"))]
 
 
 def rejected_pairs() -> frozenset[frozenset[int]]:
@@ -355,7 +428,7 @@ def pair_json(pair: Pair, cases: dict[int, list[CaseInfo]], scope: Scope) -> dic
     show_contact = all(scope.sees_contact(c.panel_id for c in cases.get(n, [])) for n in (pair.a, pair.b))
     evidence = visible_evidence(evidence_json(pair), show_contact)
     return {"a": side(pair.a), "b": side(pair.b), "score": round(float(pair.score), 4),
-            "reasons": [e["text"] for e in evidence]}
+            "band": band(pair.score), "reasons": [e["text"] for e in evidence]}
 
 
 # -- the "possible duplicate" warning on a referral -------------------------------------------
@@ -444,20 +517,54 @@ class QueueItem:
     def probable(self) -> bool:
         return self.candidate.score >= PROBABLE
 
+    @property
+    def band(self) -> str:
+        return band(self.candidate.score)
 
-@unsealing("one side of a pair, within the analyst's scope")
-def _side(nominal: Nominal, cases: list[CaseInfo], scope: Scope) -> Side:
+    @property
+    def chance(self) -> str:
+        return chance(self.candidate.score)
+
+    @property
+    def evidence_for(self) -> list[dict]:
+        """What points to one person (at least very weak evidence for)."""
+        return [e for e in self.evidence if e.get("weight", 0) >= 0.5]
+
+    @property
+    def evidence_against(self) -> list[dict]:
+        """What points to two people, including a rule that keeps the pair below the verdict."""
+        return [e for e in self.evidence if e.get("weight", 0) <= -0.5]
+
+    @property
+    def not_known(self) -> list[dict]:
+        """Missing values and comparisons that are no real evidence either way."""
+        return [e for e in self.evidence if -0.5 < e.get("weight", 0) < 0.5]
+
+
+def _readable_panel(cases: list[CaseInfo], category: str, policy: Policy) -> int | None:
+    """A panel of the person's cases on which the viewer may read ``category``, if any."""
+    return next((c.panel_id for c in cases if policy.can(c.panel_id, category)), None)
+
+
+def _side(nominal: Nominal, cases: list[CaseInfo], policy: Policy) -> Side:
+    """One record as this viewer may see it, read through the gateway (sharing.gateway.reveal)
+    under a panel of the person's on which the viewer's agency may read each category."""
     from sharing.pseudonym import pseudonym
 
-    visible = [c for c in cases if scope.sees_identity([c.panel_id])]
-    identity = scope.sees_identity(c.panel_id for c in cases)
-    contact = scope.sees_contact(c.panel_id for c in cases)
+    panels = {cat: _readable_panel(cases, cat, policy) for cat in ("identity", "contact")}
+    visible = [c for c in cases if policy.can(c.panel_id, "identity")]
     values: dict[str, Any] = {}
     for _label, attr, category in SIDE_FIELDS:
-        if (category == "identity" and identity) or (category == "contact" and contact):
-            value = getattr(nominal, attr)
+        pid = panels[category]
+        if pid is None:
+            continue
+        if attr == "full_name":
+            parts = (reveal(nominal, f, policy, pid) for f in ("given_name", "family_name"))
+            values[attr] = " ".join(p for p in parts if p)
+        else:
+            value = reveal(nominal, attr, policy, pid)
             values[attr] = ", ".join(value) if isinstance(value, list) else value
-    name = (nominal.full_name if identity else "") or pseudonym(nominal.uid)
+    name = values.get("full_name") or pseudonym(nominal.uid)
     return Side(nominal, name, visible, values)
 
 
@@ -494,7 +601,6 @@ def open_queue(policy: Policy) -> list[DuplicateCandidate]:
 
 def queue_items(candidates: list[DuplicateCandidate], policy: Policy) -> list[QueueItem]:
     """Both nominals side by side, as this viewer may see them, with the evidence in words."""
-    scope = Scope.of(policy)
     ids = {c.nominal_a_id for c in candidates} | {c.nominal_b_id for c in candidates}
     if not ids:
         return []
@@ -502,8 +608,8 @@ def queue_items(candidates: list[DuplicateCandidate], policy: Policy) -> list[Qu
     cases = cases_by_nominal(ids)
     items = []
     for cand in candidates:
-        a = _side(nominals[cand.nominal_a_id], cases.get(cand.nominal_a_id, []), scope)
-        b = _side(nominals[cand.nominal_b_id], cases.get(cand.nominal_b_id, []), scope)
+        a = _side(nominals[cand.nominal_a_id], cases.get(cand.nominal_a_id, []), policy)
+        b = _side(nominals[cand.nominal_b_id], cases.get(cand.nominal_b_id, []), policy)
         show_contact = "postcode" in a.values and "postcode" in b.values
         items.append(QueueItem(cand, a, b, visible_evidence(cand.evidence or [], show_contact), _rows(a, b)))
     return items

@@ -1,4 +1,5 @@
 """`flask dedupe run [--json] [--as EMAIL]`: the cross-panel duplicate check from the command line;
+`flask dedupe retrain`: fit the model again and keep it for the following runs;
 `flask dedupe reindex [--all]`: recompute the stored blocking-key tokens."""
 
 from __future__ import annotations
@@ -51,11 +52,25 @@ def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
                f"({result.new} new, {result.excluded} rejected pair(s) excluded).")
     if not out:
         return
-    click.echo(f"{'score':>6}  {'record A':<28}  {'record B':<28}  strongest evidence")
+    click.echo(f"{'score':>6}  {'band':<8}  {'record A':<28}  {'record B':<28}  strongest evidence")
     for p in out:
         a = f"#{p['a']['nominal_id']} {','.join(p['a']['refs'])}"[:28]
         b = f"#{p['b']['nominal_id']} {','.join(p['b']['refs'])}"[:28]
-        click.echo(f"{p['score']:>6.3f}  {a:<28}  {b:<28}  {p['reasons'][0] if p['reasons'] else ''}")
+        click.echo(f"{p['score']:>6.3f}  {p['band']:<8}  {a:<28}  {b:<28}  {p['reasons'][0] if p['reasons'] else ''}")
+
+
+@dedupe_cli.command("retrain")
+def retrain_command() -> None:
+    """Fit the duplicate model again (EM over the register plus the pairs analysts confirmed)
+    and keep it: every later run scores with these parameters until the next retrain."""
+    from cohort import dedupe
+    from sharing.crypto import ensure_data_keys
+
+    ensure_data_keys()
+    with immediate_transactions():
+        row, _fitted = dedupe.retrain()
+        db.session.commit()
+    click.echo(f"Duplicate model {row.id} trained on {row.nominals} nominal(s) and {row.confirmed} confirmed pair(s).")
 
 
 @dedupe_cli.command("reindex")

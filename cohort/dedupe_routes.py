@@ -25,6 +25,12 @@ bp = Blueprint("cohort_dedupe", __name__)
 DECISIONS = ("merge", "reject", "skip")
 
 
+@bp.app_template_filter("dedupe_chance")
+def chance_filter(score: float) -> str:
+    """A score as the calibrated range shown to analysts (never "100%")."""
+    return dedupe.chance(score)
+
+
 class DecisionForm(FlaskForm):
     """Same person (keep one record), not the same person, or decide later."""
 

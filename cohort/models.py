@@ -308,6 +308,20 @@ class Merge(db.Model):
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class DedupeModel(db.Model):
+    """The duplicate check's fitted parameters, kept so that every run scores alike until
+    someone retrains it (`flask dedupe retrain`, or a newly confirmed or undone merge)."""
+
+    __tablename__ = "dedupe_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trained_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    params: Mapped[dict] = mapped_column(JSON, nullable=False)
+    nominals: Mapped[int] = mapped_column(Integer, nullable=False)
+    confirmed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    confirmed_key: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    trained_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class TrackerChange(db.Model):
     """A count that moves whenever a panel's cases are written, bumped by triggers
     (cohort.change_counter)."""

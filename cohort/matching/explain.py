@@ -152,7 +152,7 @@ def _facts(lv: np.ndarray) -> dict[str, bool]:
 def household_text(kind: str, lv: np.ndarray) -> str:
     """Why relatives could explain the pair, naming only what the two records show."""
     t = _facts(lv)
-    at = " and the same postcode" if t["postcode_same"] else ""
+    at = ""  # (the postcode is named only in its own line, shown where contact is readable)
     if kind == "possible_twins" and t["family_same"] and t["dob_same"] and t["given_different"]:
         return f"same family name and date of birth{at} but different given names: could be twins"
     if kind == "possible_parent_child" and t["given_same"] and t["family_same"]:
@@ -162,8 +162,7 @@ def household_text(kind: str, lv: np.ndarray) -> str:
             return (f"same name{at}, date of birth not known: could be a parent and child with the same name")
     if kind == "possible_relatives" and t["family_same"] and t["given_different"] and t["dob_different"]:
         return f"same family name{at} but different given names and dates of birth: could be relatives (e.g. siblings)"
-    shared = [w for w, k in (("family name", "family_same"), ("date of birth", "dob_same"),
-                             ("postcode", "postcode_same")) if t[k]]
+    shared = [w for w, k in (("family name", "family_same"), ("date of birth", "dob_same")) if t[k]]
     what = f" ({', '.join(shared)})" if shared else ""
     return f"relatives can share these details{what}: could be relatives rather than one person"
 
@@ -195,7 +194,7 @@ def evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap
     if kind >= 0 and adj < 0:
         name = RELATIVES[kind][0]
         text = f"{household_text(name, lv)}, so the shared details count for less: {strength(adj)}"
-        ev.append(Evidence("household", name, round(float(adj), 3), text, contact=_facts(lv)["postcode_same"]))
+        ev.append(Evidence("household", name, round(float(adj), 3), text))
     if cap >= 0 and cap_adj < 0:
         ev.append(Evidence("verdict", CAPS[cap][0], round(float(cap_adj), 3), cap_text(cap, lv)))
     ev.sort(key=lambda e: (e.level == MISSING, -abs(e.weight), e.field))

@@ -77,7 +77,8 @@ def test_json_shape_matches_the_contract(runner, client, api_token, register):
     for body in (cli_pairs(runner), client.get("/api/v1/duplicates", headers=bearer(api_token("analyst"))).get_json()):
         assert set(body) == {"pairs"}
         pair = pair_of(body, a.id, b.id)
-        assert set(pair) == {"a", "b", "score", "reasons"}
+        assert set(pair) == {"a", "b", "score", "band", "reasons"}  # "band" added by issue 17
+        assert all(p["band"] == ("probable" if p["score"] >= 0.5 else "review") for p in body["pairs"])
         assert set(pair["a"]) == {"nominal_id", "refs"} and pair["a"]["nominal_id"] < pair["b"]["nominal_id"]
         assert sorted(pair["a"]["refs"]) == refs_a and len(pair["b"]["refs"]) == 1
         assert 0.5 <= pair["score"] <= 1.0
@@ -121,7 +122,7 @@ def test_run_stores_open_candidates_and_logs_counts_only(runner, register):
     cli_pairs(runner)
     row = db.session.execute(db.select(DuplicateCandidate).filter_by(nominal_a_id=a, nominal_b_id=b)).scalar_one()
     assert row.status == "open" and row.score >= 0.5
-    assert {"field", "level", "weight", "text"} == set(row.evidence[0])
+    assert {"field", "level", "weight", "text", "contact"} == set(row.evidence[0])
     assert any(e["field"] == "given_name" and e["level"] == "nickname" for e in row.evidence)
     event = db.session.execute(db.select(AccessEvent).filter_by(action="match")
                                .order_by(AccessEvent.seq.desc()).limit(1)).scalar_one()

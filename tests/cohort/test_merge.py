@@ -109,7 +109,7 @@ def test_merge_history_on_both_case_pages_and_the_decided_tab(client, login_as, 
     login_as("police")  # reads offending on IOM and MAPPA
     for case_id in (people["kept_iom"], people["merged_mappa"], people["merged_iom"]):
         page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-        assert "Merged" in page and "merge 1" in page
+        assert "Records merged" in page and "merge 1" in page  # the chronology's title (issue 15)
     page = client.get(f"/cases/{people['merged_iom']}").get_data(as_text=True)
     assert f"merged into case {people['kept_iom']}" in page
 

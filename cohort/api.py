@@ -63,23 +63,23 @@ def _field_schema(field: str) -> dict[str, Any]:
     return kind
 
 
+_CASE_REQUIRED = ["id", "nominal_id", "panel", "ref", "version", "status", "name", "withheld"]
+_CASE_PROPERTIES = {
+    "id": {"type": "integer"},
+    "nominal_id": {"type": "integer"},
+    "panel": {"type": "string", "description": "The panel's code"},
+    "ref": {"type": "string"},
+    "version": {"type": "integer", "description": "Send it back with PATCH; a stale one is 409"},
+    "status": {"type": "string", "enum": list(CASE_STATUSES)},
+    "name": {"type": "string", "description": "The name, or a stable pseudonym where identity is withheld"},
+    **{f: _field_schema(f) for f in FIELD_CATEGORY},
+    "withheld": {"type": "array", "items": {"type": "string", "enum": list(CATEGORIES)}},
+}
 CASE = shape("Case", {
     "type": "object",
     "description": "A case as the caller may see it: fields of categories the caller may not read are "
                    "left out and the categories are named in `withheld`.",
-    "required": ["id", "nominal_id", "panel", "ref", "version", "status", "name", "withheld"],
-    "properties": {
-        "id": {"type": "integer"},
-        "nominal_id": {"type": "integer"},
-        "panel": {"type": "string", "description": "The panel's code"},
-        "ref": {"type": "string"},
-        "version": {"type": "integer", "description": "Send it back with PATCH; a stale one is 409"},
-        "status": {"type": "string", "enum": list(CASE_STATUSES)},
-        "name": {"type": "string", "description": "The name, or a stable pseudonym where identity is withheld"},
-        **{f: _field_schema(f) for f in FIELD_CATEGORY},
-        "withheld": {"type": "array", "items": {"type": "string", "enum": list(CATEGORIES)}},
-    },
-    "additionalProperties": False,
+    "required": _CASE_REQUIRED, "properties": _CASE_PROPERTIES, "additionalProperties": False,
 })
 RAG_CHANGE = shape("RagChange", {
     "type": "object",
@@ -106,18 +106,16 @@ NOTE = shape("Note", {
                    "agency": {"type": "string"}, "body": {"type": ["string", "null"]}},
 })
 CASE_DETAIL = shape("CaseDetail", {
-    "allOf": [
-        CASE,
-        {
-            "type": "object",
-            "required": ["needs", "notes"],
-            "properties": {
-                "rag_history": {"type": "array", "items": RAG_CHANGE, "description": "Only where risk is readable"},
-                "needs": {"type": "array", "items": NEED, "description": "Pathways whose category is readable"},
-                "notes": {"type": "array", "items": NOTE, "description": "Notes in readable categories, newest first"},
-            },
-        },
-    ]
+    "type": "object",
+    "description": "A Case with its RAG history (only where risk is readable), needs and notes.",
+    "required": [*_CASE_REQUIRED, "needs", "notes"],
+    "properties": {
+        **_CASE_PROPERTIES,
+        "rag_history": {"type": "array", "items": RAG_CHANGE, "description": "Only where risk is readable"},
+        "needs": {"type": "array", "items": NEED, "description": "Pathways whose category is readable"},
+        "notes": {"type": "array", "items": NOTE, "description": "Notes in readable categories, newest first"},
+    },
+    "additionalProperties": False,
 })
 PANEL = shape("Panel", {
     "type": "object", "required": ["code", "name", "kind"],
@@ -243,7 +241,7 @@ def patch_case(case_id: int):
         audit.refused("policy: risk write not granted", panel=case.panel, case_id=case.id)
         abort(403, "Changing the RAG needs write access to risk on this panel")
     except services.StaleVersion as exc:
-        abort(409, f"The case is at version {exc.case.version}, not {version}: read it again and reapply")
+        abort(409, f"The case is at version {exc.current}, not {version}: read it again and reapply")
     return case_dict(case, policy)
 
 

@@ -91,6 +91,8 @@ class ImportPlan:
     # Recorded people the plan reports on (matched by identifier, or the person of the case
     # with a row's ref): the preview tells the importer something about each, so it is logged.
     nominal_ids: set[int] = field(default_factory=set)
+    # Columns the importer may only read: accepted where unchanged, never written.
+    read_only: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -98,8 +100,9 @@ class ImportPlan:
 
     @property
     def categories(self) -> list[str]:
-        """The categories the file writes: offending always, plus those of its columns."""
-        return sorted({"offending"} | {FIELD_CATEGORY[c] for c in self.columns if c in FIELD_CATEGORY})
+        """The categories the file writes: offending always, plus those of its columns but read-only ones."""
+        return sorted({"offending"} | {FIELD_CATEGORY[c] for c in self.columns
+                                       if c in FIELD_CATEGORY and c not in self.read_only})
 
     def counts(self) -> dict[str, int]:
         new_cases = sum(1 for p in self.rows if p.case is None)
@@ -143,19 +146,66 @@ def _file_columns(headers: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in COLUMNS if c in keys)
 
 
+def _agency_code(policy: Policy) -> str:
+    return policy.user.agency.code if policy.user is not None and policy.user.agency else "you"
+
+
 def _policy_errors(panel: Panel, columns: tuple[str, ...], policy: Policy) -> list[RowError]:
-    """One error per category the file would write that the user's agency may not write."""
-    agency = policy.user.agency.code if policy.user is not None and policy.user.agency else "you"
+    """One error per category the file holds that the user's agency may neither write nor read.
+
+    Offending write is always needed (an import writes cases). A column the agency may
+    only read is allowed (an unchanged export comes back with it): _read_only_errors
+    refuses, row by row, only a value that differs from the one recorded.
+    """
     needed: dict[str, list[str]] = {"offending": []}
     for column in columns:
         if column in FIELD_CATEGORY:
             needed.setdefault(FIELD_CATEGORY[column], []).append(column)
     errors = []
     for category, cols in needed.items():
-        if not policy.can(panel.id, category, "write"):
+        readable = category != "offending" and policy.can(panel.id, category)  # a case is offending data
+        if not policy.can(panel.id, category, "write") and not readable:
             errors.append(RowError(1, ", ".join(cols) or "ref",
-                                   f"{agency} may not write {category} data on the {panel.code} panel "
-                                   f"under the agreements in force"))
+                                   f"{_agency_code(policy)} may not write {category} data on the {panel.code} "
+                                   f"panel under the agreements in force"))
+    return errors
+
+
+def read_only_columns(panel: Panel, columns: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """The file's columns whose category the user may read but not write on the panel."""
+    return tuple(c for c in columns if c in FIELD_CATEGORY and policy.can(panel.id, FIELD_CATEGORY[c])
+                 and not policy.can(panel.id, FIELD_CATEGORY[c], "write"))
+
+
+def _held(planned: PlannedRow, column: str):
+    """The value recorded for `column` on the row's existing person or case (None for a new one)."""
+    if column == "lead_agency":
+        return planned.case.lead_agency.code if planned.case is not None and planned.case.lead_agency else None
+    owner = planned.nominal if column in NOMINAL_FIELDS else planned.case
+    return getattr(owner, column) if owner is not None else None
+
+
+def _same(value, held) -> bool:
+    if isinstance(value, str) and isinstance(held, str):
+        return value.strip().casefold() == held.strip().casefold()
+    return value == held or (value in (None, "", []) and held in (None, "", []))
+
+
+def _read_only_errors(planned: PlannedRow, read_only: tuple[str, ...], panel: Panel,
+                      policy: Policy) -> list[RowError]:
+    """A row error for each read-only column whose value differs from the one recorded.
+
+    An empty cell writes nothing, so it is never refused; a value equal to the recorded
+    one (as exported) changes nothing either.
+    """
+    errors = []
+    for column in read_only:
+        value = getattr(planned.row, column)
+        if value in (None, "", []) or _same(value, _held(planned, column)):
+            continue
+        errors.append(RowError(planned.row.row, column,
+                               f"{_agency_code(policy)} may only read {FIELD_CATEGORY[column]} data on the "
+                               f"{panel.code} panel: leave it as exported (or empty), not changed"))
     return errors
 
 
@@ -238,6 +288,7 @@ def plan_import(
             by_nominal[c.nominal_id] = c
     agencies = {code: id_ for id_, code in db.session.execute(db.select(Agency.id, Agency.code))}
     index = _identifier_index(valid, policy)
+    read_only = plan.read_only = read_only_columns(panel, columns, policy)
 
     claimed: dict[int, int] = {}  # nominal id -> the row that already uses that person
     for r in valid:
@@ -297,6 +348,7 @@ def plan_import(
             if planned.lead_agency_id is None:
                 row_errors.append(RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}"))
 
+        row_errors += _read_only_errors(planned, read_only, panel, policy)
         if row_errors:
             errors.extend(row_errors)
         else:

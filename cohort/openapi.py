@@ -100,8 +100,13 @@ def _responses(declared: Declaration, has_path_params: bool) -> dict[str, dict]:
 
 def _declared_operation(declared: Declaration, params: list[dict], method: str) -> dict:
     op: dict[str, Any] = {"summary": declared.summary}
-    if declared.description:
-        op["description"] = declared.description
+    description = declared.description or ""
+    if declared.rules:
+        rules = "; ".join(declared.rules)
+        description = f"{description}\n\nAlso refused (422) when the record's state breaks a rule: {rules}.".strip()
+        op["x-rules"] = list(declared.rules)
+    if description:
+        op["description"] = description
     if declared.tags:
         op["tags"] = list(declared.tags)
     query = [{"name": name, "in": "query", "required": name in declared.required_query,
@@ -230,7 +235,7 @@ def reference(doc: dict) -> dict[str, Any]:
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             ops.append({
                 "id": op["operationId"], "method": method.upper(), "path": path, "summary": op["summary"],
-                "public": op.get("security") == [],
+                "public": op.get("security") == [], "rules": op.get("x-rules", []),
                 "parameters": [{"name": p["name"], "in": p["in"], "required": "yes" if p.get("required") else "",
                                 "type": describe(p["schema"]), "description": p.get("description", "")}
                                for p in op.get("parameters", [])],

@@ -38,6 +38,10 @@ anyone listing the endpoint there::
   down) are added to every endpoint.
 - Strings in a body or query that may hold anything get `TEXT`-like schemas: the document
   adds "no NUL" to them (NUL is refused with 400 everywhere).
+- `rules=("the exit date is not before the referral date", ...)`: the rules a request that
+  fits the schema can still break because of the record's state (answered 422, the rule in
+  words). Put everything a schema can say in the schema (enums, formats, limits, patterns):
+  Schemathesis sends schema-valid requests and fails a 422 unless the operation lists rules.
 """
 
 from __future__ import annotations
@@ -87,14 +91,16 @@ class Declaration:
     public: bool = False
     description: str | None = None
     tags: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
 
 
 def endpoint(summary: str, *, responses: dict[int, Any], query: dict[str, dict[str, Any]] | None = None,
              required_query: tuple[str, ...] = (), body: dict[str, Any] | None = None, body_required: bool = True,
-             public: bool = False, description: str | None = None, tags: tuple[str, ...] = ()) -> Callable:
+             public: bool = False, description: str | None = None, tags: tuple[str, ...] = (),
+             rules: tuple[str, ...] = ()) -> Callable:
     """Declare an API view's request and response shapes (above or below `@api.get(...)`)."""
     declaration = Declaration(summary, responses, query or {}, required_query, body, body_required, public,
-                              description, tags)
+                              description, tags, rules)
 
     def decorate(view: Callable) -> Callable:
         view.api_declaration = declaration

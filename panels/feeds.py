@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 
 from auth.decorators import totp_pending
 from auth.tokens import feed_token_row, use_feed_token
@@ -73,6 +75,53 @@ def meeting_events(meetings: list[Meeting]) -> list[dict]:
             "url": url_for("panels.meeting", meeting_id=m.id, _external=True),
         })
     return events
+
+
+# What a subscribed calendar shows of a meeting (feeds.meeting_events): a change to any of these
+# must raise the event's SEQUENCE, or clients may keep the old place or name (RFC 5545 3.8.7.4).
+MEETING_FIELDS = ("date", "time", "place")
+PANEL_FIELDS = ("name", "place", "time", "code")
+
+
+def _changed(obj, fields: tuple[str, ...]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[f].history.has_changes() for f in fields)
+
+
+def _cancelled_or_restored(meeting: Meeting) -> bool:
+    """Only "cancelled" shows in a feed (STATUS:CANCELLED); published or closed do not."""
+    history = inspect(meeting).attrs.status.history
+    return history.has_changes() and "cancelled" in (*history.added, *history.deleted)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_feed_sequences(session: Session, _context, _instances) -> None:
+    """Raise SEQUENCE on every meeting whose calendar event a pending change alters.
+
+    A meeting whose own place, date, time or status changed is bumped once (unless the
+    change already set its sequence, as moving and cancelling do); a panel whose name,
+    place or default time changed bumps each of its meetings still in the feeds.
+    """
+    bumped: set[int] = set()
+    for obj in list(session.dirty):
+        if not isinstance(obj, Meeting) or _changed(obj, ("sequence",)):
+            continue
+        if _changed(obj, MEETING_FIELDS) or _cancelled_or_restored(obj):
+            obj.sequence = (obj.sequence or 0) + 1
+            bumped.add(id(obj))
+    panels = [p for p in session.dirty if isinstance(p, Panel) and p.id is not None and _changed(p, PANEL_FIELDS)]
+    if not panels:
+        return
+    since = clock.today() - dt.timedelta(days=PAST_DAYS)
+    with session.no_autoflush:
+        for panel in panels:
+            meetings = session.execute(
+                db.select(Meeting).where(Meeting.panel_id == panel.id, Meeting.date >= since)
+            ).scalars()
+            for m in meetings:
+                if id(m) not in bumped:
+                    m.sequence = (m.sequence or 0) + 1
+                    bumped.add(id(m))
 
 
 def _meetings(panel_ids: list[int]) -> list[Meeting]:

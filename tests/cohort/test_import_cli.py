@@ -212,11 +212,14 @@ def test_categories_the_user_may_not_write_are_errors_naming_them(partnership, r
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="coord")
     assert result.exit_code == 1
     assert "row 1: address, postcode: LACS may not write contact data on the IOM panel" in result.output
-    # DWP may only read: every category it would write is named.
+    # DWP may write nothing: every category it may neither write nor read is named. Identity and
+    # resettlement it may read, so those columns alone would be accepted where unchanged
+    # (tests/api/test_round_trip.py); without offending write the file is refused anyway.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="dwp")
     assert result.exit_code == 1
-    for category in ("offending", "identity", "contact", "risk", "resettlement"):
+    for category in ("offending", "contact", "risk"):
         assert f"DWP may not write {category} data" in result.output
+    assert "identity" not in result.output and "resettlement" not in result.output
     assert counts() == (0, 0, 0)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cohort.models import Case, Nominal
 from core.extensions import db
@@ -21,7 +21,7 @@ from lifecycle.models import ExportRecord, ExportSubject
 from sharing import audit, crypto
 from sharing.crypto import CATEGORIES
 from sharing.gateway import CONTACT_FIELDS, FIELD_CATEGORY, IDENTITY_FIELDS, unsealed
-from sharing.models import AccessEvent
+from sharing.queries import nominal_events
 
 SKIP_COLUMNS = {"uid", "case_id"}
 
@@ -93,15 +93,17 @@ def _case(case: Case) -> dict[str, Any]:
     return out
 
 
-def recipients(nominal_id: int) -> list[dict[str, Any]]:
-    """Agencies the access log shows receiving the person: first, last, number of events."""
-    rows = db.session.execute(
-        select(AccessEvent.agency_code, func.min(AccessEvent.at), func.max(AccessEvent.at), func.count())
-        .where(AccessEvent.nominal_id == nominal_id, AccessEvent.outcome == "allowed", AccessEvent.agency_code != "")
-        .group_by(AccessEvent.agency_code).order_by(AccessEvent.agency_code)
-    ).all()
+def recipients(nominal_ids: list[int]) -> list[dict[str, Any]]:
+    """Agencies the access log shows receiving the person (the auditor's "who has seen this
+    nominal", list pages and files included): first, last and number of events allowed."""
+    seen: dict[str, list] = {}
+    for ev in nominal_events(nominal_ids):
+        if ev.outcome != "allowed" or not ev.agency_code:
+            continue
+        row = seen.setdefault(ev.agency_code, [ev.at, ev.at, 0])
+        row[0], row[1], row[2] = min(row[0], ev.at), max(row[1], ev.at), row[2] + 1
     return [{"agency": code, "first": _plain(first), "last": _plain(last), "events": n}
-            for code, first, last, n in rows]
+            for code, (first, last, n) in sorted(seen.items())]
 
 
 def exports(nominal_id: int) -> list[dict[str, Any]]:
@@ -118,14 +120,14 @@ def report(nominal: Nominal, *, fmt: str = "json") -> dict[str, Any]:
     """The whole report (JSON-ready); logged as a disclosure of every category."""
     with unsealed("subject access"):
         cases = db.session.execute(select(Case).where(Case.nominal_id == nominal.id).order_by(Case.id)).scalars()
-        merged = db.session.execute(select(Nominal).where(Nominal.merged_into_id == nominal.id)).scalars()
+        merged = db.session.execute(select(Nominal).where(Nominal.merged_into_id == nominal.id)).scalars().all()
         out = {
             "nominal_id": nominal.id,
             "person": _person(nominal),
             "merged_records": [_person(m) for m in merged],
             "panels": [_case(c) for c in cases],
         }
-    out["recipients"] = recipients(nominal.id)
+    out["recipients"] = recipients([nominal.id, *(m.id for m in merged)])
     out["exports"] = exports(nominal.id)
     audit.record("disclose", nominal_id=nominal.id, categories=CATEGORIES, purpose="subject access request",
                  detail=f"subject access report ({fmt})")

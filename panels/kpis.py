@@ -261,3 +261,31 @@ def build_charts(result: dict) -> dict[str, charts.Chart]:
     out["kpis"] = charts.indicator_chart(CHART_TITLES["kpis"], [(k.label, k.percent, k.target)
                                                                 for k in result["kpis"]])
     return out
+
+
+# Everything the KPI page is drawn from, in one statement: snapshots taken or retaken, writes
+# to the panels' cases (cohort.change_counter's triggers count them), meetings sat, closed or
+# reopened, attendance recorded, actions changed. Equal tokens (with the same day, viewer and
+# agreements) mean the same page, so it is drawn once and kept (cohort.page_cache).
+_TOKEN_SQL = db.text(
+    "SELECT (SELECT count(*) FROM snapshots WHERE panel_id IN :ids) AS snapshots,"
+    " (SELECT max(created_at) FROM snapshots WHERE panel_id IN :ids) AS snapshot_at,"
+    " (SELECT sum(seq) FROM tracker_changes WHERE panel_id IN :ids) AS writes,"
+    " (SELECT max(updated_at) FROM meetings WHERE panel_id IN :ids) AS meeting_at,"
+    " (SELECT count(*) FROM attendance WHERE meeting_id IN (SELECT id FROM meetings WHERE panel_id IN :ids))"
+    " AS attendance,"
+    " (SELECT max(a.updated_at) FROM actions a JOIN cases c ON c.id = a.case_id WHERE c.panel_id IN :ids)"
+    " AS action_at"
+).bindparams(db.bindparam("ids", expanding=True))
+
+
+def data_token(panel_ids: list[int]) -> tuple:
+    """A value that changes whenever anything the KPI figures are drawn from changes."""
+    if not panel_ids:
+        return ()
+    return tuple(db.session.execute(_TOKEN_SQL, {"ids": panel_ids}).one())
+
+
+def viewer_key(panels: list[Panel], policy: Policy) -> tuple:
+    """What the viewer's agreements let it read on each panel (part of a cached page's key)."""
+    return tuple((p.id, p.code, p.name, tuple(sorted(policy.readable(p.id)))) for p in panels)

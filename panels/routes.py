@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from auth.decorators import login_required, roles_required
 from cohort.models import Action, Case
 from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
+from core.security import csp_nonce
 from dashboards.views import render_dashboard
 from panels import actions as acts
 from panels import agenda as agendas
@@ -734,16 +735,31 @@ def _kpi_result():
 def kpis():
     from panels.kpis import build_charts
 
-    panels, code, result = _kpi_result()
-    return render_template("panels/kpis.html", title="KPIs", result=result, panels=user_panels(current_policy()),
-                           code=code, charts=build_charts(result), chosen=panels)
+    def draw() -> str:
+        panels, _, result = _kpi_result()
+        return render_template("panels/kpis.html", title="KPIs", result=result, panels=mine, code=code,
+                               charts=build_charts(result), chosen=panels)
+
+    if session.get("_flashes"):
+        return draw()
+    key = ("kpis-page", code, data_token([p.id for p in mine]), clock.today(), viewer_key(mine, policy),
+           g.user_session.id, g.user.name, g.user.roles_csv)
+    nonce = csp_nonce()
+    html, drawn_with = page_cache().get_or_make(key, lambda: (draw(), nonce))
+    return html.replace(drawn_with, nonce)
 
 
 @bp.route("/kpis/charts/<any(cohort, rag, flow, kpis):name>.svg")
 @roles_required(*KPI_ROLES)
 def kpi_chart(name: str):
     """One chart as an SVG file (the page draws the same chart inline)."""
-    from panels.kpis import build_charts
+    """The KPI page; between changes a reload is served whole from the page cache (nonce filled in anew)."""
+    from cohort.page_cache import page_cache
+    from panels.kpis import build_charts, data_token, viewer_key
+
+    policy = current_policy()
+    mine = user_panels(policy)
+    code = request.args.get("panel") or ""
 
     _, _, result = _kpi_result()
     chart = build_charts(result).get(name)

@@ -733,7 +733,13 @@ def _kpi_result():
 @bp.route("/kpis")
 @roles_required(*KPI_ROLES)
 def kpis():
-    from panels.kpis import build_charts
+    """The KPI page; between changes a reload is served whole from the page cache (nonce filled in anew)."""
+    from cohort.page_cache import page_cache
+    from panels.kpis import build_charts, data_token, viewer_key
+
+    policy = current_policy()
+    mine = user_panels(policy)
+    code = request.args.get("panel") or ""
 
     def draw() -> str:
         panels, _, result = _kpi_result()
@@ -753,13 +759,7 @@ def kpis():
 @roles_required(*KPI_ROLES)
 def kpi_chart(name: str):
     """One chart as an SVG file (the page draws the same chart inline)."""
-    """The KPI page; between changes a reload is served whole from the page cache (nonce filled in anew)."""
-    from cohort.page_cache import page_cache
-    from panels.kpis import build_charts, data_token, viewer_key
-
-    policy = current_policy()
-    mine = user_panels(policy)
-    code = request.args.get("panel") or ""
+    from panels.kpis import build_charts
 
     _, _, result = _kpi_result()
     chart = build_charts(result).get(name)

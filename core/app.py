@@ -135,8 +135,8 @@ def _import_models() -> None:
     """Import every feature's models so metadata (and Alembic) sees all tables."""
     import auth.models  # noqa: F401
     import cohort.models  # noqa: F401
-    import equality.models  # noqa: F401
     import documents.models  # noqa: F401
+    import equality.models  # noqa: F401
     import notifications.models  # noqa: F401
     import panels.models  # noqa: F401
     import sharing.models  # noqa: F401

@@ -446,12 +446,12 @@ def load(data: dict[str, Any]) -> LoadResult:
             result.bump("users", created)
     db.session.flush()
 
+    if population.load(data.get("population")):
+        result.bump("population baseline", False)
     try:
         from panels.services import ensure_meetings
     except ImportError:
         ensure_meetings = None
-    if population.load(data.get("population")):
-        result.bump("population baseline", False)
     if ensure_meetings is not None:
         for panel in panels.values():
             ensure_meetings(panel)

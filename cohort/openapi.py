@@ -201,6 +201,8 @@ def describe(schema: Any) -> str:
     types = [t for t in types if t != "null"] if isinstance(types, list) else [types]
     nullable = isinstance(schema.get("type"), list) and "null" in schema["type"]
     kind = " or ".join(types)
+    if "object" in types and schema.get("properties"):
+        kind = "object with " + ", ".join(f"{name} ({describe(prop)})" for name, prop in schema["properties"].items())
     if "array" in types:
         kind = f"array of {describe(schema.get('items', {}))}"
     if "enum" in schema:
@@ -227,6 +229,10 @@ def _properties(schema: dict) -> list[dict[str, str]]:
              "description": prop.get("description", "")} for name, prop in schema.get("properties", {}).items()]
 
 
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
 def reference(doc: dict) -> dict[str, Any]:
     """The document as rows for the reference page template (no logic left in the template)."""
     ops = []
@@ -241,12 +247,12 @@ def reference(doc: dict) -> dict[str, Any]:
                                for p in op.get("parameters", [])],
                 "body": _properties(body) if body and "properties" in body else [],
                 "body_type": describe(body) if body else None,
-                "responses": [{"status": status, "description": r["description"],
+                "responses": [{"status": status, "description": _plain(r["description"]),
                                "type": ", ".join(f"{media}: {describe(c.get('schema'))}"
                                                  for media, c in r.get("content", {}).items())}
                               for status, r in op["responses"].items()],
             })
     shapes = [{"name": name, "description": schema.get("description", ""), "properties": _properties(schema)}
               for name, schema in doc["components"]["schemas"].items()]
-    return {"title": doc["info"]["title"], "intro": doc["info"]["description"], "server": doc["servers"][0]["url"],
-            "operations": ops, "shapes": shapes}
+    return {"title": doc["info"]["title"], "intro": _plain(doc["info"]["description"]),
+            "server": doc["servers"][0]["url"], "operations": ops, "shapes": shapes}

@@ -24,7 +24,7 @@ from sqlalchemy import Table, and_, delete, select, update
 from cohort.models import Case, Nominal
 from core import clock
 from core.extensions import db
-from lifecycle.models import ErasureRun, Tombstone
+from lifecycle.models import ErasureRun, ExportRecord, ExportSubject, Tombstone
 from panels.models import Panel
 from sharing.models import AccessEvent, AccessEventNominal
 
@@ -43,6 +43,7 @@ class ErasureResult:
     by_panel: dict[str, int] = field(default_factory=dict)
     case_uids: list[str] = field(default_factory=list)
     nominal_uids: list[str] = field(default_factory=list)
+    exports_held: list[int] = field(default_factory=list)  # export numbers not yet destroyed that held them
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -104,6 +105,16 @@ def _tombstones(case_ids: list[int], run: ErasureRun, result: ErasureResult) -> 
             nominal_ids.setdefault(r.panel_id, set()).add(r.nominal_id)
             result.case_uids.append(r.uid)
     return nominal_ids
+
+
+def _outstanding_exports(case_ids: list[int]) -> list[int]:
+    """Exports not yet recorded destroyed that held these cases: copies erasure cannot reach."""
+    found: set[int] = set()
+    for chunk in _chunks(case_ids):
+        found.update(db.session.execute(
+            select(ExportRecord.id).join(ExportSubject, ExportSubject.export_id == ExportRecord.id)
+            .where(ExportSubject.case_id.in_(chunk), ExportRecord.destroyed_at.is_(None))).scalars())
+    return sorted(found)
 
 
 def _orphans(nominal_ids: list[int]) -> list[int]:
@@ -168,6 +179,7 @@ def erase_cases(case_ids: Sequence[int], run: ErasureRun, *, panel_codes: dict[i
                 result.by_panel[code] = result.by_panel.get(code, 0) + 1
     by_panel = _tombstones(case_ids, run, result)
     nominal_ids = sorted(set().union(*by_panel.values(), extra_nominals))
+    result.exports_held = _outstanding_exports(case_ids)
     seen: set[tuple[str, int]] = set()
     result.rows += _delete_rows(Case.__table__, case_ids, seen)
     result.cases = len(case_ids)

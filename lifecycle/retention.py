@@ -99,6 +99,10 @@ def summary(result: ErasureResult) -> str:
     panels = ", ".join(f"{code} {n}" for code, n in sorted(result.by_panel.items())) or "none"
     text = (f"erased {result.cases} case(s) ({panels}) and {result.nominals} person(s) no panel holds; "
             f"{result.rows} row(s) deleted; {result.events} access-log event(s) pseudonymised")
+    if result.exports_held:
+        shown = ", ".join(map(str, result.exports_held[:20])) + (" ..." if len(result.exports_held) > 20 else "")
+        text += (f"; {len(result.exports_held)} export(s) not yet recorded destroyed held them "
+                 f"(no. {shown}): ask their exporters to destroy every copy")
     if result.legacy_events:
         text += (f"; {result.legacy_events} event(s) written before the log carried pseudonyms keep the "
                  "erased record's number")

@@ -90,6 +90,7 @@ def test_a_case_past_retention_is_erased_everywhere(lifecycle_partnership, clien
     result = runner.invoke(args=["retention", "apply", "--commit"])
     assert result.exit_code == 0, result.output
     assert "erased 1 case(s) (IOM 1) and 1 person(s)" in result.output
+    assert "1 export(s) not yet recorded destroyed held them (no. 1)" in result.output
     db.session.expire_all()
 
     assert db.session.get(Case, case_id) is None and db.session.get(Nominal, nominal_id) is None

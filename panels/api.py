@@ -19,7 +19,8 @@ from core.extensions import db
 from panels import actions as acts
 from panels import agenda as agendas
 from panels import meetings as mtg
-from panels.models import MEETING_STATUSES, Meeting
+from panels import referrals as refs
+from panels.models import MEETING_STATUSES, Meeting, Referral
 from panels.services import is_coordinator, panel_by_code
 from sharing import audit
 from sharing.policy import current_policy
@@ -249,6 +250,73 @@ def patch_action(action_id: int):
     except acts.Invalid as exc:
         abort(422, str(exc))
     return acts.action_dict(action, policy)
+
+
+# -- referrals (CONTRACT.md "Additions") ----------------------------------------------------------
+
+NEW_REFERRAL = {
+    "type": "object", "required": ["reason"], "additionalProperties": False,
+    "properties": {
+        "nominal_id": ID,
+        "nominal": {"type": "object", "additionalProperties": False,
+                    "properties": {k: {**TEXT, "maxLength": 200} for k in refs.IDENTITY_KEYS}},
+        "reason": {**TEXT, "maxLength": 2000},
+        "criteria": {"type": "object", "description": "The panel's referral_criteria by name"},
+    },
+}
+REFERRAL = shape("Referral", {
+    "type": "object", "required": ["id", "case_id", "status"],
+    "properties": {"id": ID, "case_id": ID, "status": {"type": "string", "enum": [
+        "awaiting_decision", *refs.DECISIONS.values()]}},
+})
+DECISION = {"type": "object", "required": ["decision", "reason"], "additionalProperties": False,
+            "properties": {"decision": {"type": "string", "enum": list(refs.DECISIONS)},
+                           "reason": {**TEXT, "maxLength": 2000}}}
+
+
+@api.post("/panels/<code>/referrals")
+@endpoint("Refer a recorded person (nominal_id) or a new one (nominal) with the reason and the panel's criteria",
+          body=NEW_REFERRAL, responses={201: REFERRAL, 403: "Needs offending write on the panel",
+                                        404: "No such panel", 422: "Names the missing or invalid fields"})
+def create_referral(code: str):
+    panel = panel_by_code(code)
+    policy = current_policy()
+    if panel is None or not policy.takes_part(panel.id):
+        audit.refused("api: referral to a panel the agency takes no part in", panel=panel)
+        abort(404, f"No panel {code} that your agency takes part in")
+    if not policy.can(panel.id, "offending", "write"):
+        audit.refused("api: referring needs offending write", panel=panel)
+        abort(403, "Referring needs write access to offending information on this panel")
+    body = request_json()
+    try:
+        referral = refs.refer(panel, policy=policy, reason=body.get("reason", ""), criteria=body.get("criteria"),
+                              nominal_id=body.get("nominal_id"), nominal=body.get("nominal"))
+    except (refs.Invalid, refs.NotFound) as exc:
+        abort(422, str(exc))
+    except Refused as exc:
+        abort(403, str(exc))
+    return {"id": referral.id, "case_id": referral.case_id, "status": referral.status}, 201
+
+
+@api.post("/referrals/<int:referral_id>/decision")
+@endpoint("Accept, reject or defer a referral with a reason (the panel's coordinators)", body=DECISION,
+          responses={200: REFERRAL, 403: "Not one of the panel's coordinators with offending write",
+                     404: "No such referral on a panel you take part in", 422: "No reason, or already decided"})
+def decide_referral(referral_id: int):
+    policy = current_policy()
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or not policy.takes_part(referral.panel_id):
+        audit.refused("api: referral not on a panel the agency takes part in")
+        abort(404, "There is no referral with that number on a panel you take part in")
+    body = request_json()
+    try:
+        refs.decide(referral, decision=body["decision"], reason=body["reason"], policy=policy)
+    except Refused as exc:
+        audit.refused(f"api: referral decision: {exc}", panel=referral.panel)
+        abort(403, str(exc))
+    except refs.Invalid as exc:
+        abort(422, str(exc))
+    return {"id": referral.id, "case_id": referral.case_id, "status": referral.status}
 
 
 from panels import kpi_api as _kpi_api  # noqa: E402,F401  (registers GET /kpis and /kpis/equality on api)

@@ -118,3 +118,47 @@ class ActionStatusForm(FlaskForm):
     def validate_note(self, field):
         if self.status.data == "could_not" and not (field.data or "").strip():
             raise ValidationError("Say why the action could not be done")
+
+
+class ReferralDecisionForm(FlaskForm):
+    decision = RadioField("Decision", choices=[("accept", "Accept: the case joins the panel's cohort"),
+                                               ("reject", "Reject: the case is closed with the reason"),
+                                               ("defer", "Defer: decide at a later meeting")],
+                          widget=GovRadioInput(), validators=[InputRequired("Choose accept, reject or defer")])
+    reason = TextAreaField("Reason", widget=GovTextArea(),
+                           validators=[InputRequired("Give the reason for the decision"), Length(max=2000)])
+    submit = SubmitField("Record decision", widget=GovSubmitInput())
+
+
+def referral_form(criteria: list[dict]) -> FlaskForm:
+    """The referral form for one panel: who, why, and that panel's criteria (fields c_<name>)."""
+
+    class ReferralForm(FlaskForm):
+        given_name = StringField("Given name", widget=GovTextInput(), validators=[Length(max=200)])
+        family_name = StringField("Family name", widget=GovTextInput(),
+                                  validators=[InputRequired("Enter the person's family name"), Length(max=200)])
+        date_of_birth = GovDateField("Date of birth", format=DATE_FORMAT, widget=GovDateInput(),
+                                     validators=[Optional()])
+        pnc = StringField("PNC number", widget=GovTextInput(), validators=[Optional(), Length(max=40)])
+        reason = TextAreaField("Why are you referring them?", widget=GovTextArea(),
+                               validators=[InputRequired("Say why you are referring them"), Length(max=2000)])
+        submit = SubmitField("Send referral", widget=GovSubmitInput())
+
+    for c in criteria:
+        label, required = c.get("label") or c["name"].replace("_", " ").capitalize(), c.get("required")
+        kind = c.get("type", "bool")
+        checks = [InputRequired(f"Answer: {label}")] if (required if required is not None else kind != "bool") \
+            else [Optional()]
+        if kind == "bool":
+            field = RadioField(label, choices=[("yes", "Yes"), ("no", "No")], widget=GovRadioInput(),
+                               validators=checks)
+        elif kind == "choice":
+            field = RadioField(label, choices=[(str(x), str(x)) for x in c.get("choices", [])],
+                               widget=GovRadioInput(), validators=checks)
+        elif kind == "int":
+            field = StringField(label, widget=GovTextInput(), validators=[*checks, Regexp(
+                r"^\d{1,4}$", message=f"{label}: a whole number")], description=c.get("hint", ""))
+        else:
+            field = TextAreaField(label, widget=GovTextArea(), validators=[*checks, Length(max=2000)])
+        setattr(ReferralForm, f"c_{c['name']}", field)
+    return ReferralForm()

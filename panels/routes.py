@@ -20,6 +20,7 @@ from dashboards.views import render_dashboard
 from panels import actions as acts
 from panels import agenda as agendas
 from panels import meetings as mtg
+from panels import referrals as refs
 from panels.forms import (
     ActionForm,
     ActionStatusForm,
@@ -28,10 +29,12 @@ from panels.forms import (
     MinutesForm,
     MoveMeetingForm,
     OutcomeForm,
+    ReferralDecisionForm,
     ReopenForm,
     attendance_form,
+    referral_form,
 )
-from panels.models import AgendaItem, Meeting, Panel, Reminder
+from panels.models import AgendaItem, Meeting, Panel, Referral, Reminder
 from panels.services import (
     MeetingError,
     cancel_meeting,
@@ -708,6 +711,92 @@ def _carried(meeting: Meeting, policy) -> list[dict]:
                      detail=f"outstanding actions for meeting {meeting.id}: cases "
                             f"{agendas.id_ranges([r['case'].id for r in rows])}")
     return rows
+
+
+# -- referrals ------------------------------------------------------------------------------------------
+
+@bp.route("/panels/<code>/referrals/new", methods=["GET", "POST"])
+@login_required
+def referral_new(code: str):
+    """The panel's referral form, with the criteria its partnership entry declares."""
+    panel = _panel(code)
+    policy = current_policy()
+    if not policy.can(panel.id, "offending", "write"):
+        audit.refused("referral: offending write not granted", panel=panel)
+        abort(403)
+    criteria = refs.criteria_of(panel)
+    form = referral_form(criteria)
+    problems, status = [], 200
+    if form.validate_on_submit():
+        identity = {"given_name": form.given_name.data, "family_name": form.family_name.data,
+                    "date_of_birth": form.date_of_birth.data, "pnc": form.pnc.data}
+        answers = {c["name"]: getattr(form, f"c_{c['name']}").data for c in criteria}
+        try:
+            referral = refs.refer(panel, policy=policy, reason=form.reason.data, criteria=answers, nominal=identity)
+        except Refused as exc:
+            audit.refused(f"referral: {exc}", panel=panel)
+            abort(403)
+        except (Invalid, refs.NotFound) as exc:
+            problems, status = [str(exc)], 422
+        else:
+            flash(f"Referral sent: {referral.case.ref} is waiting for the coordinator's decision.", "success")
+            return redirect(url_for("cohort.case", case_id=referral.case_id))
+    elif form.errors:
+        status = 422
+    return render_template("panels/referral_new.html", title=f"Refer to {panel.name}", panel=panel, form=form,
+                           criteria=[getattr(form, f"c_{c['name']}") for c in criteria], problems=problems), status
+
+
+@bp.route("/panels/<code>/referrals")
+@login_required
+def referrals(code: str):
+    """Referrals awaiting the coordinator's decision."""
+    panel = _panel(code)
+    _coordinator(panel)
+    policy = current_policy()
+    rows = [{"referral": r, "view": refs.referral_view(r, policy), "name": display_name(r.case, policy)}
+            for r in refs.awaiting(panel.id)]
+    if rows:
+        ids = agendas.id_ranges([r["referral"].case_id for r in rows])
+        audit.record("view", panel=panel, categories=policy.readable(panel.id),
+                     nominal_ids=tuple(r["referral"].case.nominal_id for r in rows),
+                     detail=f"referrals awaiting decision: cases {ids}")
+    return render_template("panels/referrals.html", title=f"Referrals: {panel.name}", panel=panel, rows=rows,
+                           risk=policy.can(panel.id, "risk"))
+
+
+@bp.route("/referrals/<int:referral_id>", methods=["GET", "POST"])
+@login_required
+def referral(referral_id: int):
+    """One referral and the coordinator's decision: accept, reject or defer, with a reason."""
+    found = db.session.get(Referral, referral_id)
+    policy = current_policy()
+    if found is None or not policy.takes_part(found.panel_id):
+        audit.refused("referral: not on a panel the agency takes part in")
+        abort(404)
+    _coordinator(found.panel)
+    form = ReferralDecisionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            refs.decide(found, decision=form.decision.data, reason=form.reason.data, policy=policy)
+        except Refused as exc:
+            audit.refused(f"referral decision: {exc}", panel=found.panel)
+            abort(403)
+        except Invalid as exc:
+            form.reason.errors = [str(exc)]
+            status = 422
+        else:
+            flash(f"Referral {found.status}: {found.case.ref}.", "success")
+            return redirect(url_for("panels.referrals", code=found.panel.code))
+    elif form.errors:
+        status = 422
+    case = found.case
+    audit.record("view", panel=found.panel, nominal_id=case.nominal_id, case_id=case.id,
+                 categories=policy.readable(found.panel_id), detail=f"referral {found.id}")
+    return render_template("panels/referral.html", title="Referral decision", referral=found,
+                           view=refs.referral_view(found, policy), name=display_name(case, policy), form=form,
+                           criteria=refs.criteria_of(found.panel), risk=policy.can(found.panel_id, "risk")), status
 
 
 # -- KPIs ------------------------------------------------------------------------------------------------

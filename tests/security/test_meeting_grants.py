@@ -374,3 +374,39 @@ def test_minutes_read_and_write_follow_the_minutes_grant(app, monkeypatch):
     with unsealed("test"):
         assert db.session.get(Meeting, iom.id).minutes == "IOM minutes text"
         assert db.session.get(Meeting, mappa.id).minutes == "MAPPA minutes text"
+
+
+# -- referrals (issue 14) ---------------------------------------------------------------------------
+
+def _referral_world(dash: int) -> dict:
+    from panels import referrals as refs
+
+    iom = panel("IOM")
+    iom.referral_criteria = [{"name": "dash_score", "label": "DASH score", "type": "int"}]
+    referral = refs.refer(iom, policy=policy("police"), reason="Threats", criteria={"dash_score": dash},
+                          nominal={"given_name": "Vera", "family_name": "Lane"})
+    db.session.commit()
+    return {"referral": referral.id, "meeting": _meeting("IOM", DEC2).id}
+
+
+def _observe_referrals(app, short: str, ids: dict) -> dict:
+    client = app.test_client()
+    assert login(client, short).status_code == 302
+    paths = ["/panels/IOM/referrals", f"/referrals/{ids['referral']}", f"/meetings/{ids['meeting']}/agenda"]
+    return {p: (client.get(p).status_code, _normalised(client.get(p).get_data())) for p in paths}
+
+
+def test_referral_pages_do_not_depend_on_the_dash_score_without_risk(app, monkeypatch):
+    """YOS coordinates IOM with offending but no risk: the DASH score (risk) of a referral
+    must not show, nor change what it is shown (high-risk flag, order, wording)."""
+    seen, readers = [], []
+    for dash in (3, 22):
+        _reset(app, monkeypatch)
+        ids = _referral_world(dash)
+        seen.append(_observe_referrals(app, "yos.coord", ids))
+        readers.append(_observe_referrals(app, "coord", ids))
+    assert all(status == 200 for status, _ in seen[0].values()), {k: v[0] for k, v in seen[0].items()}
+    problems = _differences(*seen)
+    assert not problems, "\n".join(problems)
+    assert _differences(*readers)  # the LACS coordinator reads risk: the worlds do differ
+    assert "Visible high risk" in readers[1]["/panels/IOM/referrals"][1].decode()

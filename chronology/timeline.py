@@ -20,7 +20,7 @@ from cohort.services import CASE_FIELDS
 from core.extensions import db
 from core.labels import label
 from panels.models import AgendaItem, Meeting
-from sharing.gateway import MINUTES_CATEGORY, reveal
+from sharing.gateway import FIELD_CATEGORY, MINUTES_CATEGORY, reveal
 from sharing.models import AccessEvent
 from sharing.policy import Policy
 
@@ -35,9 +35,16 @@ EVENT_TITLES = {
     "updated": "Case details changed",
     "merged": "Records merged",
     "unmerged": "Merge undone",
+    "rectified": "Record corrected",
 }
-# "lead officer" (as update_case writes it into the event) -> "offending"
-_FIELD_CATEGORY = {name.replace("_id", "").replace("_", " "): cat for name, (cat, _) in CASE_FIELDS.items()}
+# "lead officer" (as update_case, the import and rectification write fields into events) -> "offending"
+_FIELD_CATEGORY = {
+    **{name.replace("_", " "): cat for name, cat in FIELD_CATEGORY.items()},
+    **{name.replace("_id", "").replace("_", " "): cat for name, (cat, _) in CASE_FIELDS.items()},
+    "re-referred": "offending",
+}
+_CHANGED = re.compile(r"^(?:(?P<prefix>.*): )?changed (?P<fields>.*)$", re.S)
+_RECTIFIED = re.compile(r"^(?P<field>[\w ]+?) corrected: ", re.S)
 _NEED_EVENT = re.compile(r"^need (\w+): (\w+)$")
 _ACTION_EVENT = re.compile(r"^action (\d+) (\w+)")
 
@@ -79,18 +86,28 @@ def _events(case: Case, policy: Policy) -> Iterable[Entry]:
     rows = db.session.execute(db.select(CaseEvent).filter_by(case_id=case.id)).scalars()
     for e in rows:
         detail = reveal(e, "detail", policy)
-        if e.kind == "updated":
+        category = "offending"
+        if e.kind in ("updated", "re-referred") and detail and _CHANGED.match(detail):
             detail = _readable_fields(detail, policy, case.panel_id)
             if detail is None:
                 continue
-        yield Entry(e.at, "offending", "event", e.id, EVENT_TITLES.get(e.kind, label(e.kind)), _by(e.user), detail)
+        elif e.kind == "rectified" and detail and _RECTIFIED.match(detail):
+            # a correction belongs to its field's category (and is read only where that is)
+            category = _FIELD_CATEGORY.get(_RECTIFIED.match(detail).group("field"), "identity")
+            detail = detail if policy.can(case.panel_id, category) else None
+        yield Entry(e.at, category, "event", e.id, EVENT_TITLES.get(e.kind, label(e.kind)), _by(e.user), detail)
 
 
-def _readable_fields(detail: str | None, policy: Policy, panel_id: int) -> str | None:
-    """'changed risk level, lead officer' -> only the fields the viewer may read, or None."""
-    names = (detail or "").removeprefix("changed ").split(", ")
-    kept = [n for n in names if n and policy.can(panel_id, _FIELD_CATEGORY.get(n, "offending"))]
-    return "Changed " + ", ".join(kept) if kept else None
+def _readable_fields(detail: str, policy: Policy, panel_id: int) -> str | None:
+    """'[Imported from x: ]changed risk level, lead officer' -> only the fields the viewer may
+    read (a field of unknown category is left out), or None when none are left."""
+    m = _CHANGED.match(detail)
+    names = m.group("fields").split(", ")
+    kept = [n for n in names if n in _FIELD_CATEGORY and policy.can(panel_id, _FIELD_CATEGORY[n])]
+    if not kept:
+        return None
+    prefix = f"{m.group('prefix')}: changed " if m.group("prefix") else "Changed "
+    return prefix + ", ".join(kept)
 
 
 def _rag_changes(case: Case, policy: Policy) -> Iterable[Entry]:

@@ -12,6 +12,7 @@ from cohort.models import Action, Case
 from core import clock
 from core.extensions import db
 from sharing.models import AccessEvent
+from sharing.gateway import case_version
 from tests.cohort.test_tracker_helpers import make_case, policy_for
 from tests.support import clock_at
 
@@ -99,9 +100,11 @@ def test_each_agency_sees_only_entries_in_categories_it_may_read(login_as, clien
     _work_through_pages(client, case, partnership)
     login_as("probation")  # NPS on IOM: no intelligence
     assert client.post(f"/cases/{case.id}/needs/accommodation", data={
-        "level": "need", "note": "No fixed abode", "version": fresh(case.id).version}).status_code == 302
+        "level": "need", "note": "No fixed abode",
+        "version": case_version(fresh(case.id), policy_for(partnership, "probation"))}).status_code == 302
     assert client.post(f"/cases/{case.id}/needs/accommodation", data={
-        "level": "met", "note": "Housed by council", "version": fresh(case.id).version}).status_code == 302
+        "level": "met", "note": "Housed by council",
+        "version": case_version(fresh(case.id), policy_for(partnership, "probation"))}).status_code == 302
     nps = client.get(f"/cases/{case.id}/chronology").get_data(as_text=True)
     assert "Accommodation: Need identified" in titles(nps) and "Accommodation: Need met" in titles(nps)
     assert "Housed by council" in nps and "Intelligence note" not in titles(nps) and "Seen with OCG" not in nps
@@ -171,3 +174,17 @@ def test_a_case_on_a_panel_the_viewer_takes_no_part_in_is_a_404(login_as, client
     login_as("dwp")
     assert client.get(f"/cases/{other.id}/chronology").status_code == 404
     assert client.get("/cases/999999/chronology").status_code == 404
+
+
+def test_an_import_that_changes_fields_names_only_those_the_viewer_may_read(login_as, client, case, runner,
+                                                                           tmp_path):
+    csv = tmp_path / "cohort.csv"
+    csv.write_text(f"ref,risk_level,accommodation\n{case.ref},high,Hostel\n")
+    result = runner.invoke(args=["cohort", "import", str(csv), "--panel", "IOM", "--as", "probation@test.example"])
+    assert result.exit_code == 0, result.output
+    login_as("probation")  # reads risk and resettlement
+    assert "Imported from cohort.csv: changed risk level, accommodation" in client.get(
+        f"/cases/{case.id}/chronology").get_data(as_text=True)
+    login_as("police")  # risk, not resettlement
+    html = client.get(f"/cases/{case.id}/chronology").get_data(as_text=True)
+    assert "Imported from cohort.csv: changed risk level</div>" in html and "accommodation" not in html.lower()

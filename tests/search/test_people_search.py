@@ -117,3 +117,14 @@ def test_the_search_term_is_in_no_url_and_no_log_line(app, live_server, people, 
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/search" in logged  # the request was logged ...
     assert "Johnny" not in logged and "johnny" not in logged.lower()  # ... but not what was searched for
+
+
+def test_a_search_term_in_a_request_line_is_redacted_in_the_json_logs():
+    """The tracker's own search is a GET (?q=...): the JSON log formatter never writes the term."""
+    from core.logs import JsonFormatter
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '127.0.0.1 - - "GET /panels/IOM/tracker?rag=red&q=Ivor%20Canary&page=2 HTTP/1.1" 200 -',
+                               None, None)
+    line = JsonFormatter().format(record)
+    assert "Ivor" not in line and "q=[redacted]&page=2" in line and "rag=red" in line

@@ -162,3 +162,12 @@ def referral_form(criteria: list[dict]) -> FlaskForm:
             field = TextAreaField(label, widget=GovTextArea(), validators=[*checks, Length(max=2000)])
         setattr(ReferralForm, f"c_{c['name']}", field)
     return ReferralForm()
+
+
+class InclusionForm(FlaskForm):
+    decision = RadioField("Does this person still meet the panel's criteria?",
+                          choices=[("keep", "Yes: they stay on the panel"), ("remove", "No: remove them")],
+                          widget=GovRadioInput(), validators=[InputRequired("Choose whether they stay or are removed")])
+    reason = TextAreaField("Reason", widget=GovTextArea(),
+                           validators=[InputRequired("Give the reason for the decision"), Length(max=2000)])
+    submit = SubmitField("Record inclusion decision", widget=GovSubmitInput())

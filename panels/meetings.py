@@ -17,6 +17,7 @@ from cohort.services import Invalid, Refused, change_rag
 from core import clock
 from core.extensions import db
 from notifications import services as notifications
+from panels import inclusion
 from panels.agenda import generate_agenda, review_interval
 from panels.models import ATTENDANCE, AgendaItem, Attendance, Meeting
 from sharing import audit
@@ -325,6 +326,8 @@ def close_meeting(meeting: Meeting, policy: Policy, *, confirm: bool = False) ->
     ).scalars():
         action.status = "open"
         notifications.queue_for_action(action, "action_assigned", key=f"action:{action.id}", exclude=user)
+    if policy.can(meeting.panel_id, "offending", "write"):  # removals decided at inclusion reviews
+        inclusion.apply_at_close(meeting, policy)
     meeting.status = "closed"
     meeting.closed_at = clock.utcnow()
     db.session.flush()

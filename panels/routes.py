@@ -19,13 +19,16 @@ from core.security import csp_nonce
 from dashboards.views import render_dashboard
 from panels import actions as acts
 from panels import agenda as agendas
+from panels import inclusion
 from panels import meetings as mtg
+from panels import queries as pq
 from panels import referrals as refs
 from panels.forms import (
     ActionForm,
     ActionStatusForm,
     AddItemForm,
     CancelMeetingForm,
+    InclusionForm,
     MinutesForm,
     MoveMeetingForm,
     OutcomeForm,
@@ -178,7 +181,8 @@ def dashboard():
         audit.record("view", panel=row["case"].panel, nominal_id=row["case"].nominal_id, case_id=row["case"].id,
                      categories=["offending"], detail="dashboard: overdue action")
     return render_dashboard(upcoming=upcoming, published=published, overdue=overdue,
-                            isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy))
+                            isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy),
+                            inclusion_due=_inclusion_dashboard(panels, policy))
 
 
 @bp.route("/panels")
@@ -560,7 +564,8 @@ def _owner_choices(meeting: Meeting) -> list[tuple[int, str]]:
     return [(0, "Choose an agency")] + [(a.id, a.name) for a in mtg.panel_agencies(meeting.panel_id, meeting.date)]
 
 
-def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_form: ActionForm, status: int = 200):
+def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_form: ActionForm, status: int = 200,
+               inclusion_form: InclusionForm | None = None):
     policy = current_policy()
     case = item.case
     others = agendas.current_items(meeting)
@@ -572,11 +577,15 @@ def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_for
         "panels/item.html", title=f"Outcome: {case.ref}", meeting=meeting, item=item, case=case,
         name=display_name(case, policy), risk=policy.can(case.panel_id, "risk"),
         risk_write=policy.can(case.panel_id, "risk", "write"), outcome=form, action_form=action_form,
-        form=action_form if action_form.errors and not form.errors else form,
+        form=inclusion_form if inclusion_form is not None and inclusion_form.errors
+        else action_form if action_form.errors and not form.errors else form,
         actions=mtg.meeting_actions(meeting).get(case.id, []), disclosure=mtg.needs_disclosure(case),
         default_review=mtg.default_next_review(meeting, case),
         reasons=agendas.visible_reasons(item.reasons or [], case.panel_id, policy, shown_others),
         labels=agendas.REASON_LABELS,
+        inclusion_form=inclusion_form or InclusionForm(prefix="inclusion", formdata=None),
+        inclusion_due=inclusion.next_due(case) if policy.can(case.panel_id, "offending") else None,
+        may_include=bool(meeting.panel.inclusion_review_days) and policy.can(case.panel_id, "offending", "write"),
     ), status
 
 
@@ -797,6 +806,79 @@ def referral(referral_id: int):
     return render_template("panels/referral.html", title="Referral decision", referral=found,
                            view=refs.referral_view(found, policy), name=display_name(case, policy), form=form,
                            criteria=refs.criteria_of(found.panel), risk=policy.can(found.panel_id, "risk")), status
+
+
+# -- inclusion reviews -------------------------------------------------------------------------------------
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/inclusion", methods=["POST"])
+@login_required
+def item_inclusion(meeting_id: int, item_id: int):
+    """The panel's inclusion decision on an item; a removal lands when the meeting closes."""
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    item = _item(meeting, item_id)
+    form = InclusionForm(prefix="inclusion")
+    if form.validate_on_submit():
+        try:
+            inclusion.record(item.case, decision=form.decision.data, reason=form.reason.data,
+                             policy=current_policy(), meeting=meeting, item=item)
+        except Refused as exc:
+            audit.refused(f"inclusion: {exc}", panel=meeting.panel)
+            abort(403)
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.reason.errors = [str(exc)]
+        else:
+            flash(f"Inclusion decision recorded for {item.case.ref}.", "success")
+            return redirect(url_for("panels.item", meeting_id=meeting.id, item_id=item.id))
+    action_form = ActionForm(prefix="action", formdata=None)
+    action_form.owner_agency_id.choices = _owner_choices(meeting)
+    return _item_page(meeting, item, OutcomeForm(prefix="outcome", formdata=None), action_form, status=422,
+                      inclusion_form=form)
+
+
+@bp.route("/cases/<int:case_id>/inclusion", methods=["GET", "POST"])
+@login_required
+def case_inclusion(case_id: int):
+    """An inclusion decision between meetings (from the dashboard); a removal exits the case now."""
+    case = db.session.get(Case, case_id)
+    policy = current_policy()
+    if case is None or not policy.takes_part(case.panel_id):
+        audit.refused("inclusion: not on a panel the agency takes part in", case_id=case_id)
+        abort(404)
+    _coordinator(case.panel)
+    if not policy.can(case.panel_id, "offending", "write"):
+        audit.refused("inclusion: offending write not granted", panel=case.panel, case_id=case.id)
+        abort(403)
+    form = InclusionForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            inclusion.record(case, decision=form.decision.data, reason=form.reason.data, policy=policy)
+        except Invalid as exc:
+            form.reason.errors = [str(exc)]
+        else:
+            flash(f"Inclusion decision recorded for {case.ref}.", "success")
+            return redirect(url_for("panels.dashboard"))
+    due = inclusion.next_due(case)
+    audit.record("view", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=["offending"],
+                 detail="inclusion review page")
+    return render_template("panels/inclusion.html", title="Inclusion review", case=case, form=form, due=due,
+                           overdue=due is not None and due < clock.today(), name=display_name(case, policy)), status
+
+
+def _inclusion_dashboard(panels: list[Panel], policy) -> list[dict]:
+    """Inclusion reviews due within four weeks on the coordinator's panels (overdue flagged), logged."""
+    rows = []
+    for panel in panels:
+        if not is_coordinator(g.user, panel, policy):
+            continue
+        for due in pq.inclusion_due(panel, clock.today(), policy):
+            rows.append({"due": due, "panel": panel, "name": display_name(due.case, policy)})
+    if rows:
+        audit.record("view", categories=["offending"], nominal_ids=tuple(r["due"].case.nominal_id for r in rows),
+                     detail="dashboard: inclusion reviews due: cases "
+                            + agendas.id_ranges([r["due"].case.id for r in rows]))
+    return rows
 
 
 # -- KPIs ------------------------------------------------------------------------------------------------

@@ -410,3 +410,20 @@ def test_referral_pages_do_not_depend_on_the_dash_score_without_risk(app, monkey
     assert not problems, "\n".join(problems)
     assert _differences(*readers)  # the LACS coordinator reads risk: the worlds do differ
     assert "Visible high risk" in readers[1]["/panels/IOM/referrals"][1].decode()
+
+
+def test_inclusion_reviews_do_not_depend_on_rag(app, monkeypatch):
+    """The dashboard's inclusion reviews and a case's inclusion page, for a coordinator without risk."""
+    seen = []
+    for rags, decision in WORLDS:
+        _reset(app, monkeypatch)
+        panel("IOM").inclusion_review_days = 90
+        ids = build(rags, decision)
+        client = app.test_client()
+        assert login(client, "yos.coord").status_code == 302
+        paths = ["/", f"/cases/{ids['cases'][0]}/inclusion"]
+        seen.append({p: (client.get(p).status_code, _normalised(client.get(p).get_data())) for p in paths})
+    assert all(status == 200 for status, _ in seen[0].values())
+    assert 'id="inclusion-due"' in seen[0]["/"][1].decode()  # referred 5 January: overdue, so listed
+    problems = _differences(*seen)
+    assert not problems, "\n".join(problems)

@@ -17,6 +17,7 @@ BENCHES = (
     ["-m", "bench.import_bench"],
     ["-m", "bench.agenda_bench"],
     ["-m", "bench.kpi_bench"],
+    ["-m", "bench.notifications_bench"],
     ["-m", "bench.dedupe.run", "--quick"],
 )
 

@@ -21,9 +21,11 @@ import logging
 import os
 import smtplib
 import socket
+import threading
 import uuid
 from collections import defaultdict
-from email.message import EmailMessage
+from collections.abc import Callable
+from email.message import Message
 
 from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
@@ -94,11 +96,26 @@ def scan(now: dt.datetime | None = None) -> int:
 
 
 def _scan_actions(condition, kind: str) -> int:
-    actions = db.session.execute(
-        db.select(Action).join(Case, Case.id == Action.case_id)
+    rows = db.session.execute(
+        db.select(Action, Case.panel_id).join(Case, Case.id == Action.case_id)
         .where(condition, Action.status.in_(LIVE_ACTION), Case.status != "exited").order_by(Action.id)
-    ).scalars().all()
-    return sum(services.queue_for_action(a, kind, key=f"action:{a.id}:{a.due.isoformat()}") for a in actions)
+    ).all()
+    keys = {a.id: f"action:{a.id}:{a.due.isoformat()}" for a, _ in rows}
+    cache: dict = {("have", kind): _already(kind, list(keys.values()))}
+    with db.session.no_autoflush:
+        made = sum(services.queue_for_action(a, kind, key=keys[a.id], cache=cache, panel_id=panel_id)
+                   for a, panel_id in rows)
+    db.session.flush()
+    return made
+
+
+def _already(kind: str, keys: list[str]) -> set[tuple[int, str]]:
+    """(user id, key) pairs of `kind` notified before, looked up 500 keys at a time."""
+    out: set[tuple[int, str]] = set()
+    for i in range(0, len(keys), 500):
+        out.update(db.session.execute(db.select(Notification.user_id, Notification.key).where(
+            Notification.kind == kind, Notification.key.in_(keys[i:i + 500]))).tuples())
+    return out
 
 
 # -- digests ------------------------------------------------------------------------------------
@@ -156,37 +173,59 @@ def send_due(now: dt.datetime | None = None, *, mailer: Mailer | None = None, ba
     now = now or clock.utcnow()
     scan(now)
     make_digests(now)
+    cfg = current_app.config
+    connections = 1 if mailer or not cfg.get("SMTP_HOST") else max(int(cfg.get("SMTP_CONNECTIONS") or 4), 1)
     holder, result = new_holder(), SendResult()
     while ids := claim(holder, now, batch):
-        broken = _deliver(ids, holder, now, mailer or mailer_for(current_app.config), result)
+        broken = _deliver(ids, holder, now, lambda: mailer or mailer_for(cfg), connections, result)
         if broken:
             break  # the server is down: the rest waits for its back-off, not for this run
     return result
 
 
-def _deliver(ids: list[int], holder: str, now: dt.datetime, mailer: Mailer, result: SendResult) -> bool:
-    """Send one claimed batch over one connection; record each outcome. True if the server failed."""
+@dataclasses.dataclass
+class _Outcome:
+    sent: list[int] = dataclasses.field(default_factory=list)
+    failures: dict[int, str] = dataclasses.field(default_factory=dict)
+    broken: bool = False
+
+
+def _deliver(ids: list[int], holder: str, now: dt.datetime, make_mailer: Callable[[], Mailer], connections: int,
+             result: SendResult) -> bool:
+    """Send one claimed batch over a few parallel connections (an SMTP exchange is mostly
+    waiting for replies); record each outcome. True if the server could not be used."""
     emails = db.session.execute(db.select(OutboxEmail).where(OutboxEmail.id.in_(ids))
                                 .order_by(OutboxEmail.id)).scalars().all()
     messages = _render(emails)
     attempts = {e.id: e.attempts for e in emails}
     db.session.commit()  # no transaction (nor SQLite's write lock) is held while the SMTP server answers
-    sent: list[int] = []
-    failures: dict[int, str] = {}
-    broken = False
+    shares = [ids[i::connections] for i in range(min(connections, len(ids)))]
+    outcomes = [_Outcome() for _ in shares]
+    threads = [threading.Thread(target=_send_share, args=(share, messages, make_mailer(), out))
+               for share, out in zip(shares, outcomes, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent = [i for out in outcomes for i in out.sent]
+    failures = {i: why for out in outcomes for i, why in out.failures.items()}
+    _record(holder, now, sent, failures, attempts, result)
+    return any(out.broken for out in outcomes)
+
+
+def _send_share(ids: list[int], messages: dict[int, Message], mailer: Mailer, out: _Outcome) -> None:
+    """One connection's part of a batch (no database access here: it runs in its own thread)."""
     try:
         with mailer:
             for email_id in ids:
                 try:
                     mailer.send(messages[email_id])
-                    sent.append(email_id)
+                    out.sent.append(email_id)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-                    failures[email_id] = _reason(exc)
+                    out.failures[email_id] = _reason(exc)
     except CONNECTION_ERRORS as exc:
-        broken = True
-        failures.update({i: _reason(exc) for i in ids if i not in sent and i not in failures})
-    _record(holder, now, sent, failures, attempts, result)
-    return broken
+        out.broken = True
+        out.failures.update({i: _reason(exc) for i in ids if i not in out.sent and i not in out.failures})
 
 
 def _reason(exc: Exception) -> str:
@@ -218,7 +257,7 @@ def _record(holder: str, now: dt.datetime, sent: list[int], failures: dict[int, 
         log.warning("notifications: %d e-mail(s) not sent, will retry with back-off", len(failures))
 
 
-def _render(emails: list[OutboxEmail]) -> dict[int, EmailMessage]:
+def _render(emails: list[OutboxEmail]) -> dict[int, Message]:
     """Each e-mail's message: one notification's line and link, or a digest of counts."""
     cfg = current_app.config
     by_email: dict[int, list[Notification]] = defaultdict(list)

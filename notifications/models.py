@@ -46,6 +46,7 @@ class Notification(db.Model):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("notification_outbox.id"), index=True)
 
     panel = relationship("Panel", lazy="joined")
+    outbox = relationship("OutboxEmail", lazy="select")
 
 
 class OutboxEmail(db.Model):

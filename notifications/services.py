@@ -101,13 +101,16 @@ def _may_know(policy: Policy, panel_id: int, category: str | None) -> bool:
 def queue(
     to: User | Agency | Iterable[User | Agency], kind: str, panel, link: str, *, key: str,
     count: int = 1, detail: str = "", category: str | None = None, exclude: User | None = None,
+    cache: dict | None = None,
 ) -> list[Notification]:
     """Notify `to` once per (user, kind, key); e-mail follows each user's preference.
 
     `link` is a path in this service (e.g. "/cases/12#actions"); `detail` is shown in the
     message and must never hold anything about a nominal (a meeting date, an agreement ref).
     `exclude` is the user who caused it (no one is told of their own doing). Returns the
-    notifications made (none for users already told).
+    notifications made (none for users already told). A job queueing many passes one `cache`
+    dict to all its calls, so recipients and preferences are looked up once per run (and
+    may put the (user id, key) pairs already notified under ("have", kind)); it flushes.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
@@ -115,51 +118,64 @@ def queue(
         raise ValueError("a notification links to a path of this service")
     panel_id = getattr(panel, "id", panel)
     targets = [to] if isinstance(to, (User, Agency)) else list(to)
-    users = {u.id: u for t in targets for u in recipients(t, panel_id, category)}
+    users = {u.id: u for t in targets for u in _cached(cache, ("to", type(t).__name__, t.id, panel_id, category),
+                                                        lambda t=t: recipients(t, panel_id, category))}
     if exclude is not None:
         users.pop(exclude.id, None)
     if not users:
         return []
-    have = set(db.session.execute(
-        db.select(Notification.user_id).where(Notification.kind == kind, Notification.key == key,
-                                              Notification.user_id.in_(users))).scalars())
-    made = [_notify(user, kind, key, panel_id, link, count, detail) for uid, user in users.items() if uid not in have]
-    db.session.flush()
+    known = cache.get(("have", kind)) if cache is not None else None
+    if known is not None:  # a job looked up what was already sent, for all its keys at once
+        have = {uid for uid in users if (uid, key) in known}
+    else:
+        have = set(db.session.execute(
+            db.select(Notification.user_id).where(Notification.kind == kind, Notification.key == key,
+                                                  Notification.user_id.in_(users))).scalars())
+    made = [_notify(user, kind, key, panel_id, link, count, detail,
+                    _cached(cache, ("pref", uid), lambda user=user: preference(user)))
+            for uid, user in users.items() if uid not in have]
+    if cache is None:
+        db.session.flush()
     return made
 
 
+def _cached(cache: dict | None, key: tuple, make):
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 def _notify(user: User, kind: str, key: str, panel_id: int | None, link: str, count: int,
-            detail: str) -> Notification:
-    choice = preference(user)
+            detail: str, choice: str) -> Notification:
     n = Notification(user_id=user.id, kind=kind, key=key, panel_id=panel_id, link=link, count=count,
                      detail=detail[:200], created_at=clock.utcnow(),
                      email_state={"immediately": "outbox", "daily": "digest"}.get(choice, "off"))
     if choice == "immediately":
-        email = OutboxEmail(user_id=user.id, status="queued", next_attempt_at=clock.utcnow(),
-                            created_at=clock.utcnow())
-        db.session.add(email)
-        db.session.flush()
-        n.outbox_id = email.id
+        n.outbox = OutboxEmail(user_id=user.id, status="queued", next_attempt_at=clock.utcnow(),
+                               created_at=clock.utcnow())
     db.session.add(n)
     return n
 
 
 def action_owner(action: Action) -> User | Agency | None:
     """Who an action is for: its owning user where the model records one, else its agency."""
-    owner_user_id = getattr(action, "owner_user_id", None)  # actions may name a user (issue 14)
-    if owner_user_id:
-        return db.session.get(User, owner_user_id)
+    if action.owner_user_id:
+        return db.session.get(User, action.owner_user_id)
     return action.owner_agency
 
 
-def queue_for_action(action: Action, kind: str, *, key: str, exclude: User | None = None) -> int:
+def queue_for_action(action: Action, kind: str, *, key: str, exclude: User | None = None,
+                     cache: dict | None = None, panel_id: int | None = None) -> int:
     """Notify an action's owner (offending readers only: an action is offending information)."""
     owner = action_owner(action)
     if owner is None:
         return 0
-    case = db.session.get(Case, action.case_id)
-    return len(queue(owner, kind, case.panel_id, f"/cases/{case.id}#actions", key=key,
-                 category="offending", exclude=exclude))
+    if panel_id is None:
+        panel_id = db.session.get(Case, action.case_id).panel_id
+    return len(queue(owner, kind, panel_id, f"/cases/{action.case_id}#actions", key=key,
+                 category="offending", exclude=exclude, cache=cache))
 
 
 def queue_agenda_published(meeting, exclude: User | None = None) -> int:

@@ -116,6 +116,9 @@ class Case(UidMixin, TimestampMixin, db.Model):
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), nullable=False, index=True)
     ref: Mapped[str] = mapped_column(String(64), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Writes per category ("base": status, ref, panel; "_writes": any), kept by
+    # cohort.change_counter: the version a viewer sees counts only what it may read.
+    category_versions: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active", index=True)
     rag: Mapped[str | None] = mapped_column(String(8), index=True)
     risk_level: Mapped[str | None] = mapped_column(String(16))
@@ -323,11 +326,12 @@ class DedupeModel(db.Model):
 
 
 class TrackerChange(db.Model):
-    """A count that moves whenever a panel's cases are written, bumped by triggers
-    (cohort.change_counter)."""
+    """A count per panel and category that moves whenever that category of the panel's cases
+    is written, bumped by triggers (cohort.change_counter)."""
 
     __tablename__ = "tracker_changes"
     panel_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True, default="base")  # or a CATEGORIES name
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 

@@ -1,9 +1,9 @@
 """People on more than one panel at once: who, which panel should lead, and the monthly counts.
 
 The plans aim for "reduction in duplication of offenders being discussed at more than one
-panel". A viewer sees only the panels their agency takes part in (and a name only where
-identity is readable there), so a nominal counts as an overlap for them when it is active
-on two or more of *their* panels.
+panel". A viewer is told a person is on two panels only where it reads identity on both
+(sharing.gateway.visible_other_panel_ids, the rule the tracker and agenda use), so a nominal
+counts as an overlap for them when it is active on two or more of *those* panels.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cohort.models import Case, Nominal
 from core import clock
 from core.extensions import db
-from sharing.gateway import unsealing
+from sharing.gateway import unsealing, visible_other_panel_ids
 from sharing.policy import Policy
 from sharing.pseudonym import pseudonym
 
@@ -108,18 +108,22 @@ def suggest_lead(cases: list[Case], policy: Policy | None) -> tuple[Case, str]:
     return lead, f"{lead.panel.code} should lead: {same}{red_note}, and it has the oldest referral{when}."
 
 
+def _overlap_panels(policy: Policy | None) -> list[int] | None:
+    """The panels a viewer may be told one person is on together (None: every panel)."""
+    return None if policy is None else visible_other_panel_ids(policy, None)
+
+
 @unsealing("names of people on several of the viewer's panels")
 def overlaps_for(policy: Policy | None) -> list[Overlap]:
-    """Nominals active on 2+ of the viewer's panels (all panels for None), with a suggested lead."""
-    panel_ids = policy.panel_ids() if policy is not None else None
+    """Nominals active on 2+ of the viewer's identity panels (all panels for None), with a suggested lead."""
+    panel_ids = _overlap_panels(policy)
     if panel_ids is not None and len(panel_ids) < 2:
         return []
     out = []
     for nid, cases in _group(active_cases(panel_ids)).items():
         lead, why = suggest_lead(cases, policy)
-        readable = [c for c in cases if policy is None or policy.can(c.panel_id, "identity")]
         nominal = cases[0].nominal
-        name = (nominal.full_name if readable else "") or pseudonym(nominal.uid)
+        name = nominal.full_name or pseudonym(nominal.uid)
         out.append(Overlap(nid, name, sorted(cases, key=lambda c: (_rank(c), c.panel.code)), lead, why))
     out.sort(key=lambda o: (-len(o.cases), o.name.casefold(), o.nominal_id))
     return out
@@ -157,7 +161,7 @@ def monthly_counts(policy: Policy | None, *, months: int = 12, today: dt.date | 
 
     today = today or clock.today()
     starts = _month_starts(today, months)
-    panel_ids = policy.panel_ids() if policy is not None else None
+    panel_ids = _overlap_panels(policy)
     if panel_ids is not None and not panel_ids:
         return [{"month": s, "discussed": 0, "active": 0, "to_date": s.month == today.month and
                  s.year == today.year} for s in starts]

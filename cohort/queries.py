@@ -29,7 +29,7 @@ from core.extensions import db
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index
-from sharing.gateway import display_name, unsealing
+from sharing.gateway import display_name, identity_panel_ids, unsealing, visible_other_panel_ids
 from sharing.policy import Policy
 from sharing.queries import lapsed_sharing
 
@@ -110,7 +110,8 @@ def flag_condition(flag: str, today: dt.date, policy: Policy | None = None):
     if flag == "review_due":
         return (Case.status != "exited") & (Case.next_review <= today)
     if flag == "on_other_panels":
-        seen = _identity_panels(policy) if policy is not None else []
+        # the flag is offered only where identity is read here: other panels = identity panels
+        seen = identity_panel_ids(policy) if policy is not None else []
         return (Case.status != "exited") & _other_panel_exists(seen)
     raise KeyError(flag)
 
@@ -138,8 +139,8 @@ def case_flags(case: Case, today: dt.date, on_other_panels: bool) -> list[str]:
 def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int, policy: Policy) -> dict[int, list[str]]:
     """nominal id -> codes of the other panels, of those this viewer may be told of
     (gateway.visible_other_panels), where the nominal has an active case (one query)."""
-    seen = [pid for pid in _identity_panels(policy) if pid != exclude_panel_id]
-    if not nominal_ids or not policy.can(exclude_panel_id, "identity") or not seen:
+    seen = visible_other_panel_ids(policy, exclude_panel_id)
+    if not nominal_ids or not seen:
         return {}
     rows = db.session.execute(
         db.select(Case.nominal_id, Panel.code)
@@ -308,13 +309,14 @@ def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> Tracker
 
 
 # Plain SQL: it runs on every poll, and building the ORM statement cost more than running it.
-# tracker_changes is kept by triggers on cases (cohort.change_counter): this panel's count
-# of writes, and the sum over every panel's; the newest change to a person is an index look-up.
+# tracker_changes is kept by triggers on cases (cohort.change_counter), a count per panel and
+# category: this panel's counts of what the viewer reads, and the other panels' counts of
+# what everyone there sees and of identity (a person on another panel sets a flag).
 _CHANGE_TOKEN_SQL = db.text(
-    "SELECT (SELECT seq FROM tracker_changes WHERE panel_id = :panel_id) AS panel_writes,"
-    " (SELECT sum(seq) FROM tracker_changes WHERE panel_id IN :seen) AS writes_seen,"
-    " (SELECT max(updated_at) FROM nominals) AS person_updated"
-).bindparams(db.bindparam("seen", expanding=True))
+    "SELECT (SELECT sum(seq) FROM tracker_changes WHERE panel_id = :panel_id AND category IN :read) AS panel_writes,"
+    " (SELECT sum(seq) FROM tracker_changes WHERE panel_id IN :seen AND category IN ('base', 'identity'))"
+    " AS writes_seen"
+).bindparams(db.bindparam("seen", expanding=True), db.bindparam("read", expanding=True))
 # count(*), not count(id): ix_cases_panel_rag holds no id on PostgreSQL, and naming it there
 # turned the index-only scan into a scan of the table.
 _RAG_COUNTS_SQL = db.text(
@@ -325,16 +327,19 @@ _RAG_COUNTS_SQL = db.text(
 
 
 def change_token(panel: Panel, policy: Policy) -> str:
-    """A cheap fingerprint of what the panel's tracker shows this viewer today.
+    """A cheap fingerprint of what the panel's tracker shows this viewer today, drawn only
+    from what it may read (issue 12): a write in a withheld category, or on a panel where
+    the viewer does not read identity, leaves it alone.
 
-    One statement per poll: how many writes the panel's cases have had, how many cases
-    anywhere have had (a case on another panel sets the "on other panels" flag), and the
-    newest change to a person (a merge or an edit changes a name). Today's date and the
-    viewer's readable categories are part of it too: flags turn over at midnight, grants
-    change.
+    One statement per poll: the panel's writes to what everyone sees and to the categories
+    the viewer reads (a person's new name bumps identity on each of their cases), and the
+    writes to what everyone sees and to identity on the other panels where the viewer
+    reads identity (the "on other panels" flag). Today's date and the viewer's readable
+    categories are part of it too: flags turn over at midnight, grants change.
     """
-    seen = [pid for pid in _identity_panels(policy) if pid != panel.id] or [-1]
-    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id, "seen": seen}).one()
+    seen = visible_other_panel_ids(policy, panel.id) or [-1]
+    read = ["base", *sorted(policy.readable(panel.id))]
+    row = db.session.execute(_CHANGE_TOKEN_SQL, {"panel_id": panel.id, "seen": seen, "read": read}).one()
     basis = "|".join([*map(str, row), clock.today().isoformat(), ",".join(sorted(policy.readable(panel.id)))])
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
@@ -517,7 +522,7 @@ def case_page_data(case: Case, policy: Policy) -> dict:
         "fields": case_dict(case, policy, json=False),
         "today": today,
     }
-    seen = set(_identity_panels(policy)) if "identity" in readable else set()
+    seen = set(visible_other_panel_ids(policy, case.panel_id))
     others = [c for c in cases_of_nominal(case.nominal_id) if c.id != case.id and c.panel_id in seen]
     data["other_cases"] = [(c, True) for c in others]
     active_elsewhere = any(c.status != "exited" for c in others)
@@ -553,10 +558,6 @@ def case_page_data(case: Case, policy: Policy) -> dict:
     return data
 
 
-def _identity_panels(policy: Policy) -> list[int]:
-    return [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
-
-
 def may_see_nominal(nominal_id: int, policy: Policy) -> bool:
     """The one rule (cohort.services.visible_nominal_ids): a case on a panel with identity read."""
     return nominal_id in visible_nominal_ids([nominal_id], policy)
@@ -566,12 +567,15 @@ def may_see_nominal(nominal_id: int, policy: Policy) -> bool:
 def _candidate(nominal: Nominal, panel: Panel, policy: Policy) -> dict:
     cases = cases_of_nominal(nominal.id)
     here = next((c for c in cases if c.panel_id == panel.id), None)
+    # The person is seen through an identity panel; another panel is named only where the
+    # viewer reads identity there too (gateway.visible_other_panel_ids).
+    told = set(visible_other_panel_ids(policy, None))
     return {
         "nominal": nominal,
         "name": nominal.full_name or "(no name recorded)",
         "date_of_birth": nominal.date_of_birth,
         "identifiers": [(k.upper(), getattr(nominal, k)) for k in IDENTIFIER_KINDS if getattr(nominal, k)],
-        "panels": [c.panel.code for c in cases if policy.takes_part(c.panel_id) and c.status != "exited"],
+        "panels": [c.panel.code for c in cases if c.panel_id in told and c.status != "exited"],
         "here": here,
     }
 
@@ -583,7 +587,7 @@ def referral_candidates(q: str, policy: Policy, panel: Panel) -> list[dict]:
 
 def possible_existing(identity: dict, policy: Policy, panel: Panel) -> list[dict]:
     """Before creating a person: anyone visible sharing an identifier or (closely) the name."""
-    panels = _identity_panels(policy)
+    panels = identity_panel_ids(policy)
     if not panels:
         return []
     scope = visible_nominals(policy)

@@ -44,7 +44,7 @@ from core import clock
 from core.extensions import db
 from core.security import csp_nonce
 from sharing import audit
-from sharing.gateway import display_name, unsealed
+from sharing.gateway import case_version, display_name, unsealed
 from sharing.policy import current_policy
 
 bp = Blueprint("cohort", __name__)
@@ -79,7 +79,7 @@ def _parse_seen(value: str | None) -> dt.datetime | None:
 def _versioned(form, case: Case):
     """Stamp a fresh form with the case version it is drawn from."""
     if not form.is_submitted():
-        form.version.data = case.version
+        form.version.data = case_version(case, current_policy())
         form.seen.data = _seen_now()
     return form
 
@@ -280,8 +280,8 @@ def _conflict(case_id: int, form, *, action: str, heading: str):
             db.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.at >= seen)
             .order_by(CaseEvent.at.desc()).limit(20)
         ).scalars().all()
-    form.version.data = case.version
-    form.version.raw_data = [str(case.version)]
+    form.version.data = case_version(case, policy)
+    form.version.raw_data = [str(form.version.data)]
     form.seen.data = _seen_now()
     form.seen.raw_data = [form.seen.data]
     _log_view(case, "conflict page")
@@ -451,8 +451,8 @@ def rerefer(case_id: int):
     form = RereferForm()
 
     def call(case, form):
-        if form.version.data != case.version:
-            raise StaleVersion(case, form.version.data)
+        if form.version.data != case_version(case, current_policy()):
+            raise StaleVersion(case, form.version.data, case_version(case, current_policy()))
         if case.status != "exited":
             raise Invalid("Only an exited case can be re-referred")
         services.refer(case.nominal, case.panel, ref=case.ref, policy=current_policy())

@@ -33,7 +33,7 @@ from core.extensions import db
 from notifications import services as notifications
 from sharing import audit
 from sharing.blind_index import index_nominal
-from sharing.gateway import unsealing
+from sharing.gateway import case_version, unsealing
 from sharing.policy import Policy
 
 
@@ -48,8 +48,10 @@ class Invalid(ValueError):
 class StaleVersion(Exception):
     """The case changed since the caller read it (API 409, conflict page)."""
 
-    def __init__(self, case: Case, expected: int | None):
-        super().__init__(f"case {case.id} is at version {case.version}, not {expected}")
+    def __init__(self, case: Case, expected: int | None, current: int | None = None):
+        # `current`: the version as the caller sees it (sharing.gateway.case_version)
+        self.current = case.version if current is None else current
+        super().__init__(f"case {case.id} is at version {self.current}, not {expected}")
         self.case = case
         self.expected = expected
 
@@ -141,8 +143,7 @@ def change_rag(
     if len(rationale) > 5000:
         raise Invalid("Rationale must be 5,000 characters or fewer")
     require(policy, case.panel_id, "risk")
-    if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(case, expected_version)
+    _check_version(case, expected_version, policy)
     user = policy.user
     change = RagChange(
         case_id=case.id, at=clock.utcnow(), user_id=user.id if user else None, from_rag=case.rag, to_rag=to,
@@ -157,7 +158,7 @@ def change_rag(
     except StaleDataError as exc:
         db.session.rollback()
         fresh = db.session.get(Case, case.id)
-        raise StaleVersion(fresh, expected_version) from exc
+        raise StaleVersion(fresh, expected_version, case_version(fresh, policy)) from exc
     audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=["risk"], detail=f"RAG {change.from_rag or 'none'} -> {to} ({source})")
     return change
@@ -225,8 +226,7 @@ def exit_case(case: Case, *, reason: str, policy: Policy, expected_version: int 
     if case.referral_date is not None and on < case.referral_date:
         raise Invalid("The exit date cannot be before the referral date")
     require(policy, case.panel_id, "offending")
-    if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(case, expected_version)
+    _check_version(case, expected_version, policy)
     case.status = "exited"
     case.exit_reason = reason
     case.exited_on = on
@@ -253,9 +253,11 @@ def _text(value: str | None, what: str, *, required: bool = True) -> str:
     return value
 
 
-def _check_version(case: Case, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(case, expected_version)
+def _check_version(case: Case, expected_version: int | None, policy: Policy) -> None:
+    """Stale only if what the caller may read has changed since (gateway.case_version)."""
+    current = case_version(case, policy)
+    if expected_version is not None and expected_version != current:
+        raise StaleVersion(case, expected_version, current)
 
 
 def _touch(case: Case, user) -> None:
@@ -264,12 +266,13 @@ def _touch(case: Case, user) -> None:
     case.updated_by_id = user.id if user else None
 
 
-def _flush(case: Case, expected_version: int | None) -> None:
+def _flush(case: Case, expected_version: int | None, policy: Policy | None = None) -> None:
     try:
         db.session.flush()
     except StaleDataError as exc:
         db.session.rollback()
-        raise StaleVersion(db.session.get(Case, case.id), expected_version) from exc
+        fresh = db.session.get(Case, case.id)
+        raise StaleVersion(fresh, expected_version, case_version(fresh, policy) if policy else None) from exc
 
 
 def add_engagement(case: Case, *, on: dt.date, kind: str, note: str, policy: Policy) -> Engagement:
@@ -304,7 +307,7 @@ def set_need(
     if level not in NEED_LEVELS:
         raise Invalid("Choose whether there is a need")
     require(policy, case.panel_id, PATHWAYS[pathway][1])
-    _check_version(case, expected_version)
+    _check_version(case, expected_version, policy)
     note = _text(note, "a note", required=False)
     user = policy.user
     need = db.session.execute(db.select(Need).filter_by(case_id=case.id, pathway=pathway)).scalar_one_or_none()
@@ -316,7 +319,7 @@ def set_need(
     need.updated_at = clock.utcnow()
     need.user_id = user.id if user else None
     _touch(case, user)
-    _flush(case, expected_version)
+    _flush(case, expected_version, policy)
     audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=[PATHWAYS[pathway][1]], detail=f"need {pathway}: {level}")
     return need
@@ -397,7 +400,7 @@ def update_case(case: Case, *, changes: dict[str, Any], policy: Policy, expected
         raise Invalid(f"Unknown field: {', '.join(sorted(unknown))}")
     for field_name in changes:
         require(policy, case.panel_id, CASE_FIELDS[field_name][0])
-    _check_version(case, expected_version)
+    _check_version(case, expected_version, policy)
     changed = []
     for field_name, value in changes.items():
         if value == "":
@@ -417,7 +420,7 @@ def update_case(case: Case, *, changes: dict[str, Any], policy: Policy, expected
     user = policy.user
     _touch(case, user)
     add_event(case, "updated", user, "changed " + ", ".join(f.replace("_id", "").replace("_", " ") for f in changed))
-    _flush(case, expected_version)
+    _flush(case, expected_version, policy)
     audit.record("change", user=user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=sorted({CASE_FIELDS[f][0] for f in changed}), detail="changed " + ", ".join(changed))
     return changed

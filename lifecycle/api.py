@@ -68,7 +68,7 @@ def exit_case(case_id: int):
     except services.Invalid as exc:
         abort(422, str(exc))
     except services.StaleVersion as exc:
-        abort(409, f"The case is at version {exc.case.version}, not {body.get('version')}: read it again")
+        abort(409, f"The case is at version {exc.current}, not {body.get('version')}: read it again")
     return case_dict(case, policy)
 
 

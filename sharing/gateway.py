@@ -167,12 +167,20 @@ def display_name(case, policy) -> str:
     return pseudonym(case.nominal.uid)
 
 
+def case_version(case, policy) -> int:
+    """The case's version as this viewer sees it, and must send back (stale: 409): writes to
+    what everyone sees plus writes to the categories it reads (cohort.change_counter), so a
+    write it may not see neither moves it nor makes its own write conflict."""
+    counts = case.category_versions or {}
+    return 1 + counts.get("base", 0) + sum(counts.get(c, 0) for c in policy.readable(case.panel_id))
+
+
 def view_case(case, policy) -> CaseView:
     """The case as this viewer may see it (see CaseView)."""
     readable = policy.readable(case.panel_id)
     data: dict[str, Any] = {
         "id": case.id, "nominal_id": case.nominal_id, "panel": case.panel.code, "ref": case.ref,
-        "version": case.version, "status": case.status, "name": display_name(case, policy),
+        "version": case_version(case, policy), "status": case.status, "name": display_name(case, policy),
     }
     with unsealed("fields the viewer may read"):
         for field, category in FIELD_CATEGORY.items():
@@ -305,6 +313,22 @@ def visible_other_panels(policy, panel_id: int, others) -> list[str]:
     person is) and on the other panel (it takes part there and may see the person there):
     a panel the viewer takes no part in is never named, counted or flagged.
     """
-    if not policy.can(panel_id, "identity"):
+    allowed = set(visible_other_panel_ids(policy, panel_id))
+    return [code for pid, code in others if pid in allowed]
+
+
+def identity_panel_ids(policy) -> list[int]:
+    """The panels where the viewer reads identity: where it may know who a person is."""
+    return [pid for pid in policy.panel_ids() if policy.can(pid, "identity")]
+
+
+def visible_other_panel_ids(policy, panel_id: int | None) -> list[int]:
+    """The one rule for "other panels" (tracker and its flag, case page, agenda, referral
+    candidates, overlaps, the change token): the viewer reads identity on both panels.
+    `panel_id` None: every identity panel (a person seen from no panel in particular)."""
+    panels = identity_panel_ids(policy)
+    if panel_id is None:
+        return panels
+    if panel_id not in panels:
         return []
-    return [code for pid, code in others if pid != panel_id and policy.can(pid, "identity")]
+    return [pid for pid in panels if pid != panel_id]

@@ -11,6 +11,7 @@ from cohort import services
 from cohort.models import Action, Case, CaseEvent, Engagement, Need, Note, RagChange
 from core.extensions import db
 from sharing.models import AccessEvent
+from sharing.gateway import case_version
 from tests.cohort.test_tracker_helpers import make_case, policy_for
 
 
@@ -51,7 +52,7 @@ def test_case_page_for_police(login_as, client, case):
     assert "2001/0012345A" in html and "1 Canal Street" in html and "DC Sharp" in html
     assert "moj-timeline" in html and "initial amber" in html and "Cora Coordinator (LACS)" in html
     assert 'name="rationale"' in html and f'value="{case.version}"' in html
-    assert "Withheld: health, substance_misuse, resettlement — not shared with POLICE" in html
+    assert "Withheld: health, substance misuse, resettlement — not shared with POLICE" in html
     ev = last_event("view")
     assert ev.case_id == case.id and ev.user_email == "police@test.example" and "identity" in ev.categories
 
@@ -152,13 +153,14 @@ def test_engagement_moves_last_engagement_forward(login_as, client, case):
     assert "Seen at home" in page and "Home visit" in page
 
 
-def test_needs_by_pathway_follow_their_category(login_as, client, case):
+def test_needs_by_pathway_follow_their_category(login_as, client, case, partnership):
     login_as("probation")  # NPS: resettlement, health, substance_misuse rw on IOM
+    seen = lambda: case_version(fresh(case.id), policy_for(partnership, "probation"))  # noqa: E731
     resp = client.post(f"/cases/{case.id}/needs/drugs",
-                       data={"level": "need", "note": "Heroin use; DIP referral", "version": case.version})
+                       data={"level": "need", "note": "Heroin use; DIP referral", "version": seen()})
     assert resp.status_code == 302
     resp = client.post(f"/cases/{case.id}/needs/accommodation",
-                       data={"level": "need", "note": "No fixed abode", "version": fresh(case.id).version})
+                       data={"level": "need", "note": "No fixed abode", "version": seen()})
     assert resp.status_code == 302
     assert {n.pathway for n in db.session.execute(db.select(Need)).scalars()} == {"drugs", "accommodation"}
     login_as("dwp")  # resettlement r only
@@ -220,16 +222,17 @@ def test_notes_offer_writable_categories_and_show_readable_ones(login_as, client
     assert {n.category for n in db.session.execute(db.select(Note)).scalars()} == {"health", "intelligence"}
 
 
-def test_exit_and_re_refer_with_history(login_as, client, case):
+def test_exit_and_re_refer_with_history(login_as, client, case, partnership):
     login_as("coord")
+    seen = lambda: case_version(fresh(case.id), policy_for(partnership, "coord"))  # noqa: E731
     assert "Reason for exit" in client.get(f"/cases/{case.id}/exit").get_data(as_text=True)
-    resp = client.post(f"/cases/{case.id}/exit", data={"reason": "Moved out of area", "version": case.version})
+    resp = client.post(f"/cases/{case.id}/exit", data={"reason": "Moved out of area", "version": seen()})
     assert resp.status_code == 302
     c = fresh(case.id)
     assert c.status == "exited" and c.exit_reason == "Moved out of area"
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Re-refer to this panel" in html and "Moved out of area" in html
-    resp = client.post(f"/cases/{case.id}/rerefer", data={"version": c.version})
+    resp = client.post(f"/cases/{case.id}/rerefer", data={"version": seen()})
     assert resp.status_code == 302 and fresh(case.id).status == "referred"
     kinds = [e.kind for e in db.session.execute(db.select(CaseEvent).filter_by(case_id=case.id)
                                                 .order_by(CaseEvent.id)).scalars()]

@@ -198,34 +198,23 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-# KNOWN OPEN CHANNEL (issue 12): a case has one version counter and each panel one change
-# counter, and a write in a withheld category (an engagement that moves a date, a need)
-# bumps both, so the case's `version` and the tracker's `since=` token can differ between
-# worlds that differ only in withheld data. They are normalised here so the rest of the
-# proof holds; the README's security section records the channel as open.
-_KNOWN_CHANNELS = (
-    (re.compile(rb'"version": ?\d+'), b'"version": N'),
-    (re.compile(rb'name="(\w*-?)version"([^>]*) value="\d+"'), rb'name="\1version"\2 value="N"'),
-    (re.compile(rb'since=[0-9a-f]+'), b"since=T"),
-)
+# No exceptions: a case's `version` counts only writes to what the viewer reads, and the
+# tracker's `since=` token only the viewer's categories and the panels where it reads
+# identity (cohort.change_counter); both are compared like everything else.
 _DTSTAMP = re.compile(rb"DTSTAMP:[0-9TZ]+")
 
 
-def _normalised(resp, known_channels: bool = True) -> bytes:
+def _normalised(resp) -> bytes:
     body = resp.get_data()
     if body[:2] == b"PK":  # an xlsx: compare the cells, not the zip's timestamps
         from openpyxl import load_workbook
 
         book = load_workbook(io.BytesIO(body), read_only=True)
         return repr([list(ws.iter_rows(values_only=True)) for ws in book.worksheets]).encode()
-    body = _DTSTAMP.sub(b"DTSTAMP", without_nonces(body))
-    if known_channels:
-        for pattern, replacement in _KNOWN_CHANNELS:
-            body = pattern.sub(replacement, body)
-    return body
+    return _DTSTAMP.sub(b"DTSTAMP", without_nonces(body))
 
 
-def observe(app, users: list[str], ids: dict, known_channels: bool = True) -> dict[tuple, tuple[int, bytes]]:
+def observe(app, users: list[str], ids: dict) -> dict[tuple, tuple[int, bytes]]:
     from auth.tokens import create_token
 
     seen = {}
@@ -239,7 +228,7 @@ def observe(app, users: list[str], ids: dict, known_channels: bool = True) -> di
         for n, (label, path) in enumerate(_paths(ids, codes)):
             headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
             resp = client.get(path, headers=headers)
-            seen[(short, label, n)] = (resp.status_code, _normalised(resp, known_channels))
+            seen[(short, label, n)] = (resp.status_code, _normalised(resp))
     return seen
 
 

@@ -10,8 +10,8 @@ import pytest
 from cohort import services
 from cohort.models import Action, Case, CaseEvent, Engagement, Need, Note, RagChange
 from core.extensions import db
-from sharing.models import AccessEvent
 from sharing.gateway import case_version
+from sharing.models import AccessEvent
 from tests.cohort.test_tracker_helpers import make_case, policy_for
 
 

@@ -49,7 +49,8 @@ SUBJECT_ACCESS = shape("SubjectAccess", {
 @endpoint("Exit a case from its panel with a reason (and a date, default today)", body=EXIT_IN,
           responses={200: (CASE, "The exited case"), 403: "Needs offending write on the panel", 404: NOT_FOUND_CASE,
                      409: "The version is stale, or the case has already exited",
-                     422: "No reason, an invalid or future date, or a date before the referral"})
+                     422: "No reason, an invalid or future date, or a date before the referral"},
+          rules=("the exit date is not in the future", "the exit date is not before the referral date"))
 def exit_case(case_id: int):
     policy = current_policy()
     case = queries.case_or_404(case_id, policy)

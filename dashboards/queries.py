@@ -19,6 +19,7 @@ from cohort import dedupe
 from cohort.models import Action, Case, Engagement, Nominal, Note, RagChange
 from core import clock
 from core.extensions import db
+from panels import referrals
 from panels.models import Attendance, Meeting, Panel, Referral
 from panels.services import is_coordinator, upcoming_meetings, user_panels
 from sharing.models import AccessEvent
@@ -146,11 +147,8 @@ def coordinated_panels(user: User, policy: Policy) -> list[Panel]:
 
 
 def referrals_to_decide(panel: Panel) -> list[Referral]:
-    """HOOK for issue 14's referral decisions: referrals awaiting a decision on the panel."""
-    return list(db.session.execute(
-        db.select(Referral).join(Case, Case.id == Referral.case_id)
-        .where(Referral.panel_id == panel.id, Referral.status == "awaiting_decision")
-        .order_by(Referral.referred_on, Referral.id)).scalars())
+    """Referrals awaiting a decision (or deferred) on the panel, as its agenda and referrals page count them."""
+    return list(referrals.awaiting(panel.id))
 
 
 def outstanding_by_agency(panel: Panel, policy: Policy) -> dict[str, int]:

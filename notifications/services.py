@@ -186,6 +186,15 @@ def queue_agenda_published(meeting, exclude: User | None = None) -> int:
                      key=f"meeting:{meeting.id}", detail=when, exclude=exclude))
 
 
+def queue_referral_decided(referral, exclude: User | None = None) -> int:
+    """Tell whoever made the referral that it was decided (accepted, rejected or deferred)."""
+    referrer = db.session.get(User, referral.referred_by_id) if referral.referred_by_id else None
+    if referrer is None:
+        return 0
+    return len(queue(referrer, "referral_decided", referral.panel_id, f"/cases/{referral.case_id}",
+                     key=f"referral:{referral.id}:{referral.status}", category="offending", exclude=exclude))
+
+
 # -- reading one's own ----------------------------------------------------------------------
 
 def unread_count(user: User | None) -> int:

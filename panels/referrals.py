@@ -19,6 +19,7 @@ from cohort.models import Case, Nominal
 from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
+from notifications import services as notifications
 from panels.models import Panel, Referral
 from panels.services import is_coordinator
 from sharing import audit
@@ -175,6 +176,7 @@ def decide(referral: Referral, *, decision: str, reason: str, policy: Policy) ->
     db.session.flush()
     audit.record("change", user=policy.user, panel=panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=["offending", "risk"], detail=f"referral {referral.id} {referral.status}")
+    notifications.queue_referral_decided(referral, exclude=policy.user)
     return referral
 
 

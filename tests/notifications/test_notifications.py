@@ -236,3 +236,19 @@ def test_api_lists_only_the_callers_notifications(mailbox, case, partnership, lo
     assert done == {"marked": 1, "unread": 0}
     assert client.get("/api/v1/notifications?unread=true", headers=police).get_json()["total"] == 0
     assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_referral_decided_tells_the_referrer(mailbox, partnership, client, api_token, runner):
+    police = {"Authorization": f"Bearer {api_token('police')}"}
+    made = client.post("/api/v1/panels/IOM/referrals", headers=police, json={
+        "nominal": {"given_name": "Zebedee", "family_name": "Quarrington", "pnc": "2001/0066666R"},
+        "reason": "Prolific burglary, out on licence at 17 Wharfside Lane"})
+    assert made.status_code == 201, made.get_json()
+    coord = {"Authorization": f"Bearer {api_token('coord')}"}
+    decided = client.post(f"/api/v1/referrals/{made.get_json()['id']}/decision", headers=coord,
+                          json={"decision": "accept", "reason": "Meets the IOM criteria"})
+    assert decided.status_code == 200, decided.get_json()
+    send(runner)
+    [msg] = mailbox.to("police@test.example")
+    assert msg["Subject"] == "Manage risk panels: A referral to IOM main panel was decided"
+    assert f"/cases/{made.get_json()['case_id']}" in mailbox.body(msg)

@@ -252,3 +252,15 @@ def test_referral_decided_tells_the_referrer(mailbox, partnership, client, api_t
     [msg] = mailbox.to("police@test.example")
     assert msg["Subject"] == "Manage risk panels: A referral to IOM main panel was decided"
     assert f"/cases/{made.get_json()['case_id']}" in mailbox.body(msg)
+
+
+def test_action_assigned_to_a_person_through_the_api(mailbox, case, partnership, client, api_token, runner):
+    probation = {"Authorization": f"Bearer {api_token('probation')}"}
+    made = client.post(f"/api/v1/cases/{case.id}/actions", headers=probation,
+                       json={"text": "Call Zebedee at 17 Wharfside Lane", "owner_email": "police@test.example",
+                             "due": "2026-12-01"})
+    assert made.status_code == 201, made.get_json()
+    send(runner)
+    assert [m["To"] for m in mailbox.messages] == ["police@test.example"]  # the person, not the whole agency
+    assert client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {api_token('police')}"}
+                      ).get_json()["notifications"][0]["kind"] == "action_assigned"

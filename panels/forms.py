@@ -171,3 +171,15 @@ class InclusionForm(FlaskForm):
     reason = TextAreaField("Reason", widget=GovTextArea(),
                            validators=[InputRequired("Give the reason for the decision"), Length(max=2000)])
     submit = SubmitField("Record inclusion decision", widget=GovSubmitInput())
+
+
+class AttendeeForm(FlaskForm):
+    agency_id = SelectField("Agency", coerce=int, widget=GovSelect(),
+                            validators=[InputRequired("Choose the attendee's agency")])
+    name = StringField("Name", widget=GovTextInput(), validators=[InputRequired("Enter the attendee's name"),
+                                                                  Length(max=200)])
+    role = StringField("Role", widget=GovTextInput(), validators=[Optional(), Length(max=200)])
+    acknowledged = BooleanField(
+        "They have read and acknowledged the confidentiality statement", widget=GovCheckboxInput(),
+        validators=[InputRequired("The attendee must acknowledge the confidentiality statement")])
+    submit = SubmitField("Add attendee", widget=GovSubmitInput())

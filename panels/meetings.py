@@ -19,7 +19,7 @@ from core.extensions import db
 from notifications import services as notifications
 from panels import inclusion
 from panels.agenda import generate_agenda, review_interval
-from panels.models import ATTENDANCE, AgendaItem, Attendance, Meeting
+from panels.models import ATTENDANCE, AgendaItem, Attendance, Attendee, Meeting
 from sharing import audit
 from sharing.gateway import MINUTES_CATEGORY, agreements_in_force, unsealed
 from sharing.models import Isa, IsaGrant, isa_panels
@@ -70,6 +70,35 @@ def record_attendance(meeting: Meeting, statuses: dict[int, str | None], user) -
             meeting.attendance.append(Attendance(agency_id=agency_id, status=status))
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel, detail=f"attendance recorded for meeting {meeting.id}")
+
+
+CONFIDENTIALITY_STATEMENT = (
+    "The information shared at this meeting is confidential. It is shared only to manage the risk people pose "
+    "and face, under the panel's information-sharing agreement. It must not be recorded, copied or passed on "
+    "outside this meeting except as the agreement allows, and never used for any other purpose."
+)
+
+
+def add_attendee(meeting: Meeting, *, agency_id: int, name: str, role: str, acknowledged: bool, user) -> Attendee:
+    """A named attendee for an agency taking part, who has acknowledged the confidentiality statement."""
+    _open(meeting)
+    if agency_id not in {a.id for a in panel_agencies(meeting.panel_id, meeting.date)}:
+        raise Invalid("Choose an agency that takes part in this panel")
+    name, role = (name or "").strip(), (role or "").strip()
+    if not name:
+        raise Invalid("Enter the attendee's name")
+    if len(name) > 200 or len(role) > 200:
+        raise Invalid("Name and role must be 200 characters or fewer")
+    if not acknowledged:
+        raise Invalid("The attendee must acknowledge the confidentiality statement")
+    attendee = Attendee(meeting_id=meeting.id, agency_id=agency_id, name=name, role=role,
+                        acknowledged_at=clock.utcnow())
+    meeting.attendees.append(attendee)
+    if not any(a.agency_id == agency_id for a in meeting.attendance):
+        meeting.attendance.append(Attendance(agency_id=agency_id, status="present"))
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, detail=f"attendee added to meeting {meeting.id}")
+    return attendee
 
 
 def needs_disclosure(case: Case) -> bool:

@@ -27,6 +27,7 @@ from panels.forms import (
     ActionForm,
     ActionStatusForm,
     AddItemForm,
+    AttendeeForm,
     CancelMeetingForm,
     InclusionForm,
     MinutesForm,
@@ -334,7 +335,9 @@ def _close_page(meeting: Meeting, *, problems=None, status: int = 200):
     """The GOV.UK confirmation page before closing: what closing does and which items for
     discussion have no outcome yet (by case reference, which the closer may read)."""
     too_early = meeting.date > clock.today()
-    undecided = [] if meeting.agenda_generated_at is None else mtg.undecided_items(meeting)
+    # Not yet stored (closing stores it first): the draft's items for discussion are all undecided.
+    undecided = mtg.undecided_items(meeting) if meeting.agenda_generated_at is not None else [
+        d for d in agendas.draft_agenda(meeting) if d.for_discussion]
     return render_template(
         "panels/close.html", title="Close the meeting", meeting=meeting, too_early=too_early,
         undecided=undecided, problems=problems or [], reopened=meeting.reopened_at is not None,
@@ -351,8 +354,6 @@ def close(meeting_id: int):
         audit.refused("meeting close: risk write not granted", panel=meeting.panel)
         abort(403, "Your agency may not record risk decisions on this panel, so cannot close its meetings")
     if request.method == "GET":
-        if meeting.status != "closed" and meeting.agenda_generated_at is None:
-            agendas.generate_agenda(meeting)
         return _close_page(meeting)
     try:
         closed = mtg.close_meeting(meeting, policy, confirm=request.form.get("confirm") == "yes")
@@ -720,6 +721,165 @@ def _carried(meeting: Meeting, policy) -> list[dict]:
                      detail=f"outstanding actions for meeting {meeting.id}: cases "
                             f"{agendas.id_ranges([r['case'].id for r in rows])}")
     return rows
+
+
+# -- meeting mode: running the sitting ------------------------------------------------------------------
+
+def _run_rows(meeting: Meeting, policy) -> list[dict]:
+    """The items for discussion as this viewer may see them, each with its stored item."""
+    rows = agendas.agenda_rows(meeting, agendas.current_items(meeting), policy)
+    stored = {i.case_id: i for i in meeting.items}
+    return [{**r, "item": stored[r["case_id"]]} for r in agendas.split(rows)[0] if r["case_id"] in stored]
+
+
+def _current(rows: list[dict], item_id: int | None) -> dict | None:
+    """The item asked for, else the first not yet discussed, else the first."""
+    return (next((r for r in rows if r["item"].id == item_id), None)
+            or next((r for r in rows if not r["item"].discussed), None) or (rows[0] if rows else None))
+
+
+def _next_after(rows: list[dict], current: dict) -> dict | None:
+    """The next undiscussed item after this one (wrapping round), or None when all are discussed."""
+    i = rows.index(current)
+    return next((r for r in rows[i + 1:] + rows[:i] if not r["item"].discussed), None)
+
+
+def _outcome_form(item: AgendaItem, policy, meeting: Meeting) -> OutcomeForm:
+    form = OutcomeForm(prefix="outcome", formdata=None)
+    if policy.can(meeting.panel_id, "risk"):
+        form.rag.data, form.rationale.data = item.rag_decision, reveal(item, "rationale", policy)
+        form.next_review.data = item.next_review
+        form.disclosure_considered.data = {True: "yes", False: "no"}.get(item.disclosure_considered)
+        form.disclosure_decision.data = reveal(item, "disclosure_decision", policy)
+    return form
+
+
+def _run_context(meeting: Meeting, item_id: int | None, *, outcome=None, action_form=None,
+                 saved: str = "") -> dict:
+    policy = current_policy()
+    rows = _run_rows(meeting, policy)
+    current = _current(rows, item_id)
+    context = {"meeting": meeting, "rows": rows, "current": current, "saved": saved,
+               "discussed": sum(1 for r in rows if r["item"].discussed), "labels": agendas.REASON_LABELS,
+               "risk": policy.can(meeting.panel_id, "risk"),
+               "risk_write": policy.can(meeting.panel_id, "risk", "write"),
+               "offending_write": policy.can(meeting.panel_id, "offending", "write")}
+    if current is not None:
+        item = current["item"]
+        if action_form is None:
+            action_form = ActionForm(prefix="action", formdata=None)
+        action_form.owner_agency_id.choices = _owner_choices(meeting)
+        nxt = _next_after(rows, current)
+        context.update(item=item, outcome=outcome or _outcome_form(item, policy, meeting), action_form=action_form,
+                       next_row=nxt, disclosure=mtg.needs_disclosure(item.case),
+                       actions=mtg.meeting_actions(meeting).get(item.case_id, []),
+                       default_review=mtg.default_next_review(meeting, item.case))
+        audit.record("view", panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
+                     categories=policy.readable(meeting.panel_id), detail=f"meeting {meeting.id} run: item")
+    return context
+
+
+def _run_answer(meeting: Meeting, item_id: int | None, status: int = 200, **kw):
+    """The current item panel for htmx, else the whole meeting-mode page."""
+    context = _run_context(meeting, item_id, **{k: v for k, v in kw.items() if k != "attendee_form"})
+    if request.headers.get("HX-Request"):  # htmx swaps only 2xx: errors come back inline with 200
+        return render_template("panels/_run_item.html", **context), 200 if status == 422 else status
+    agencies = mtg.panel_agencies(meeting.panel_id, meeting.date)
+    form = kw.get("attendee_form") or AttendeeForm(prefix="attendee", formdata=None)
+    form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    return render_template("panels/run.html", title=f"Meeting mode: {meeting.panel.name}", attendee_form=form,
+                           statement=mtg.CONFIDENTIALITY_STATEMENT, **context), status
+
+
+@bp.route("/meetings/<int:meeting_id>/run")
+@login_required
+def run(meeting_id: int):
+    """Meeting mode: attendees, then each item for discussion in turn, recorded inline."""
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    return _run_answer(meeting, request.args.get("item", type=int))
+
+
+@bp.route("/meetings/<int:meeting_id>/run/attendees", methods=["POST"])
+@login_required
+def run_attendee(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    agencies = mtg.panel_agencies(meeting.panel_id, meeting.date)
+    form = AttendeeForm(prefix="attendee")
+    form.agency_id.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    if form.validate_on_submit():
+        try:
+            mtg.add_attendee(meeting, agency_id=form.agency_id.data, name=form.name.data, role=form.role.data,
+                             acknowledged=form.acknowledged.data, user=g.user)
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.name.errors = [str(exc)]
+        else:
+            flash(f"{form.name.data} added to the attendees.", "success")
+            return redirect(url_for("panels.run", meeting_id=meeting.id))
+    context = _run_context(meeting, None)
+    return render_template("panels/run.html", title=f"Meeting mode: {meeting.panel.name}", attendee_form=form,
+                           form=form, statement=mtg.CONFIDENTIALITY_STATEMENT, **context), 422
+
+
+@bp.route("/meetings/<int:meeting_id>/run/items/<int:item_id>", methods=["POST"])
+@login_required
+def run_item(meeting_id: int, item_id: int):
+    """Save the outcome and move to the next item (htmx swaps the item panel; no reload)."""
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    item = _item(meeting, item_id)
+    form = OutcomeForm(prefix="outcome")
+    if not form.validate_on_submit():
+        return _run_answer(meeting, item.id, 422, outcome=form)
+    try:
+        mtg.record_outcome(
+            meeting, item, user=g.user, rag=form.rag.data, rationale=form.rationale.data,
+            next_review=form.next_review.data,
+            disclosure_considered={"yes": True, "no": False}.get(form.disclosure_considered.data),
+            disclosure_decision=form.disclosure_decision.data, disclosure_reason=form.disclosure_reason.data,
+            policy=current_policy())
+    except Refused as exc:
+        audit.refused(f"meeting outcome: {exc}", panel=meeting.panel)
+        abort(403, str(exc))
+    except (Invalid, mtg.MeetingStateError) as exc:
+        form.rag.errors = [str(exc)]
+        return _run_answer(meeting, item.id, 422, outcome=form)
+    rows = _run_rows(meeting, current_policy())
+    here = next((r for r in rows if r["item"].id == item.id), None)
+    nxt = _next_after(rows, here) if here else None
+    target = nxt["item"].id if nxt else item.id
+    if not request.headers.get("HX-Request"):
+        flash(f"Outcome saved for {item.case.ref}.", "success")
+        return redirect(url_for("panels.run", meeting_id=meeting.id, item=target))
+    return _run_answer(meeting, target, saved=f"Outcome saved for {item.case.ref}.")
+
+
+@bp.route("/meetings/<int:meeting_id>/run/items/<int:item_id>/actions", methods=["POST"])
+@login_required
+def run_item_action(meeting_id: int, item_id: int):
+    """An action agreed on the current item, added inline."""
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    item = _item(meeting, item_id)
+    if not current_policy().can(meeting.panel_id, "offending", "write"):
+        audit.refused("meeting action: offending write not granted", panel=meeting.panel)
+        abort(403)
+    form = ActionForm(prefix="action")
+    form.owner_agency_id.choices = _owner_choices(meeting)
+    if form.validate_on_submit() and _past_due_confirmed(form):
+        try:
+            mtg.propose_action(meeting, item, user=g.user, description=form.description.data,
+                               owner_agency_id=form.owner_agency_id.data or None, owner_name=form.owner_name.data,
+                               due=form.due.data, policy=current_policy())
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.description.errors = [str(exc)]
+        else:
+            if not request.headers.get("HX-Request"):
+                flash("Action added; it opens when the meeting closes.", "success")
+                return redirect(url_for("panels.run", meeting_id=meeting.id, item=item.id))
+            return _run_answer(meeting, item.id, saved=f"Action added for {item.case.ref}.")
+    return _run_answer(meeting, item.id, 422, action_form=form)
 
 
 # -- referrals ------------------------------------------------------------------------------------------

@@ -115,7 +115,8 @@ def _normalised(body: bytes) -> bytes:
 def _reads(ids: dict) -> list[str]:
     m = ids["meeting"]
     return [f"/meetings/{m}", *(f"/meetings/{m}/items/{i}" for i in ids["items"]),
-            f"/meetings/{m}/agenda", f"/meetings/{m}/agenda/print", f"/api/v1/meetings/{m}/agenda"]
+            f"/meetings/{m}/agenda", f"/meetings/{m}/agenda/print", f"/api/v1/meetings/{m}/agenda",
+            f"/meetings/{m}/run", *(f"/meetings/{m}/run?item={i}" for i in ids["items"])]
 
 
 def observe(app, short: str, ids: dict) -> dict[str, tuple[int, bytes]]:

@@ -15,6 +15,8 @@ NAV = (
     ("Access log", "sharing.audit_log", ("auditor",)),
     ("Users", "auth.admin_users", ("admin",)),
     ("Agencies", "auth.admin_agencies", ("admin",)),
+    ("Subject access", "lifecycle.subject_access_lookup", ("dpo",)),
+    ("Export register", "lifecycle.export_register", ("dpo",)),
 )
 
 

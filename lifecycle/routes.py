@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from auth.decorators import login_required, roles_required
 from cohort import queries
 from cohort.exporting import FORMATS, export_file, panel_cases
-from cohort.models import Nominal
+from cohort.models import Case, Nominal
 from core import clock
 from core.extensions import db
 from lifecycle import dpia, register, subject_access
@@ -24,7 +24,9 @@ from lifecycle.models import ExportRecord
 from lifecycle.rectification import Invalid, rectify
 from panels.models import Panel
 from sharing import audit
+from sharing.forms import NominalSearchForm
 from sharing.policy import current_policy
+from sharing.queries import nominals_matching
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -34,6 +36,33 @@ def nominal_or_404(nominal_id: int) -> Nominal:
     if nominal is None:
         abort(404)
     return nominal
+
+
+@bp.route("/subject-access", methods=["GET", "POST"])
+@roles_required("dpo")
+def subject_access_lookup():
+    """Find the person a request is about by name or identifier (posted: no name in a URL)."""
+    form = NominalSearchForm()
+    found = None
+    if form.validate_on_submit():
+        ids = nominals_matching(form.q.data)
+        found = [{"id": n, "panels": codes} for n, codes in _panels_of(ids)]
+        audit.record("search", purpose="subject access: finding the person", nominal_ids=ids,
+                     detail=f"name or identifier: {len(ids)} nominal(s) matched")
+    elif request.method == "POST":
+        return render_template("lifecycle/lookup.html", title="Subject access", form=form, found=None), 422
+    return render_template("lifecycle/lookup.html", title="Subject access", form=form, found=found)
+
+
+def _panels_of(ids: list[int]) -> list[tuple[int, list[str]]]:
+    rows = db.session.execute(
+        db.select(Case.nominal_id, Panel.code).join(Panel, Panel.id == Case.panel_id)
+        .where(Case.nominal_id.in_(ids or [0])).order_by(Panel.code)
+    ).all()
+    by = {n: [] for n in ids}
+    for nominal_id, code in rows:
+        by[nominal_id].append(code)
+    return list(by.items())
 
 
 @bp.route("/nominals/<int:nominal_id>/subject-access")

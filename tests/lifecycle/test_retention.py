@@ -57,6 +57,20 @@ def test_exit_through_the_api_needs_a_reason_and_a_sane_date(lifecycle_partnersh
     assert refused.status_code == 403
 
 
+def test_exit_on_the_case_page_with_a_date(lifecycle_partnership, login_as):
+    case = make_person("IOM", "Pg")
+    page = login_as("coord").post(f"/cases/{case.id}/exit", data={"reason": "moved away", "version": case.version,
+                                                                  "exited_on": ["2", "11", "2026"]})
+    assert page.status_code == 302
+    db.session.expire_all()
+    exited = db.session.get(Case, case.id)
+    assert exited.status == "exited" and exited.exited_on.isoformat() == "2026-11-02"
+    future = make_person("IOM", "Ph")
+    page = login_as("coord").post(f"/cases/{future.id}/exit", data={"reason": "moved", "version": future.version,
+                                                                    "exited_on": ["2", "1", "2027"]})
+    assert page.status_code in (200, 422) and "The exit date cannot be in the future" in page.get_data(as_text=True)
+
+
 def test_dry_run_changes_nothing_and_says_what_commit_would_do(lifecycle_partnership, client, api_token, runner):
     due = make_person("IOM", "Dr")
     make_person("IOM", "Ds")
@@ -114,6 +128,10 @@ def test_a_case_past_retention_is_erased_everywhere(lifecycle_partnership, clien
 
     export = login_as("police").get("/panels/IOM/export.csv").get_data(as_text=True)
     assert "REF-Kp-IOM" in export and ref not in export and "FamilyQx" not in export
+    printed = login_as("police").get("/panels/IOM/print").get_data(as_text=True)
+    assert "REF-Kp-IOM" in printed and ref not in printed and "FamilyQx" not in printed
+    tracker = login_as("police").get("/panels/IOM/tracker").get_data(as_text=True)
+    assert "FamilyKp" in tracker and "FamilyQx" not in tracker
     again = runner.invoke(args=["retention", "apply", "--commit"])
     assert again.exit_code == 0 and "IOM: 0 case(s)" in again.output
 

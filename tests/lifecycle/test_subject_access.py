@@ -72,6 +72,21 @@ def test_the_printable_report_and_the_api(lifecycle_partnership, login_as, api_t
                       headers={"Authorization": f"Bearer {token}"}).status_code == 404
 
 
+def test_the_dpo_finds_the_person_by_name_or_identifier(lifecycle_partnership, login_as):
+    case = make_person("IOM", "Lk")
+    pnc = case.nominal.pnc
+    make_person("IOM", "Ll")
+    dpo = login_as("dpo")
+    assert dpo.get("/subject-access").status_code == 200
+    for q in (pnc, "FamilyLk"):
+        page = dpo.post("/subject-access", data={"q": q}).get_data(as_text=True)
+        assert f"Nominal {case.nominal_id} (IOM)" in page and "1 person found" in page
+    assert dpo.post("/subject-access", data={"q": ""}).status_code == 422
+    logged = db.session.execute(select(AccessEvent).where(AccessEvent.action == "search")).scalars().all()
+    assert logged and all("FamilyLk" not in e.detail and pnc not in e.detail for e in logged)
+    assert login_as("auditor").post("/subject-access", data={"q": pnc}).status_code == 403
+
+
 def test_only_the_dpo_makes_a_report(lifecycle_partnership, login_as):
     case = make_person("IOM", "Od")
     for short in ("coord", "police", "auditor", "admin"):

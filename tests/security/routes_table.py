@@ -148,6 +148,7 @@ PATHS: dict[str, tuple[str, str]] = {
     "dashboards.data_quality": ("/data-quality?panel=IOM&problem=no_rag", "GET"),
     "dashboards.agreements": ("/dashboard/agreements", "GET"),
     "lifecycle.subject_access_report": ("/nominals/{iom_nominal}/subject-access", "GET"),
+    "lifecycle.subject_access_lookup": ("/subject-access", "GET"),
     "lifecycle.rectify_page": ("/nominals/{iom_nominal}/rectify", "GET"),
     "lifecycle.export_register": ("/exports/register", "GET"),
     "lifecycle.export_page": ("/exports/999999", "GET"),
@@ -185,6 +186,7 @@ def row(*answers) -> dict[str, object]:
     "dashboards.agreements": row(L, 200, 403, 403, 403, 403, 403),
     # the data protection officer's pages (no test caller holds dpo); the DPIA for dpo and admin
     "lifecycle.subject_access_report": row(L, 403, 403, 403, 403, 403, 403),
+    "lifecycle.subject_access_lookup": row(L, 403, 403, 403, 403, 403, 403),
     "lifecycle.rectify_page": row(L, 403, 403, 403, 403, 403, 403),
     "lifecycle.export_register": row(L, 403, 403, 403, 403, 403, 403),
     "lifecycle.export_page": row(L, 404, 404, 404, 404, 404, 404),  # someone else's or none: not found

@@ -152,3 +152,178 @@ def test_coordinator_pulls_up_and_reorders_by_keyboard_without_a_reload(sqlite_o
     page.reload()
     rows = page.locator("#agenda tbody tr").all_inner_texts()
     assert ["Cal Quiet" in rows[0], "Ben Red" in rows[1]] == [True, True] and len(rows) == 2
+
+
+def _tab_to(page, selector: str, limit: int = 150) -> None:
+    """Press Tab until `selector` has focus (keyboard reach, as tests/a11y does)."""
+    for _ in range(limit):
+        if page.evaluate("sel => document.activeElement && document.activeElement.matches(sel)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"could not reach {selector} with the keyboard")
+
+
+def _radio(page, name: str, value: str) -> None:
+    _tab_to(page, f"input[name='{name}']")
+    for _ in range(6):
+        if page.evaluate("() => document.activeElement.value") == value:
+            page.keyboard.press("Space")
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"no {value} radio in {name}")
+
+
+def _axe(page) -> list[dict]:
+    from tests.a11y.test_axe import AXE
+
+    page.add_script_tag(url="/assets/js/axe.min.js")
+    return [v for v in page.evaluate(AXE) if v["impact"] in ("serious", "critical")]
+
+
+def test_the_whole_sitting_by_keyboard(sqlite_only, make_case, meeting_on, page_for, partnership, held_meeting):
+    """Referral -> decision -> agenda within capacity -> meeting mode (attendee, outcomes, an
+    action) -> close -> the action carried to the next agenda; keyboard only; axe on each page."""
+    from core import clock
+    from sharing.partnership import load
+    from tests.conftest import clock_at
+    from tests.support import partnership_data
+
+    clock.set_now(clock_at("2026-12-02T09:00:00"))  # the morning of the sitting
+    data = partnership_data()
+    data["panels"][0] = {**data["panels"][0], "meeting_minutes": 20, "minutes_per_case": 10,
+                         "referral_criteria": [{"name": "dash_score", "label": "DASH score", "type": "int"}]}
+    load(data)
+    later = dt.date(2027, 3, 1)
+    reds = [make_case(given=g, family="Red", rag="red", last_engagement=dt.date(2026, 11, 20), next_review=later)
+            for g in ("Ann", "Ben")]
+    held_meeting("IOM", dt.date(2026, 11, 4), reds)
+    dec_id = meeting_on("IOM", dt.date(2026, 12, 2)).id
+    jan_id = meeting_on("IOM", dt.date(2027, 1, 6)).id
+    db.session.commit()
+    db.session.remove()
+    bad = {}
+    page = page_for("coord")
+
+    page.goto("/panels/IOM/referrals/new")
+    bad["referral_new"] = _axe(page)
+    for selector, text in (("#given_name", "Vera"), ("#family_name", "Lane"), ("#reason", "Threats after split"),
+                           ("#c_dash_score", "17")):
+        _tab_to(page, selector)
+        page.keyboard.type(text)
+    _tab_to(page, "#referral-form button[type=submit], #referral-form input[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "waiting for the coordinator" in page.content()
+
+    page.goto("/panels/IOM/referrals")
+    bad["referrals"] = _axe(page)
+    _tab_to(page, "#referrals a")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    bad["referral"] = _axe(page)
+    assert "Yes" in page.locator("#high-risk").inner_text()
+    _radio(page, "decision", "accept")
+    _tab_to(page, "#reason")
+    page.keyboard.type("DASH 17: visible high risk")
+    _tab_to(page, "#decision-form button[type=submit], #decision-form input[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Referral accepted" in page.content()
+
+    page.goto(f"/meetings/{dec_id}/agenda")
+    assert "For discussion: 2 of 2 places" in page.locator("#discussion-heading").inner_text()
+    assert "Vera Lane" in page.locator("#agenda").inner_text()
+    _tab_to(page, "#publish-agenda")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    page.goto(f"/meetings/{dec_id}/run")
+    bad["run"] = _axe(page)
+    _tab_to(page, "#attendee-agency_id")
+    page.keyboard.press("ArrowDown")
+    _tab_to(page, "#attendee-name")
+    page.keyboard.type("DS Kaur")
+    _tab_to(page, "#attendee-acknowledged")
+    page.keyboard.press("Space")
+    _tab_to(page, "#attendee-form button[type=submit], #attendee-form input[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "DS Kaur" in page.locator("#attendees").inner_text()
+    assert "0 of 2 discussed" in page.locator("#progress").inner_text()
+    heading = page.locator("#item-heading").inner_text()
+    page.evaluate("() => { window.notReloaded = true }")
+
+    _radio(page, "outcome-rag", "amber")
+    _tab_to(page, "#outcome-rationale")
+    page.keyboard.type("Engaging with the plan")
+    _tab_to(page, "#run-item details summary")
+    page.keyboard.press("Enter")
+    for selector, text in (("#action-description", "Safety planning visit"), ("#action-owner_name", "IDVA"),
+                           ("#action-due-day", "20"), ("#action-due-month", "1"), ("#action-due-year", "2027")):
+        _tab_to(page, selector)
+        page.keyboard.type(text)
+    _tab_to(page, "#run-action button[type=submit], #run-action input[type=submit]")
+    page.keyboard.press("Enter")
+    page.locator("#run-actions").get_by_text("Safety planning visit").wait_for()
+    _radio(page, "outcome-rag", "amber")  # the item panel was redrawn: record the outcome now
+    _tab_to(page, "#outcome-rationale")
+    page.keyboard.type("Engaging with the plan")
+    _tab_to(page, "#save-next")
+    page.keyboard.press("Enter")
+    page.locator("#progress").get_by_text("1 of 2 discussed").wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "item-heading"
+    assert page.locator("#item-heading").inner_text() != heading
+    _tab_to(page, "#save-next")  # the second: discussed, no change of RAG
+    page.keyboard.press("Enter")
+    page.locator("#progress").get_by_text("2 of 2 discussed").wait_for()
+    assert page.locator("#all-discussed").is_visible()
+    assert page.evaluate("() => window.notReloaded") is True
+
+    _tab_to(page, "#all-discussed a")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    bad["close"] = _axe(page)
+    _tab_to(page, "#confirm-close")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Meeting closed" in page.content()
+
+    page.goto(f"/meetings/{jan_id}/agenda")
+    carried = page.locator("#carried").inner_text()
+    assert "Safety planning visit" in carried
+    assert "actions outstanding" in page.locator("#agenda").inner_text().lower()
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_new_pages_have_no_serious_axe_violations(sqlite_only, make_case, meeting_on, page_for, partnership,
+                                                  held_meeting):
+    """The action status, inclusion review, reopen, agenda (both lists, carried actions) and
+    dashboard (inclusion reviews due) pages."""
+    from panels.actions import create_action
+    from sharing.partnership import load
+    from sharing.policy import Policy
+    from tests.support import partnership_data
+
+    data = partnership_data()
+    data["panels"][0] = {**data["panels"][0], "inclusion_review_days": 90, "meeting_minutes": 10}
+    load(data)
+    cases = [make_case(given=g, family="Axe", rag="amber", last_engagement=dt.date(2026, 11, 20),
+                       referral_date=dt.date(2026, 6, 1)) for g in ("Ann", "Ben")]
+    held = held_meeting("IOM", dt.date(2026, 11, 18), cases)
+    action = create_action(cases[0], text="Check in", due=dt.date(2026, 11, 30),
+                           policy=Policy(partnership.user("coord")), owner_email="coord@test.example")
+    dec = meeting_on("IOM", dt.date(2026, 12, 2))
+    paths = [f"/actions/{action.id}/status", f"/cases/{cases[0].id}/inclusion", f"/meetings/{held.id}/reopen",
+             f"/meetings/{dec.id}/agenda", "/", f"/meetings/{held.id}"]
+    db.session.commit()
+    db.session.remove()
+    page = page_for("coord")
+    found = {}
+    for path in paths:
+        page.goto(path)
+        problems = _axe(page)
+        if problems:
+            found[path] = problems
+    assert found == {}
+    page.goto(f"/meetings/{paths[3].split('/')[2]}/agenda")
+    assert page.locator("#for-information").is_visible() and page.locator("#carried").is_visible()

@@ -53,7 +53,7 @@ GROUPS = {
 }
 
 IOM_PEOPLE = [("Ivor", "Canary", "2001/0012345A"), ("Jane", "Dough", "2002/0022222B"), ("Kit", "Marlow", None),
-              ("Lena", "Oakes", "2003/0033333C")]
+              ("Lena", "Oakes", "2003/0033333C"), ("Ivor", "Canary", None)]  # the last: a likely duplicate
 
 
 def _partnership() -> dict:
@@ -102,7 +102,8 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
     writer = policy(WRITER["IOM"])
     cases = []
     for i, (given, family, pnc) in enumerate(IOM_PEOPLE):
-        nominal = services.create_nominal(given_name=given, family_name=family, date_of_birth=dt.date(1980 + i, 2, 3),
+        nominal = services.create_nominal(given_name=given, family_name=family,
+                                          date_of_birth=dt.date(1980 + i % 4, 2, 3),
                                           pnc=pnc, address=_vary(secret, h, "contact", "1 Public Road",
                                                                  f"{i} Secret Street"),
                                           postcode=_vary(secret, h, "contact", "AB1 2CD", "ZZ9 9ZZ"))
@@ -111,7 +112,7 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
         case = services.refer(nominal, iom, ref=f"IOM-{i + 1}", policy=writer, status="active",
                               referral_date=referral)
         cases.append(case)
-    rags = ["red", "amber", "green", "amber"]
+    rags = ["red", "amber", "green", "amber", "green"]
     for i, case in enumerate(cases):
         rag = _vary(secret, h, "risk", rags[i], rags[::-1][i])
         services.change_rag(case, to=rag, rationale=_vary(secret, h, "risk", "public why", f"secret why {i}"),
@@ -144,6 +145,7 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
                         owner_agency_id=user("police").agency_id, owner_name="DC Owner",
                         due=_vary(secret, h, "offending", today + dt.timedelta(days=7), today - dt.timedelta(days=2)),
                         policy=writer)
+    ids["pairs"] = _duplicate_pairs()
     # people on other panels: a hidden panel's case hangs on an IOM person, or on someone new
     for code in ("MAPPA", "DIP"):
         other, ph = panel(code), hidden[code]
@@ -170,6 +172,22 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
     return ids
 
 
+def _duplicate_pairs() -> list[int]:
+    """The analyst's duplicate check, run as the analyst runs it, over the IOM people (the
+    same identities in both worlds): the pair pages are compared like every other page."""
+    from flask import g
+
+    from cohort import dedupe
+    from cohort.models import DuplicateCandidate
+
+    g.pop("user", None)  # a request of the other world left its (now deleted) user here
+    dedupe.run(policy("analyst"))
+    db.session.flush()
+    found = list(db.session.execute(db.select(DuplicateCandidate.id).order_by(DuplicateCandidate.id)).scalars())
+    assert found, "the worlds hold a likely duplicate: the check must find it"
+    return found
+
+
 def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
     """(label, path) for every GET the inventory lists, with the case and panel variants."""
     out = []
@@ -177,13 +195,14 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
         if method != "GET" or endpoint in NOT_CASE_DATA or endpoint in AUDITOR_ONLY:
             continue
         if "{" in template and not set(re.findall(r"{(\w+)}", template)) <= {"iom_case", "meeting", "item",
-                                                                               "iom_nominal"}:
+                                                                               "iom_nominal", "pair"}:
             continue
-        out.append((endpoint, template.format(**ids)))
+        out.append((endpoint, template.format(**ids, pair=ids["pairs"][0])))
     for case_id in ids["cases"]:
         out += [("case", f"/cases/{case_id}"), ("api case", f"/api/v1/cases/{case_id}")]
     for item_id in ids["items"]:
         out.append(("item", f"/meetings/{ids['meeting']}/items/{item_id}"))
+    out += [("duplicate pair", f"/duplicates/{pair_id}") for pair_id in ids["pairs"]]
     for code in codes:
         base = f"/panels/{code}/tracker"
         out += [(f"tracker {q}", f"{base}?{q}") for q in (
@@ -257,6 +276,8 @@ def test_what_an_agency_sees_does_not_depend_on_what_it_may_not_see(app, agency,
     if ids_a != ids_b:  # e.g. agenda items numbered in an order drawn from hidden data
         differing.insert(0, f"ids differ: {ids_a} vs {ids_b}")
     assert differing == [], f"{len(differing)} of {len(seen_a)} views differ:\n\n" + "\n\n".join(differing[:12])
+    if "analyst" in users:  # the pair pages were really shown, not refused in both worlds alike
+        assert any(k[:2] == ("analyst", "duplicate pair") and v[0] == 200 for k, v in seen_a.items())
 
 
 def test_the_worlds_really_differ_for_someone_who_may_see(app, monkeypatch):

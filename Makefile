@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 ASSETS := static/assets
 
-.PHONY: install run test lint bench demo-prod clean-db
+.PHONY: install run test lint bench demo-prod clean-db screenshots
 
 install: $(VENV)/.installed $(ASSETS)/.installed
 
@@ -40,6 +40,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every page each role reaches, at 1280 and 375 px, as PNGs in screenshots/ (for review; not committed).
+screenshots: install
+	SCREENSHOTS=$(CURDIR)/screenshots REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/a11y/test_layout.py -k "not postgresql"
 
 lint: install
 	$(BIN)/ruff check .

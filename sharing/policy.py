@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 
 from core import clock
+from core.labels import label
 from core.extensions import db
 from sharing.crypto import CATEGORIES
 from sharing.gateway import agreements_in_force
@@ -83,14 +84,15 @@ class Policy:
         return [c for c in CATEGORIES if c not in readable]
 
     def withheld_message(self, panel_id: int) -> str:
-        """e.g. "Withheld: contact, health — not shared with DWP under ISA-IOM-2026"."""
+        """e.g. "Withheld: contact details, health — not shared with DWP under ISA-IOM-2026"."""
         withheld = self.withheld(panel_id)
         if not withheld:
             return ""
         pa = self._load().get(panel_id)
         refs = ", ".join(pa.isa_refs) if pa and pa.isa_refs else "any agreement in force"
         agency = self.user.agency.code if self.user is not None else "you"
-        return f"Withheld: {', '.join(withheld)} — not shared with {agency} under {refs}"
+        words = ", ".join(label(c).lower() for c in withheld)
+        return f"Withheld: {words} — not shared with {agency} under {refs}"
 
     def can_read_identity_of(self, panel_ids: list[int]) -> bool:
         return any(self.can(pid, "identity") for pid in panel_ids)

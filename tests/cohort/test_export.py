@@ -131,7 +131,7 @@ def test_print_snapshot(named, login_as, client):
     assert "Current cases by RAG" in html and "Cases by status" in html
     for given, family in NAMES:
         assert f"{given} {family}".replace("'", "&#39;") in html
-    assert "Withheld: health, substance_misuse, resettlement" in html
+    assert "Withheld: health, substance misuse, resettlement" in html
     rag = {r: sum(1 for row in named if row["rag"] == r) for r in ("red", "amber", "green")}
     assert f'Red</th><td class="govuk-table__cell govuk-table__cell--numeric">{rag["red"]}<' in html
     assert 'Active</th><td class="govuk-table__cell govuk-table__cell--numeric">4<' in html
@@ -143,7 +143,7 @@ def test_print_for_dwp_has_no_rag(named, login_as, client):
     login_as("dwp")
     html = client.get("/panels/IOM/print").get_data(as_text=True)
     assert "Current cases by RAG" not in html and "govuk-tag--red" not in html
-    assert "Withheld: contact, offending, risk" in html
+    assert "Withheld: contact details, offending, risk" in html
     assert named[0]["ref"] in html
 
 

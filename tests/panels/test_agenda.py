@@ -152,7 +152,7 @@ def test_coordinator_edits_and_publishes_then_partners_read(cohort, login_as, me
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "Reg Smith" in page  # DWP may read identity
-    assert "Withheld: contact" in page and "risk" in page
+    assert "Withheld: contact details" in page and "risk" in page
     assert "govuk-tag--red" not in page and ">Red<" not in page
     events = db.session.execute(db.select(AccessEvent).where(AccessEvent.seq > before)).scalars().all()
     views = [e for e in events if e.action == "view"]

@@ -59,7 +59,7 @@ def test_log_newest_first_and_logged(login_as, logged):
     html = client.get("/access-log").get_data(as_text=True)
     rows = _rows(html)
     assert "/sign-in" in rows[0]  # the auditor's own sign-in
-    assert "another nominal" in rows[1] and "refused" in rows[2] and "cohort export" in rows[3]
+    assert "another nominal" in rows[1] and "Refused" in rows[2] and "cohort export" in rows[3]
     last = db.session.execute(db.select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).scalar_one()
     assert (last.action, last.user_email, last.purpose) == ("view", "auditor@test.example", "access log")
     html = client.get("/access-log").get_data(as_text=True)

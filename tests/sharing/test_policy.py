@@ -69,7 +69,7 @@ def test_spot_checks_of_the_matrix(partnership):
     dwp = Policy(partnership.user("dwp"))
     assert dwp.can(iom, "identity") and not dwp.can(iom, "identity", "write")
     assert not dwp.can(iom, "contact") and not dwp.takes_part(mappa)
-    assert "Withheld: contact" in dwp.withheld_message(iom) and "ISA-IOM-TEST" in dwp.withheld_message(iom)
+    assert "Withheld: contact details" in dwp.withheld_message(iom) and "ISA-IOM-TEST" in dwp.withheld_message(iom)
     police = Policy(partnership.user("police"))
     assert police.can(mappa, "risk", "write") and not police.can(mappa, "intelligence")
     analyst = Policy(partnership.user("analyst"))

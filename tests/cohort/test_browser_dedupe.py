@@ -107,3 +107,28 @@ def test_admin_undoes_a_merge(page_for, world):
     db.session.remove()
     assert db.session.get(Nominal, world["bill"]).merged_into_id is None
     db.session.remove()
+
+
+def test_analyst_opens_a_pair_page_and_sees_the_band_and_the_evidence(page_for, world):
+    """From the queue to the pair's own page: both records, the band (never a percentage),
+    the evidence for and against in words; no serious accessibility problems; rejecting there
+    takes the pair off the queue."""
+    page = page_for("analyst")
+    page.goto("/duplicates")
+    page.get_by_role("button", name="Run the duplicate check now").click()
+    page.wait_for_url(re.compile(r"/duplicates$"))
+    page.get_by_role("link", name="Jack Hargreaves and Jake Hargreaves").click()
+    page.wait_for_url(re.compile(r"/duplicates/\d+$"))
+    text = page.locator("main").inner_text()
+    assert "Are Jack Hargreaves and Jake Hargreaves the same person?" in text
+    assert "Possibly the same person: needs review" in text and "estimated chance they are one person" in text
+    assert "%" not in text.split("estimated chance they are one person")[0]
+    assert "Evidence they are the same person" in text and "Evidence they are different people" in text
+    against = page.locator("ul.app-dedupe-against").inner_text()
+    assert "could be twins" in against  # Jack and Jake: two known names, so not a typo
+    assert "given name: similar but not the same" in page.locator("ul.app-dedupe-neutral").inner_text()
+    page.add_script_tag(url="/assets/js/axe.min.js")
+    assert page.evaluate(AXE) == []
+    page.get_by_role("button", name=re.compile("Not the same person")).click()
+    page.wait_for_url(re.compile(r"/duplicates$"))
+    assert page.locator("section.app-dedupe-pair", has_text="Jake Hargreaves").count() == 0

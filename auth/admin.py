@@ -12,7 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from auth import services
 from auth.decorators import roles_required
 from auth.forms import KIND_LABELS, AgencyEditForm, AgencyNewForm, UserEditForm, UserFilterForm, UserNewForm
-from auth.models import Agency, User, UserSession
+from auth.models import Agency, User, UserSession, partner_agencies
 from auth.routes import bp
 from auth.sessions import _expired as session_expired
 from core import clock
@@ -23,7 +23,7 @@ ADMIN = "admin"
 
 
 def _agencies() -> list[Agency]:
-    return db.session.execute(db.select(Agency).order_by(Agency.name)).scalars().all()
+    return db.session.execute(partner_agencies(Agency.name)).scalars().all()
 
 
 def _agency_choices(blank: str) -> list[tuple]:

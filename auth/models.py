@@ -32,6 +32,16 @@ class Agency(TimestampMixin, db.Model):
         return f"<Agency {self.code}>"
 
 
+# The agency of the service's own automated jobs: it owns no case, signs no agreement and is
+# never offered to people as a lead agency, an action owner, a party or a user's agency.
+SYSTEM_AGENCY = "SYSTEM"
+
+
+def partner_agencies(order_by=Agency.code):
+    """The statement for every agency a person may choose (all but the system's own)."""
+    return db.select(Agency).where(Agency.code != SYSTEM_AGENCY).order_by(order_by)
+
+
 class User(UidMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

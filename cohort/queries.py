@@ -18,7 +18,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
 from sqlalchemy.orm import aliased, lazyload, load_only
 
-from auth.models import Agency
+from auth.models import Agency, partner_agencies
 from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
 from cohort.page_cache import page_cache
@@ -489,7 +489,7 @@ def lead_agencies() -> list[AgencyChoice]:
     """Every agency, for the lead-agency choices; kept a minute in the page cache (an agency
     added by an admin shows within the minute)."""
     def load() -> list[AgencyChoice]:
-        agencies = db.session.execute(db.select(Agency).order_by(Agency.code)).scalars()
+        agencies = db.session.execute(partner_agencies()).scalars()
         return [AgencyChoice(a.id, a.code, a.name) for a in agencies]
 
     return page_cache().get_or_make(("lead-agencies",), load)

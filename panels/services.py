@@ -12,7 +12,7 @@ import logging
 
 from dateutil.relativedelta import relativedelta
 
-from auth.models import Agency, User
+from auth.models import SYSTEM_AGENCY, Agency, User
 from core import clock
 from core.extensions import db
 from panels.models import Meeting, Panel
@@ -21,7 +21,6 @@ from sharing.policy import Policy
 
 log = logging.getLogger(__name__)
 HORIZON_MONTHS = 12
-SYSTEM_AGENCY = "SYSTEM"
 
 
 class MeetingError(ValueError):

@@ -13,7 +13,7 @@ import io
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from auth.decorators import roles_required
-from auth.models import Agency
+from auth.models import partner_agencies
 from core import clock
 from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
@@ -87,7 +87,7 @@ def isa(isa_id: int):
 
 
 def _choices():
-    agencies = list(db.session.execute(db.select(Agency).order_by(Agency.code)).scalars())
+    agencies = list(db.session.execute(partner_agencies()).scalars())
     panels = list(db.session.execute(db.select(Panel).order_by(Panel.code)).scalars())
     return agencies, panels
 

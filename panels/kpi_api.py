@@ -17,15 +17,16 @@ from core import clock
 from core.api import api, endpoint, request_args, shape
 from equality import monitoring
 from panels.jobs import add_months, month_start
-from panels.kpis import SERIES, Period, compute, withheld_series
+from panels.kpis import SERIES, Period, compute, monthly, withheld_series
 from panels.models import Panel
 from panels.services import user_panels
 from sharing import audit
 from sharing.policy import current_policy
 
 KPI_ROLES = ("coordinator", "analyst")
-MAX_MONTHS = 120
-MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "description": "A month, YYYY-MM"}
+EARLIEST = dt.date(1900, 1, 1)  # the first month MONTH accepts
+MONTH = {"type": "string", "pattern": "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$", "description": "A month, YYYY-MM"}
+PANEL_CODE = {"type": "string", "pattern": "^[A-Z][A-Z0-9_-]{0,31}$", "description": "A panel's code"}
 COUNT = {"type": ["integer", "null"], "minimum": 0}
 
 KPI_MONTH = shape("KpiMonth", {
@@ -54,7 +55,8 @@ KPIS = shape("Kpis", {
     "type": "object", "required": ["panels", "from", "to", "months", "indicators", "overdue_actions", "withheld"],
     "properties": {
         "panels": {"type": "array", "items": {"type": "string"}}, "from": MONTH, "to": MONTH,
-        "months": {"type": "array", "items": KPI_MONTH, "description": "Every month in the range, in order"},
+        "months": {"type": "array", "items": KPI_MONTH,
+                   "description": "Every month from `from` to `to`, in order (none when `to` is before `from`)"},
         "indicators": {"type": "array", "items": INDICATOR},
         "overdue_actions": {"type": "integer", "minimum": 0},
         "withheld": {"type": "array", "items": {"type": "string"}},
@@ -107,27 +109,23 @@ def _month_json(m: dict) -> dict:
 
 @api.get("/kpis")
 @endpoint("Monthly snapshot counts and the KPI indicators", tags=("kpis",),
-          query={"panel": {"type": "string", "pattern": "^[^\\x00]*$", "description": "One panel (default: all yours)"},
+          query={"panel": {**PANEL_CODE, "description": "One panel (default: all yours)"},
                  "from": {**MONTH, "description": "First month (default: 11 months before `to`)"},
                  "to": {**MONTH, "description": "Last month (default: this month)"}},
           responses={200: KPIS, 403: "Needs the coordinator or analyst role",
-                     404: "No such panel among the caller's", 422: "from/to not a month, to before from, "
-                                                                    f"or more than {MAX_MONTHS} months"})
+                     404: "No such panel among the caller's",
+                     422: "panel, from or to not in the expected form"})
 def kpis():
     _require_role()
     args = request_args()
     panels = _panels(args.get("panel"))
     today = clock.today()
     end = _month(args.get("to"), month_start(today))
-    start = _month(args.get("from"), add_months(end, -11))
-    if end < start:
-        abort(422, "to: must be the same month as from or later")
-    if len(Period(start, end).months()) > MAX_MONTHS:
-        abort(422, f"from, to: at most {MAX_MONTHS} months at a time")
+    start = _month(args.get("from"), max(add_months(end, -11), EARLIEST))
     period = Period(start, min(add_months(end, 1) - dt.timedelta(days=1), max(today, start)))
     policy = current_policy()
-    result = compute(panels, policy, period, today)
-    months = [m for m in result["monthly"] if m["month"] <= end]
+    result = compute(panels, policy, period, today)  # indicators: up to today at the latest
+    months = monthly([p.id for p in panels], policy, Period(start, end)) if panels else []
     return {
         "panels": [p.code for p in panels], "from": start.strftime("%Y-%m"), "to": end.strftime("%Y-%m"),
         "months": [_month_json(m) for m in months],
@@ -140,11 +138,12 @@ def kpis():
 
 @api.get("/kpis/equality")
 @endpoint("A panel's cohort by ethnicity, gender and age band, small numbers suppressed", tags=("kpis",),
-          query={"panel": {"type": "string", "pattern": "^[^\\x00]*$", "description": "The panel's code"},
+          query={"panel": PANEL_CODE,
                  "month": {**MONTH, "description": "The month (default: this month, as the cohort stands)"}},
           required_query=("panel",),
           responses={200: EQUALITY, 403: "Needs the coordinator or analyst role, and identity read on the panel",
-                     404: "No such panel among the caller's", 422: "month is not a month, or is in the future"})
+                     404: "No such panel among the caller's",
+                     422: "panel or month not in the expected form, or the month in the future"})
 def kpis_equality():
     _require_role()
     args = request_args()

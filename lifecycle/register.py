@@ -9,8 +9,11 @@ held the person, and the exporter is reminded when the date passes.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from collections.abc import Iterable
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from cohort.models import Case
@@ -71,6 +74,19 @@ def marking(rec: ExportRecord) -> str:
     when = rec.at.strftime("%-d %b %Y %H:%M UTC")
     return (f"Export no. {rec.id} by {rec.user.name} ({rec.agency_code}) on {when} for: {label(rec.purpose)}. "
             f"Destroy every copy by {rec.destroy_by.strftime('%-d %b %Y')}.")
+
+
+def mark_xlsx(data: bytes, text: str) -> bytes:
+    """The workbook with the marking as its document description and subject (File > Info)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                marking = f"<dc:subject>{escape(text)}</dc:subject><dc:description>{escape(text)}</dc:description>"
+                body = body.replace(b"</cp:coreProperties>", marking.encode() + b"</cp:coreProperties>")
+            dst.writestr(item, body)
+    return out.getvalue()
 
 
 def filename(rec: ExportRecord, fmt: str) -> str:

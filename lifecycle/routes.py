@@ -150,6 +150,8 @@ def export_download(panel: Panel, policy, fmt: str, purpose: str, destroy_by, no
     data, _ = export_file(panel, policy, fmt, purpose=f"export: {purpose}")
     rec = register.record_export(panel, policy.user, kind=fmt, purpose=purpose, destroy_by=destroy_by,
                                  case_ids=[c.id for c in panel_cases(panel)], note=note)
+    if fmt == "xlsx":
+        data = register.mark_xlsx(data, register.marking(rec))
     return Response(data, mimetype=FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{register.filename(rec, fmt)}"',
         "Cache-Control": "no-store",

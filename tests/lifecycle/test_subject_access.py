@@ -4,7 +4,9 @@ reminders, and the DPIA document: through the pages and the API, as the DPO and 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from cohort.models import CaseEvent, Nominal
@@ -130,10 +132,15 @@ def test_every_export_carries_who_when_why_and_destroy_by(lifecycle_partnership,
     assert (rec.user.email, rec.purpose, rec.destroy_by, rec.rows) == ("police@test.example", "case_management",
                                                                        dt.date(2026, 12, 10), 1)
     assert db.session.execute(select(ExportSubject.nominal_id)).scalar_one() == case.nominal_id
+    workbook = police.post("/panels/IOM/export", data={"fmt": "xlsx", "purpose": "inspection_audit",
+                                                       "destroy_by": ["10", "12", "2026"]})
+    properties = load_workbook(io.BytesIO(workbook.data)).properties
+    assert properties.description.startswith("Export no. 2 by Paula Police (POLICE)")
+    assert "for: Inspection or audit. Destroy every copy by 10 Dec 2026." in properties.description
     printed = police.post("/panels/IOM/export", data={"fmt": "print", "purpose": "panel_meeting",
                                                       "destroy_by": ["1", "12", "2026"]}, follow_redirects=True)
     text = printed.get_data(as_text=True)
-    assert "Export no. 2 by Paula Police (POLICE)" in text and "Destroy every copy by 1 Dec 2026" in text
+    assert "Export no. 3 by Paula Police (POLICE)" in text and "Destroy every copy by 1 Dec 2026" in text
 
     register = login_as("dpo").get("/exports/register").get_data(as_text=True)
     assert "Paula Police (POLICE)" in register and "Managing a case" in register

@@ -43,8 +43,9 @@ from cohort.services import Invalid, Refused, StaleVersion
 from core import clock
 from core.extensions import db
 from core.security import csp_nonce
+from core.templating import format_date
 from sharing import audit
-from sharing.gateway import case_version, display_name, unsealed
+from sharing.gateway import case_version, display_name, unsealed, view_case
 from sharing.policy import current_policy
 
 bp = Blueprint("cohort", __name__)
@@ -288,8 +289,42 @@ def _conflict(case_id: int, form, *, action: str, heading: str):
     return render_template(
         "cohort/conflict.html", title="Someone else changed this case", case=case, form_obj=form,
         name=display_name(case, policy), rag_changes=rag_changes, events=events, action=action, heading=heading,
-        updated_by=case.updated_by, readable=readable,
+        updated_by=case.updated_by, readable=readable, compared=_compared(case, form, policy),
     )
+
+
+# Form fields named differently from the case view's fields.
+_VIEW_FIELD = {"lead_agency_id": "lead_agency"}
+
+
+def _shown(field, value) -> str:
+    """A value as the form shows it: a choice's label, a date in words, blank as 'Not recorded'."""
+    if value in (None, "", []):
+        return "Not recorded"
+    for choice, text in getattr(field, "choices", None) or []:
+        if str(choice) == str(value):
+            return str(text)
+    if isinstance(value, dt.date):
+        return format_date(value)
+    return str(value)
+
+
+def _compared(case, form, policy) -> list[dict]:
+    """For every field of the form the case also holds (and the viewer may read): the value
+    saved now beside the value the user sent, so they can see what their colleague wrote."""
+    view = view_case(case, policy)
+    agencies = {a.code: a.id for a in queries.lead_agencies()}
+    rows = []
+    for field in form:
+        key = _VIEW_FIELD.get(field.name, field.name)
+        if field.name in ("csrf_token", "version", "seen", "submit") or key not in view:
+            continue
+        theirs = view[key]
+        if field.name == "lead_agency_id":
+            theirs = agencies.get(theirs, theirs)
+        rows.append({"label": field.label.text, "theirs": _shown(field, theirs), "yours": _shown(field, field.data),
+                     "differs": _shown(field, theirs) != _shown(field, field.data)})
+    return rows
 
 
 @bp.route("/cases/<int:case_id>/rag", methods=["POST"])

@@ -394,9 +394,15 @@ def _set_case(case: Case, planned: PlannedRow) -> list[str]:
     return changed
 
 
+# Left to the column's server default: a new case has had no category writes yet
+# (cohort.change_counter), and COPY cannot send the ORM's JSON default.
+_SERVER_DEFAULTED = {"category_versions"}
+
+
 def _columns(model) -> list[tuple[str, str]]:
     """(attribute key, column name) of every mapped column but the primary key."""
-    return [(prop.key, prop.columns[0].name) for prop in db.inspect(model).column_attrs if prop.key != "id"]
+    return [(prop.key, prop.columns[0].name) for prop in db.inspect(model).column_attrs
+            if prop.key != "id" and prop.key not in _SERVER_DEFAULTED]
 
 
 def _bulk_insert(model, objects: list, *, ids: bool = False) -> dict[str, int]:

@@ -8,16 +8,10 @@ from flask.cli import AppGroup
 from core.db import immediate_transactions
 from core.extensions import db
 from lifecycle import retention
+from lifecycle.erasure import checkpoint_sqlite
 from sharing.crypto import ensure_data_keys
 
 retention_cli = AppGroup("retention", help="Erase what is past its panel's retention period.")
-
-
-def checkpoint_sqlite() -> None:
-    """Fold the WAL into the database file so erased pages do not linger in it (SQLite only)."""
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @retention_cli.command("apply")

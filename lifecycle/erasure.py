@@ -16,10 +16,12 @@ pseudonym the hash chain covers (sharing.audit), so `audit verify` still passes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, and_, delete, select, update
+from sqlalchemy.exc import OperationalError
 
 from cohort.models import Case, Nominal
 from core import clock
@@ -29,6 +31,7 @@ from panels.models import Panel
 from sharing.models import AccessEvent, AccessEventNominal
 
 CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -198,6 +201,18 @@ def erase_cases(case_ids: Sequence[int], run: ErasureRun, *, panel_codes: dict[i
     db.session.flush()
     db.session.expire_all()
     return result
+
+
+def checkpoint_sqlite() -> None:
+    """After the commit: fold the WAL into the database file so erased pages do not linger in
+    it (SQLite only; a reader holding an old snapshot can delay part of it to the next run)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    try:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:  # busy: SQLite checkpoints by itself later; the pages are zeroed anyway
+        log.info("erasure: WAL checkpoint deferred (database busy)")
 
 
 def new_run(source: str) -> ErasureRun:

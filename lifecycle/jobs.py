@@ -10,6 +10,7 @@ import datetime as dt
 
 from core.extensions import db
 from lifecycle import register, retention
+from lifecycle.erasure import checkpoint_sqlite
 from panels.jobs import london_date
 
 
@@ -17,6 +18,8 @@ def run_retention(now: dt.datetime) -> int:
     """Erase what is past its retention period (as `retention apply --commit`)."""
     result = retention.apply(source="scheduler", today=london_date(now))
     db.session.commit()
+    if result.cases:
+        checkpoint_sqlite()
     return result.cases
 
 

@@ -155,6 +155,21 @@ def test_a_person_on_another_panel_keeps_that_panel(lifecycle_partnership, clien
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
 
+def test_the_nightly_job_erases_what_is_due(lifecycle_partnership, client, api_token):
+    from panels.jobs import run_job
+
+    case = make_person("IOM", "Nj")
+    case_id = case.id
+    assert _exit(api_token, client, case_id, "2026-10-20").status_code == 200  # due on 19 Nov
+    g.pop("user", None)
+    assert run_job("retention") == 1
+    assert run_job("retention") == 0
+    db.session.expire_all()
+    assert db.session.get(Case, case_id) is None
+    run = db.session.execute(select(AccessEvent).where(AccessEvent.action == "erase")).scalar_one()
+    assert run.purpose == "retention: scheduler" and "erased 1 case(s)" in run.detail
+
+
 def test_zero_days_erases_on_the_exit_day(lifecycle_partnership, client, api_token, runner):
     case = make_person("MAPPA", "Zd", writer="mappa.coord@test.example")
     token = api_token("mappa.coord")

@@ -94,6 +94,7 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
     """One world; `secret` flips only what `hidden` names. Returns ids for the URLs."""
     from cohort import services
     from panels.agenda import generate_agenda
+    from panels.jobs import take_snapshot
     from panels.models import Meeting
 
     today = clock.today()
@@ -165,6 +166,8 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
         db.select(Meeting).where(Meeting.panel_id == iom.id, Meeting.date >= today).order_by(Meeting.date)
     ).scalars().first()
     generate_agenda(meeting)
+    for code in ("IOM", "MAPPA", "DIP"):  # the KPI pages draw from these (counts by month)
+        take_snapshot(panel(code).id, today.replace(day=1))
     items = sorted(meeting.items, key=lambda it: it.case_id)
     ids.update(meeting=meeting.id, item=items[0].id, items=[it.id for it in items],
                iom_case=cases[0].id, cases=[c.id for c in cases], iom_nominal=cases[0].nominal_id)

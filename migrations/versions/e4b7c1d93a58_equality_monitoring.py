@@ -1,7 +1,7 @@
 """Equality monitoring: ethnicity on the nominal (identity, encrypted), the population baseline, and the tracker's RAG counts leaving exited cases out (status in their covering index)
 
 Revision ID: e4b7c1d93a58
-Revises: 9a3c5e7f1b20
+Revises: d8c4f2a7b913
 Create Date: 2026-12-04 19:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4b7c1d93a58'
-down_revision = '9a3c5e7f1b20'
+down_revision = 'd8c4f2a7b913'
 branch_labels = None
 depends_on = None
 

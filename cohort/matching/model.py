@@ -82,7 +82,7 @@ RELATIVES: tuple[tuple[str, float, bool, dict[str, float] | None], ...] = (
 _AT_HOME = 0.7  # chance that relatives in the register give the same address
 _EXACT_G = [LEVELS["given_name"].index(x) for x in ("exact", "nickname")]
 _DOB = {x: LEVELS["date_of_birth"].index(x) for x in LEVELS["date_of_birth"]}
-_H_FLOOR = 1e-4  # P(level | relatives) for a date-of-birth level that kind hardly gives
+_H_FLOOR = 1e-6  # P(level | relatives) for a date-of-birth level that kind hardly gives
 
 M_PSEUDO = 50.0  # prior weight of PRIOR_M, in pairs
 U_PSEUDO = 20_000.0  # prior weight of PRIOR_U, in pairs

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
@@ -28,6 +28,7 @@ from wtforms import SubmitField
 from auth.decorators import login_required
 from cohort import queries
 from cohort.exporting import FORMATS, snapshot
+from cohort.import_template import importable_columns, template_csv, template_xlsx
 from cohort.importing import ImportPlan, apply_import, plan_import, record_preview
 from cohort.spreadsheet import (
     CSV_SUFFIXES,
@@ -208,6 +209,21 @@ def upload(code: str):
                 return redirect(url_for(".preview", code=panel.code, token=token))
     return render_template("cohort/import.html", title=f"Import a cohort list to {panel.name}", panel=panel,
                            form=form, limit=_mb(limit), accept=ACCEPT)
+
+
+@bp.route("/panels/<code>/import-template.<any(csv, xlsx):fmt>")
+@login_required
+def import_template(code: str, fmt: str):
+    """An empty cohort file with the columns this user may import on the panel."""
+    panel = _import_panel(code)
+    columns = importable_columns(current_policy(), panel.id)
+    if fmt == "csv":
+        body, mimetype = template_csv(columns), "text/csv"
+    else:
+        body, mimetype = template_xlsx(columns), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{panel.code}-cohort-template.{fmt}"'
+    return resp
 
 
 @bp.route("/panels/<code>/import/<token>")

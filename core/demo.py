@@ -27,6 +27,12 @@ def load_demo(size: int = 300, seed: int = 2026) -> str:
         return "\n".join(lines)
     coordinator = db.session.execute(db.select(User).filter_by(email="coordinator@demo.example")).scalar_one()
     lines.append(import_demo_cohort(demo_cohort(seed=seed, size=size), coordinator))
+    from panels.demo_history import load_history  # a feature's demo data, loaded after the cohort
+
+    lines.append(load_history(seed=seed))
+    from panels.jobs import backfill_snapshots  # the KPI history the year of meetings would have left
+
+    lines.append(f"KPI snapshots: {backfill_snapshots()} (a year of months for every panel)")
     return "\n".join(lines)
 
 

@@ -371,6 +371,23 @@ def current_items(meeting: Meeting, *, live_draft: bool = False) -> list[ItemDra
     return draft_agenda(meeting)
 
 
+def discussion_items(meeting: Meeting, policy: Policy) -> list[ItemDraft]:
+    """The stored items for discussion only (meeting mode reads these at every save, so a
+    5,000-case panel's information list is not read); a viewer shown one list in reference
+    order (order_is_neutral) gets every item, as agenda_rows shows it."""
+    if order_is_neutral(meeting.panel_id, policy) or meeting.agenda_generated_at is None:
+        return current_items(meeting)
+    rows = db.session.execute(
+        db.select(AgendaItem.case_id, AgendaItem.position, AgendaItem.reasons, Case.nominal_id, Case.ref)
+        .join(Case, Case.id == AgendaItem.case_id)
+        .where(AgendaItem.meeting_id == meeting.id, AgendaItem.for_discussion.is_(True))
+        .order_by(AgendaItem.position)
+    ).all()
+    others = _other_panels([r.nominal_id for r in rows], meeting.panel_id)
+    return [ItemDraft(r.case_id, r.nominal_id, list(r.reasons or []), others.get(r.nominal_id, []),
+                      position=r.position, for_discussion=True, ref=r.ref) for r in rows]
+
+
 def _other_panels(nominal_ids: list[int], panel_id: int) -> dict[int, list[tuple[int, str]]]:
     out: dict[int, list[tuple[int, str]]] = {}
     if not nominal_ids:

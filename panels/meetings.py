@@ -255,6 +255,8 @@ def close_problems(meeting: Meeting, policy: Policy) -> list[str]:
     """Everything that stops the meeting closing, one line per item (the closer reads risk)."""
     problems = []
     for item in meeting.items:
+        if not (item.for_discussion or item.discussed):
+            continue  # listed for information only: not discussed, so no disclosure decision to record
         case = item.case
         label = case.ref  # not the position: for some viewers that follows withheld RAG
         if needs_disclosure(case):

@@ -727,8 +727,10 @@ def _carried(meeting: Meeting, policy) -> list[dict]:
 
 def _run_rows(meeting: Meeting, policy) -> list[dict]:
     """The items for discussion as this viewer may see them, each with its stored item."""
-    rows = agendas.agenda_rows(meeting, agendas.current_items(meeting), policy)
-    stored = {i.case_id: i for i in meeting.items}
+    rows = agendas.agenda_rows(meeting, agendas.discussion_items(meeting, policy), policy)
+    ids = [r["case_id"] for r in rows]
+    stored = {i.case_id: i for i in db.session.execute(
+        db.select(AgendaItem).where(AgendaItem.meeting_id == meeting.id, AgendaItem.case_id.in_(ids))).scalars()}
     return [{**r, "item": stored[r["case_id"]]} for r in agendas.split(rows)[0] if r["case_id"] in stored]
 
 
@@ -755,9 +757,9 @@ def _outcome_form(item: AgendaItem, policy, meeting: Meeting) -> OutcomeForm:
 
 
 def _run_context(meeting: Meeting, item_id: int | None, *, outcome=None, action_form=None,
-                 saved: str = "") -> dict:
+                 saved: str = "", rows: list[dict] | None = None) -> dict:
     policy = current_policy()
-    rows = _run_rows(meeting, policy)
+    rows = rows if rows is not None else _run_rows(meeting, policy)
     current = _current(rows, item_id)
     context = {"meeting": meeting, "rows": rows, "current": current, "saved": saved,
                "discussed": sum(1 for r in rows if r["item"].discussed), "labels": agendas.REASON_LABELS,
@@ -852,7 +854,7 @@ def run_item(meeting_id: int, item_id: int):
     if not request.headers.get("HX-Request"):
         flash(f"Outcome saved for {item.case.ref}.", "success")
         return redirect(url_for("panels.run", meeting_id=meeting.id, item=target))
-    return _run_answer(meeting, target, saved=f"Outcome saved for {item.case.ref}.")
+    return _run_answer(meeting, target, saved=f"Outcome saved for {item.case.ref}.", rows=rows)
 
 
 @bp.route("/meetings/<int:meeting_id>/run/items/<int:item_id>/actions", methods=["POST"])

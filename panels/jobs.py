@@ -405,6 +405,19 @@ def snapshot_months(panel_id: int, today: dt.date) -> list[dt.date]:
     return months
 
 
+def backfill_snapshots(months: int = 12, now: dt.datetime | None = None) -> int:
+    """Every active panel's snapshots for the last `months` months (ended ones final), as a
+    partnership running the service all year would have them; for the demo's year of history."""
+    today = london_date(_utc_naive(now or clock.utcnow()))
+    first = add_months(month_start(today), -(months - 1))
+    made = 0
+    for (panel_id,) in db.session.execute(db.select(Panel.id).where(Panel.active.is_(True))).all():
+        for i in range(months):
+            take_snapshot(panel_id, add_months(first, i), now)
+            made += 1
+    return made
+
+
 def run_snapshots(now: dt.datetime) -> int:
     """Each panel's snapshots: ended months taken once as final, the current month once a day."""
     today = london_date(now)

@@ -58,7 +58,7 @@ def pages_for(ids, endpoints):
                   "/agreements/matrix", "/panels/IOM/import", "/panels/IOM/refer", "/overlaps", "/account"],
         "police": [f"/cases/{c}", "/panels/IOM/tracker"],
         "dwp": [f"/cases/{c}", "/panels/IOM/tracker"],
-        "analyst": ["/duplicates", "/overlaps", "/kpis"],
+        "analyst": ["/duplicates", "/overlaps", "/kpis", "/kpis/equality?panel=IOM"],
         "auditor": ["/access-log", "/agreements"],
         "admin": ["/agreements", *endpoints.values()],
     }

@@ -142,29 +142,32 @@ def _facts(lv: np.ndarray) -> dict[str, bool]:
     """What the levels establish (and nothing more)."""
     g, f, d, p = (int(lv[_COL[x]]) for x in ("given_name", "family_name", "date_of_birth", "postcode"))
     return {
-        "given_same": g in _GIVEN_SAME, "given_different": g in _GIVEN_DIFFERENT,
-        "family_same": f in _FAMILY_SAME, "dob_same": d == _D["exact"], "dob_far": d == _D["far"],
+        "given_same": g in _GIVEN_SAME, "given_different": g in _GIVEN_DIFFERENT, "given_exact": g == _G["exact"],
+        "family_same": f in _FAMILY_SAME, "family_exact": f == _F["exact"],
+        "dob_same": d == _D["exact"], "dob_far": d == _D["far"],
         "dob_unknown": d == _D[MISSING], "dob_different": d in (_D["disagree"], _D["far"]),
         "postcode_same": p == _P["exact"],
     }
 
 
 def household_text(kind: str, lv: np.ndarray) -> str:
-    """Why relatives could explain the pair, naming only what the two records show."""
+    """Why relatives could explain the pair, naming only what the two records show ("same"
+    only for an exact agreement, "similar" for a slip or variant)."""
     t = _facts(lv)
-    at = ""  # (the postcode is named only in its own line, shown where contact is readable)
+    family = "same family name" if t["family_exact"] else "similar family names"
+    name = "same name" if t["family_exact"] and t["given_exact"] else "same or similar names"
     if kind == "possible_twins" and t["family_same"] and t["dob_same"] and t["given_different"]:
-        return f"same family name and date of birth{at} but different given names: could be twins"
+        return f"{family}, same date of birth, different given names: could be twins"
     if kind == "possible_parent_child" and t["given_same"] and t["family_same"]:
         if t["dob_far"]:
-            return f"same name{at} but born more than 12 years apart: could be a parent and child with the same name"
+            return f"{name} but born more than 12 years apart: could be a parent and child with the same name"
         if t["dob_unknown"]:
-            return (f"same name{at}, date of birth not known: could be a parent and child with the same name")
+            return f"{name}, date of birth not known: could be a parent and child with the same name"
     if kind == "possible_relatives" and t["family_same"] and t["given_different"] and t["dob_different"]:
-        return f"same family name{at} but different given names and dates of birth: could be relatives (e.g. siblings)"
-    shared = [w for w, k in (("family name", "family_same"), ("date of birth", "dob_same")) if t[k]]
-    what = f" ({', '.join(shared)})" if shared else ""
-    return f"relatives can share these details{what}: could be relatives rather than one person"
+        return f"{family} but different given names and dates of birth: could be relatives (e.g. siblings)"
+    shared = [w for w, k in (("family name", "family_exact"), ("date of birth", "dob_same")) if t[k]]
+    what = f" (the same {' and '.join(shared)})" if shared else ""
+    return f"relatives can share details{what}: could be relatives rather than one person"
 
 
 def cap_text(cap: int, lv: np.ndarray) -> str:
@@ -175,7 +178,8 @@ def cap_text(cap: int, lv: np.ndarray) -> str:
         return (f"different {names}: an identifier belongs to one person, "
                 "so this pair is at most a possible match for review")
     if code == "twins_no_identifier":
-        return ("same family name and date of birth, different given names and no identifier in common: "
+        family = "same family name" if int(lv[_COL["family_name"]]) == _F["exact"] else "similar family names"
+        return (f"{family}, same date of birth, different given names and no identifier in common: "
                 "could be twins, so this pair is at most a possible match for review")
     return ("date of birth not known and no identifier in common: a same-named relative cannot be ruled out, "
             "so this pair is at most a possible match for review")

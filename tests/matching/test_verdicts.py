@@ -18,7 +18,7 @@ import pytest
 
 from bench.dedupe.generate import generate
 from cohort.matching import Matcher, Record
-from cohort.matching.normalise import normalise_postcode, phonetic_key
+from cohort.matching.normalise import compact_name, normalise_postcode, phonetic_key
 
 from .test_matching import D, person
 
@@ -139,8 +139,15 @@ def check_reason(text: str, a: Record, b: Record) -> None:
         assert pa and pb and pa != pb, text
     if "born more than 12 years apart" in text or text.startswith("date of birth: more than 12 years apart"):
         assert da and db and _years_apart(da, db) > 11.9, text
-    if text.startswith("date of birth: the same") or "same family name and date of birth" in text:
+    if text.startswith("date of birth: the same") or "same date of birth" in text:
         assert da and db and da == db, text
+    if "same family name" in text or text.startswith("family name: the same"):
+        fa, fb = compact_name(a.family_name), compact_name(b.family_name)
+        ga, gb = compact_name(a.given_name), compact_name(b.given_name)
+        assert fa and fb and (fa == fb or (fa, ga) == (gb, fb)), text  # (or written the other way round)
+    if re.match(r"same name\b", text):
+        assert compact_name(a.family_name) == compact_name(b.family_name), text
+        assert compact_name(a.given_name).split()[:1] == compact_name(b.given_name).split()[:1], text
     if "date of birth not known" in text or text.startswith("date of birth: not known"):
         assert not (da and db), text
     if text.startswith("date of birth: different"):
@@ -182,7 +189,10 @@ def test_the_check_catches_a_false_reason():
     a = person(1, "William", "Hargreaves", D(1984, 3, 12))
     b = person(2, "William", "Hargreaves", D(1984, 3, 12), postcode=None)
     with pytest.raises(AssertionError):
-        check_reason("same name and the same postcode but born more than 12 years apart: could be a parent", a, b)
+        check_reason("same name but born more than 12 years apart: could be a parent and child", a, b)
+    with pytest.raises(AssertionError):
+        check_reason("same family name, same date of birth, different given names: could be twins",
+                     a, dataclasses.replace(b, family_name="Hargraves"))
 
 
 _RUN = """

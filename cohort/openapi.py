@@ -159,6 +159,10 @@ def build_document(app: Flask) -> dict:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             m = method.lower()
             op = _declared_operation(declared, params, m) if declared else _undeclared_operation(view, params, m)
+            if "requestBody" in op:
+                limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+                op["responses"] = dict(sorted({**op["responses"], "413": _error(
+                    f"The body is larger than the service accepts ({limit} MB)")}.items()))
             paths.setdefault(path, {})[m] = {"operationId": f"{rule.endpoint.removeprefix('api.')}_{m}", **op}
     return {
         "openapi": "3.1.0",

@@ -58,7 +58,7 @@ from jsonschema.exceptions import ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 API_MODULES = ("auth.api", "cohort.api", "cohort.dedupe_api", "panels.api", "sharing.api", "notifications.api",
-               "lifecycle.api")
+               "lifecycle.api", "chronology.api", "search.api", "documents.api")
 
 SHAPES: dict[str, dict[str, Any]] = {}  # name -> JSON Schema: the document's components/schemas
 REF = "#/components/schemas/"
@@ -238,6 +238,9 @@ def explain(error: ValidationError, name: str = "") -> str:
         allowed = set(schema.get("properties", {}))
         extra = sorted(str(k) for k in error.instance if k not in allowed) if isinstance(error.instance, dict) else []
         return f"{prefix}unknown field(s): {', '.join(extra)[:200]}"
+    if rule in ("anyOf", "oneOf") and all(set(branch) == {"required"} for branch in error.validator_value):
+        names = [name for branch in error.validator_value for name in branch["required"]]
+        return f"{prefix}give {' or '.join(names)}" + (" (not both)" if rule == "oneOf" else "")
     if rule == "enum":
         return f"{prefix}must be one of {', '.join(str(v) for v in error.validator_value if v is not None)}"
     if rule == "type":

@@ -68,7 +68,7 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 429:
             message = "Too many attempts. Wait a few minutes and try again."
         if exc.code == 413:
-            message = "The file is too large."
+            message = "The request is too large." if request.path.startswith("/api/") else "The file is too large."
         return error_response(exc.code or 500, message, exception_headers(exc))
 
     @app.errorhandler(OperationalError)

@@ -14,7 +14,7 @@ from cohort.models import Action
 from cohort.queries import case_or_404
 from cohort.serialise import case_dict
 from cohort.services import Refused
-from core.api import DATE, ID, TEXT, api, endpoint, request_args, request_json, shape
+from core.api import DATE, ID, NOT_BLANK, TEXT, api, endpoint, request_args, request_json, shape
 from core.extensions import db
 from panels import actions as acts
 from panels import agenda as agendas
@@ -176,12 +176,17 @@ ACTION = shape("CaseAction", {
 NEW_ACTION = {
     "type": "object", "required": ["text", "due"], "additionalProperties": False,
     "properties": {"text": {**TEXT, "minLength": 1, "maxLength": 2000}, "due": DATE,
-                   "owner_email": {**TEXT, "maxLength": 320}, "owner_agency": {**TEXT, "maxLength": 32}},
+                   "owner_email": {**TEXT, "minLength": 1, "maxLength": 320},
+                   "owner_agency": {**TEXT, "minLength": 1, "maxLength": 32}},
+    "anyOf": [{"required": ["owner_email"]}, {"required": ["owner_agency"]}],
 }
 ACTION_UPDATE = {
     "type": "object", "required": ["status"], "additionalProperties": False,
     "properties": {"status": {"type": "string", "enum": list(acts.UPDATE_STATUSES)},
                    "note": {**TEXT, "maxLength": 2000}},
+    # could_not needs a note saying why (more than spaces)
+    "if": {"properties": {"status": {"const": "could_not"}}},
+    "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": NOT_BLANK}}},
 }
 
 
@@ -213,7 +218,8 @@ def list_actions(case_id: int):
 @endpoint("Add an action owned by a person (owner_email) or an agency (owner_agency); a past due date is accepted",
           body=NEW_ACTION, responses={201: ACTION, 403: "Needs offending write on the panel",
                                       404: "No such case on a panel you take part in",
-                                      422: "No text, no due date, no owner, or an unknown owner"})
+                                      422: "No text, no due date, no owner, or an unknown owner"},
+          rules=("owner_email names a working account, or owner_agency an agency of the partnership",))
 def add_action(case_id: int):
     case, policy = _offending_case(case_id, "write")
     body = request_json()
@@ -231,7 +237,8 @@ def add_action(case_id: int):
 @endpoint("Report an action's status: done, in progress, could not (with a note saying why) or not done",
           body=ACTION_UPDATE, responses={200: ACTION, 403: "Neither the owner nor an offending writer",
                                          404: "No such action on a panel you take part in",
-                                         422: "An unknown status, or could_not without a note"})
+                                         422: "An unknown status, or could_not without a note"},
+          rules=("the action is not proposed or cancelled",))
 def patch_action(action_id: int):
     policy = current_policy()
     action = db.session.get(Action, action_id)
@@ -260,7 +267,7 @@ NEW_REFERRAL = {
         "nominal_id": ID,
         "nominal": {"type": "object", "additionalProperties": False,
                     "properties": {k: {**TEXT, "maxLength": 200} for k in refs.IDENTITY_KEYS}},
-        "reason": {**TEXT, "maxLength": 2000},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": NOT_BLANK},
         "criteria": {"type": "object", "description": "The panel's referral_criteria by name"},
     },
 }
@@ -271,13 +278,16 @@ REFERRAL = shape("Referral", {
 })
 DECISION = {"type": "object", "required": ["decision", "reason"], "additionalProperties": False,
             "properties": {"decision": {"type": "string", "enum": list(refs.DECISIONS)},
-                           "reason": {**TEXT, "maxLength": 2000}}}
+                           "reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": NOT_BLANK}}}
 
 
 @api.post("/panels/<code>/referrals")
 @endpoint("Refer a recorded person (nominal_id) or a new one (nominal) with the reason and the panel's criteria",
           body=NEW_REFERRAL, responses={201: REFERRAL, 403: "Needs offending write on the panel",
-                                        404: "No such panel", 422: "Names the missing or invalid fields"})
+                                        404: "No such panel", 422: "Names the missing or invalid fields"},
+          rules=("nominal_id names a person you may refer, or nominal gives a given_name or family_name "
+                 "(and any date_of_birth as YYYY-MM-DD)",
+                 "criteria answer the panel's referral_criteria", "the person is not already on the panel"))
 def create_referral(code: str):
     panel = panel_by_code(code)
     policy = current_policy()
@@ -301,7 +311,8 @@ def create_referral(code: str):
 @api.post("/referrals/<int:referral_id>/decision")
 @endpoint("Accept, reject or defer a referral with a reason (the panel's coordinators)", body=DECISION,
           responses={200: REFERRAL, 403: "Not one of the panel's coordinators with offending write",
-                     404: "No such referral on a panel you take part in", 422: "No reason, or already decided"})
+                     404: "No such referral on a panel you take part in", 422: "No reason, or already decided"},
+          rules=("the referral is still awaiting a decision",))
 def decide_referral(referral_id: int):
     policy = current_policy()
     referral = db.session.get(Referral, referral_id)

@@ -109,3 +109,12 @@ def test_web_csv_names_its_charset_once(login_as, case):
     resp = login_as("police").get("/panels/IOM/export.csv")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_body_over_the_limit_is_a_documented_413(client, api_token, case, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    resp = client.patch(f"/api/v1/cases/{case.id}", headers={**bearer(api_token("police")),
+                        "Content-Type": "application/json"}, data=b" " * (limit + 1))
+    assert resp.status_code == 413 and resp.get_json() == {"error": "The request is too large."}
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "413" in doc["paths"]["/cases/{case_id}"]["patch"]["responses"]

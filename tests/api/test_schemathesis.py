@@ -13,11 +13,13 @@ content_type_conformance, response_schema_conformance, response_headers_conforma
 positive_data_acceptance, negative_data_rejection, missing_required_header, ignored_auth,
 unsupported_method, allow_header_conformance, use_after_free, ensure_resource_availability,
 ...), plus no stack trace in any body. Examples per operation: API_FUZZ_EXAMPLES (default
-25), so the run takes a minute or two per engine.
+12, on top of Schemathesis's coverage cases: about 2,000 requests per engine, a minute or two
+each on this machine; set it higher for a longer hunt).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -29,8 +31,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from core.extensions import db
 from tests.security.world import build_world
 
-EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
 CALLERS = ("police", "dwp", "coord", "analyst")
+TURN = itertools.count()
 
 
 @pytest.fixture
@@ -110,6 +113,10 @@ def test_every_operation_as_every_caller(case, seeded):
     if drops_the_token(case):  # a case made to go without credentials: send it as made (401 expected)
         case.call_and_validate(additional_checks=[no_trace], excluded_checks=excluded)
         return
-    for short in CALLERS:
+    # A valid request goes out as every caller (the answers differ by grant); an invalid one
+    # must be refused whoever sends it, so one caller in turn is enough.
+    callers = CALLERS if case.meta is None or case.meta.generation.mode.is_positive else \
+        (CALLERS[next(TURN) % len(CALLERS)],)
+    for short in callers:
         case.call_and_validate(headers={"Authorization": f"Bearer {seeded['tokens'][short]}"},
                                additional_checks=[no_trace], excluded_checks=excluded)

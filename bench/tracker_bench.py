@@ -54,9 +54,11 @@ def build_app(url: str):
                 conn.execute(db.text("DROP SCHEMA IF EXISTS public CASCADE"))
                 conn.execute(db.text("CREATE SCHEMA public"))
         db.create_all()
+        from sharing.audit_head import reset_to_database
         from sharing.crypto import ensure_data_keys
 
         ensure_data_keys()
+        reset_to_database()  # a new, empty access log: its head checkpoint starts again too
     return app
 
 

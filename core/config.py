@@ -38,6 +38,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PUBLIC_URL": env.get("PUBLIC_URL"),
         # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
         "TRUSTED_PROXIES": env.get("TRUSTED_PROXIES"),
+        "AUDIT_HEAD_FILE": env.get("AUDIT_HEAD_FILE"),  # the access log's head checkpoint (sharing.audit_head)
         "DEBUG": env.get("FLASK_DEBUG", "0") in ("1", "true", "True"),
         "TESTING": False,
         # Sessions: our own server-side session records; the cookie only carries a signed id.

@@ -39,6 +39,7 @@ from sharing.models import AccessEvent
 
 log = logging.getLogger("sharing.audit")
 _PENDING = "audit_head_pending"
+_WARNED: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ def note_append(last: Head | None, seq: int, chain_hash: str) -> None:
     checkpoint stays where it is, so the service appending again cannot paper over a cut."""
     path = head_file()
     if not _reaches_checkpoint(path, last):
-        log.error("access log no longer reaches its head checkpoint %s: not moving it; run flask audit verify",
-                  path)
+        if path not in _WARNED:  # once per process: every append would say it again
+            _WARNED.add(path)
+            log.error("access log no longer reaches its head checkpoint %s: not moving it; run flask audit verify",
+                      path)
         return
     db.session.info[_PENDING] = (path, _signature(Head(seq, chain_hash)), Head(seq, chain_hash))
 

@@ -34,6 +34,7 @@ def prepare_meeting(scratch_db) -> tuple[int, dict[int, str], dict[int, tuple]]:
             db.select(Meeting).where(Meeting.panel_id == iom.id, Meeting.status == "scheduled",
                                      Meeting.date >= clock.today()).order_by(Meeting.date).limit(1)
         ).scalar_one()
+        meeting.date = clock.today()  # a meeting closes only on or after the day it sits (issue 14)
         items = generate_agenda(meeting)
         assert len(items) == ROWS
         decided, before = {}, {}

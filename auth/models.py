@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -56,6 +56,8 @@ class User(UidMixin, TimestampMixin, db.Model):
     totp_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The user's own page settings (e.g. the tracker columns chosen per panel); no case data.
+    settings: Mapped[dict | None] = mapped_column(JSON)
 
     totp_secret = Encrypted("auth")
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")

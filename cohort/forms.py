@@ -127,6 +127,10 @@ class CaseDetailsForm(VersionedForm):
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 
+class TrackerColumnsForm(FlaskForm):
+    """Only the CSRF token: the chosen columns are checkboxes drawn from what the viewer may read."""
+
+
 class ReferSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search changes nothing

@@ -19,7 +19,7 @@ from auth.decorators import login_required, totp_pending
 from chronology.routes import case_entries
 from documents.services import documents as case_documents
 from documents.services import writable_categories
-from cohort import queries, services
+from cohort import queries, services, tracker_columns
 from cohort.forms import (
     CATEGORY_LABELS,
     ENGAGEMENT_LABELS,
@@ -35,6 +35,7 @@ from cohort.forms import (
     ReferNewForm,
     ReferSearchForm,
     RereferForm,
+    TrackerColumnsForm,
 )
 from cohort.models import NOTE_CATEGORIES, PATHWAYS, Action, Case, CaseEvent, Nominal, RagChange
 from cohort.page_cache import page_cache
@@ -120,11 +121,12 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
     # The token is read before the rows, so a change in between shows at the next poll.
     token = token or queries.change_token(panel, policy)
     readable = policy.readable(panel.id)
+    columns = tracker_columns.chosen(g.user, panel.code, readable)
 
     def draw() -> _DrawnResults:
         page = queries.tracker_page(panel, policy, replace(params))
         drawn = render_template(
-            "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS,
+            "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS, columns=columns,
             pagination=_pagination(panel.code, page),
             rows_url=url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
         )
@@ -134,7 +136,8 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
                              tuple(r.case.nominal_id for r in page.rows))
 
     # Searches are logged as searches and depend on decrypted names: always drawn.
-    key = None if params.q else ("tracker", panel.id, token, g.user.agency_id, frozenset(readable), astuple(params))
+    key = None if params.q else ("tracker", panel.id, token, g.user.agency_id, frozenset(readable), astuple(params),
+                                 tuple(c.key for c in columns))
     drawn = draw() if key is None else page_cache().get_or_make(key, draw)
     audit.record("view", panel=panel, categories=drawn.categories, nominal_ids=drawn.nominal_ids,
                  detail=f"tracker page {drawn.page}: cases {drawn.case_ids}"[:4000])
@@ -146,6 +149,8 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
         "flags": FLAGS,
         "refreshed": clock.to_london(clock.utcnow()).strftime("%H:%M:%S"),
         "withheld_message": policy.withheld_message(panel.id),
+        "columns": columns,
+        "available_columns": tracker_columns.available(readable),
     }, key
 
 
@@ -200,7 +205,8 @@ def tracker(code: str):
     def draw(refreshed: str) -> str:
         return render_template(
             "cohort/tracker.html", title=f"{panel.name}: live tracker", panel=panel,
-            agencies=queries.lead_agencies(), can_refer=can_refer, **(ctx | {"refreshed": refreshed}),
+            agencies=queries.lead_agencies(), can_refer=can_refer, columns_form=TrackerColumnsForm(),
+            **(ctx | {"refreshed": refreshed}),
         )
 
     if cache_key is None or session.get("_flashes"):  # a search, or a message to show once
@@ -212,6 +218,22 @@ def tracker(code: str):
         return _DrawnPage(draw(stand_in), csp_nonce(), stand_in)
 
     return page_cache().get_or_make(key, draw_whole).fill(csp_nonce(), ctx["refreshed"])
+
+
+@bp.route("/panels/<code>/tracker/columns", methods=["POST"])
+@login_required
+def tracker_columns_choice(code: str):
+    """Remember the columns this user chose for the panel's tracker, then show it again."""
+    panel = queries.panel_or_404(code, current_policy())
+    form = TrackerColumnsForm()
+    if not form.validate_on_submit():
+        abort(400, "The form has expired. Go back, reload the page and try again.")
+    keys = [] if request.form.get("reset") else request.form.getlist("columns")
+    tracker_columns.remember(g.user, panel.code, keys)
+    db.session.commit()
+    flash("Columns reset to the standard ones" if not keys else "Your choice of columns is saved", "success")
+    back = TrackerParams.from_args(request.args).query()
+    return redirect(url_for(".tracker", code=panel.code, **back))
 
 
 def signed_in_or_401(view):

@@ -1,7 +1,7 @@
 """dedupe_models: the duplicate check's parameters, kept between runs (issue 17)
 
 Revision ID: 5d2f8a61c3e9
-Revises: a7c3e9d15b42
+Revises: c3d9e1f5a702
 Create Date: 2026-12-04 19:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '5d2f8a61c3e9'
-down_revision = 'a7c3e9d15b42'
+down_revision = 'c3d9e1f5a702'
 branch_labels = None
 depends_on = None
 

@@ -49,7 +49,7 @@ class ErasureResult:
     exports_held: list[int] = field(default_factory=list)  # export numbers not yet destroyed that held them
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+def chunks(ids: Sequence[int]) -> Iterable[list[int]]:
     ids = list(ids)
     for i in range(0, len(ids), CHUNK):
         yield ids[i:i + CHUNK]
@@ -73,13 +73,13 @@ def _delete_rows(table: Table, ids: list[int], seen: set[tuple[str, int]]) -> in
     seen.update((table.name, i) for i in ids)
     removed = 0
     for child, column in _referencing(table):
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             if "id" in child.c and child.c.id.primary_key:
                 child_ids = [r for (r,) in db.session.execute(select(child.c.id).where(column.in_(chunk)))]
                 removed += _delete_rows(child, child_ids, seen)
             else:  # an association row: nothing refers to it
                 removed += db.session.execute(delete(child).where(column.in_(chunk))).rowcount or 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         removed += db.session.execute(delete(table).where(table.c.id.in_(chunk))).rowcount or 0
     return removed
 
@@ -93,7 +93,7 @@ def _tombstones(case_ids: list[int], run: ErasureRun, result: ErasureResult) -> 
     """Write the tombstones; returns the erased cases' nominal ids by panel id."""
     nominal_ids: dict[int, set[int]] = {}
     today = clock.today()
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         rows = db.session.execute(
             select(Case.id, Case.uid, Case.panel_id, Case.ref, Case.referral_date, Case.exited_on, Case.nominal_id)
             .where(Case.id.in_(chunk))
@@ -113,7 +113,7 @@ def _tombstones(case_ids: list[int], run: ErasureRun, result: ErasureResult) -> 
 def _outstanding_exports(case_ids: list[int]) -> list[int]:
     """Exports not yet recorded destroyed that held these cases: copies erasure cannot reach."""
     found: set[int] = set()
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         found.update(db.session.execute(
             select(ExportRecord.id).join(ExportSubject, ExportSubject.export_id == ExportRecord.id)
             .where(ExportSubject.case_id.in_(chunk), ExportRecord.destroyed_at.is_(None))).scalars())
@@ -123,7 +123,7 @@ def _outstanding_exports(case_ids: list[int]) -> list[int]:
 def _orphans(nominal_ids: list[int]) -> list[int]:
     """Of these nominals, the ones no panel holds any more."""
     held: set[int] = set()
-    for chunk in _chunks(nominal_ids):
+    for chunk in chunks(nominal_ids):
         held.update(n for (n,) in db.session.execute(select(Case.nominal_id).where(Case.nominal_id.in_(chunk))))
     return [n for n in nominal_ids if n not in held]
 
@@ -133,7 +133,7 @@ def _with_merged(nominal_ids: list[int]) -> list[int]:
     out, frontier = set(nominal_ids), list(nominal_ids)
     while frontier:
         found = []
-        for chunk in _chunks(frontier):
+        for chunk in chunks(frontier):
             found += [n for (n,) in db.session.execute(select(Nominal.id).where(Nominal.merged_into_id.in_(chunk)))]
         frontier = [n for n in found if n not in out]
         out.update(frontier)
@@ -146,24 +146,24 @@ def _pseudonymise(case_ids: list[int], nominal_ids: list[int], on_panels: dict[s
     everywhere for a person erased altogether, on the erased panel for one another panel holds."""
     ev, shown = AccessEvent.__table__, AccessEventNominal.__table__
     named = and_(ev.c.subject != "", ev.c.nominal_id.is_not(None))
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         result.events += db.session.execute(
             update(ev).where(ev.c.case_id.in_(chunk), named).values(nominal_id=None)).rowcount or 0
-    for chunk in _chunks(nominal_ids):
+    for chunk in chunks(nominal_ids):
         result.events += db.session.execute(
             update(ev).where(ev.c.nominal_id.in_(chunk), named).values(nominal_id=None)).rowcount or 0
         result.events += db.session.execute(
             update(shown).where(shown.c.nominal_id.in_(chunk)).values(nominal_id=None)).rowcount or 0
     for code, ids in on_panels.items():
         on_panel = select(ev.c.seq).where(ev.c.panel_code == code)
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunks(sorted(ids)):
             result.events += db.session.execute(
                 update(ev).where(ev.c.nominal_id.in_(chunk), ev.c.panel_code == code, named)
                 .values(nominal_id=None)).rowcount or 0
             result.events += db.session.execute(
                 update(shown).where(shown.c.nominal_id.in_(chunk), shown.c.event_seq.in_(on_panel))
                 .values(nominal_id=None)).rowcount or 0
-    for chunk in _chunks(nominal_ids):  # written before events carried a subject: the chain covers the id
+    for chunk in chunks(nominal_ids):  # written before events carried a subject: the chain covers the id
         result.legacy_events += db.session.execute(
             select(db.func.count()).select_from(ev).where(ev.c.nominal_id.in_(chunk), ev.c.subject == "")
         ).scalar_one()
@@ -176,7 +176,7 @@ def erase_cases(case_ids: Sequence[int], run: ErasureRun, *, panel_codes: dict[i
     case_ids = sorted(set(case_ids))
     _secure_delete()
     if panel_codes:
-        for chunk in _chunks(case_ids):
+        for chunk in chunks(case_ids):
             for (pid,) in db.session.execute(select(Case.panel_id).where(Case.id.in_(chunk))):
                 code = panel_codes.get(pid, str(pid))
                 result.by_panel[code] = result.by_panel.get(code, 0) + 1
@@ -187,7 +187,7 @@ def erase_cases(case_ids: Sequence[int], run: ErasureRun, *, panel_codes: dict[i
     result.rows += _delete_rows(Case.__table__, case_ids, seen)
     result.cases = len(case_ids)
     gone = _with_merged(_orphans(nominal_ids))
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         result.nominal_uids += [u for (u,) in db.session.execute(select(Nominal.uid).where(Nominal.id.in_(chunk)))]
     result.rows += _delete_rows(Nominal.__table__, gone, seen)
     result.nominals = len(gone)

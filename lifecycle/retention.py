@@ -69,11 +69,11 @@ def plan(today: dt.date | None = None) -> Plan:
 def people_affected(case_ids: list[int]) -> int:
     """How many people the erasure would remove altogether (no case left on any panel)."""
     nominal_ids: set[int] = set()
-    for chunk in erasure._chunks(case_ids):
+    for chunk in erasure.chunks(case_ids):
         nominal_ids.update(n for (n,) in db.session.execute(select(Case.nominal_id).where(Case.id.in_(chunk))))
     erased = set(case_ids)
     kept: set[int] = set()
-    for chunk in erasure._chunks(sorted(nominal_ids)):
+    for chunk in erasure.chunks(sorted(nominal_ids)):
         for nid, cid in db.session.execute(select(Case.nominal_id, Case.id).where(Case.nominal_id.in_(chunk))):
             if cid not in erased:
                 kept.add(nid)

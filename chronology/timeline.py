@@ -63,6 +63,7 @@ class Entry:
     date_only: bool = False
     link: str | None = None
     link_text: str = "View the meeting"
+    meeting_id: int | None = None
 
     def sort_key(self) -> tuple:
         return (self.at, SOURCES.index(self.source), self.row_id)
@@ -179,10 +180,11 @@ def _meetings(case: Case, policy: Policy, link: Callable[[Meeting], str | None])
         when = meeting.date.strftime("%-d %B %Y")
         outcome = "Discussed" if item.discussed else "On the agenda, not discussed"
         yield Entry(at, MINUTES_CATEGORY, "meeting", item.id, f"{meeting.panel.code} meeting on {when}", "",
-                    outcome, link=link(meeting))
+                    outcome, link=link(meeting), meeting_id=meeting.id)
         if item.rag_decision or item.next_review or item.disclosure_considered is not None:
             yield Entry(at, "risk", "decision", item.id, f"Decision at the {meeting.panel.code} meeting on {when}",
-                        _by(decided_by.get(item.decided_by_id)), _decision_text(item, policy), link=link(meeting))
+                        _by(decided_by.get(item.decided_by_id)), _decision_text(item, policy), link=link(meeting),
+                        meeting_id=meeting.id)
 
 
 def _decision_text(item: AgendaItem, policy: Policy) -> str:

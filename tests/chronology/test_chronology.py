@@ -11,8 +11,8 @@ from cohort import services
 from cohort.models import Action, Case
 from core import clock
 from core.extensions import db
-from sharing.models import AccessEvent
 from sharing.gateway import case_version
+from sharing.models import AccessEvent
 from tests.cohort.test_tracker_helpers import make_case, policy_for
 from tests.support import clock_at
 
@@ -188,3 +188,18 @@ def test_an_import_that_changes_fields_names_only_those_the_viewer_may_read(logi
     login_as("police")  # risk, not resettlement
     html = client.get(f"/cases/{case.id}/chronology").get_data(as_text=True)
     assert "Imported from cohort.csv: changed risk level</div>" in html and "accommodation" not in html.lower()
+
+
+def test_the_api_gives_the_same_entries(login_as, client, case, partnership, api_token):
+    login_as("police")
+    _work_through_pages(client, case, partnership)
+    headers = {"Authorization": f"Bearer {api_token('police')}"}
+    body = client.get(f"/api/v1/cases/{case.id}/chronology", headers=headers).get_json()
+    assert [e["title"] for e in body["entries"]] == titles(client.get(f"/cases/{case.id}/chronology").get_data(
+        as_text=True))
+    risk = client.get(f"/api/v1/cases/{case.id}/chronology?category=risk", headers=headers).get_json()
+    assert [(e["title"], e["detail"], e["category"]) for e in risk["entries"]] == [
+        ("RAG not set to Red", "Arrested again", "risk")]
+    dwp = {"Authorization": f"Bearer {api_token('dwp')}"}
+    assert client.get(f"/api/v1/cases/{case.id}/chronology", headers=dwp).get_json()["entries"] == []
+    assert client.get(f"/api/v1/cases/{case.id}/chronology?category=nope", headers=headers).status_code == 422

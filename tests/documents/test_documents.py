@@ -202,3 +202,15 @@ def test_an_upload_is_in_the_chronology(login_as, client, case):
     post_file(client, case, PDF, "Care plan.pdf")
     html = client.get(f"/cases/{case.id}/chronology?category=health").get_data(as_text=True)
     assert "Document added" in html and "Care plan.pdf" in html and "Download" in html
+
+
+def test_the_api_lists_readable_documents(login_as, client, case, api_token):
+    login_as("health")
+    post_file(client, case, PDF, "Clinic letter.pdf")
+    (doc,) = stored()
+    health = {"Authorization": f"Bearer {api_token('health')}"}
+    body = client.get(f"/api/v1/cases/{case.id}/documents", headers=health).get_json()
+    assert [(d["id"], d["name"], d["category"], d["kind"]) for d in body["documents"]] == [
+        (doc.id, "Clinic letter.pdf", "health", "pdf")]
+    police = {"Authorization": f"Bearer {api_token('police')}"}
+    assert client.get(f"/api/v1/cases/{case.id}/documents", headers=police).get_json() == {"documents": []}

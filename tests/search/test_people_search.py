@@ -128,3 +128,17 @@ def test_a_search_term_in_a_request_line_is_redacted_in_the_json_logs():
                                None, None)
     line = JsonFormatter().format(record)
     assert "Ivor" not in line and "q=[redacted]&page=2" in line and "rag=red" in line
+
+
+def test_the_api_searches_by_post(client, people, api_token):
+    headers = {"Authorization": f"Bearer {api_token('police')}"}
+    body = client.post("/api/v1/search", json={"q": "Bill Smith"}, headers=headers).get_json()
+    assert [p["name"] for p in body["people"]][0] == "William Smith" and body["too_many"] is False
+    first = body["people"][0]
+    assert first["identifiers"] == {"PNC ID": "2001/0012345A"}
+    assert [c["panel"] for c in first["cases"]] == ["IOM", "MAPPA"]
+    dwp = {"Authorization": f"Bearer {api_token('dwp')}"}
+    assert client.post("/api/v1/search", json={"q": "Maud Hidden"}, headers=dwp).get_json()["people"] == []
+    assert client.post("/api/v1/search", json={"q": " "}, headers=headers).status_code == 422
+    admin = {"Authorization": f"Bearer {api_token('admin')}"}
+    assert client.post("/api/v1/search", json={"q": "Bill Smith"}, headers=admin).status_code == 403

@@ -120,7 +120,7 @@ def data_quality():
     if cases is None:
         audit.refused("data quality: the category is withheld on this panel", panel=panel)
         abort(403)
-    _log(cases, ["identity", q.DATA_QUALITY[code][0]], f"data quality: {code}")
+    _log(cases, ["identity", q.DATA_QUALITY[code][0]], f"data quality: {q.DATA_QUALITY[code][1].lower()}")
     rows = [{"case": c, "name": display_name(c, policy), "rag": None, "risk": False} for c in cases]
     return render_template("dashboards/cases.html", title=f"{q.DATA_QUALITY[code][1]}: {panel.name}", rows=rows,
                            total=len(rows), intro="Live cases on the panel with this gap in their record.")

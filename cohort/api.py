@@ -160,7 +160,8 @@ def list_panels():
         "status": {"type": "string", "enum": list(CASE_STATUSES)},
         "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
     },
-    responses={200: CASES_PAGE, 403: "Filtering by rag without risk read on the panel", 404: NOT_FOUND_PANEL,
+    responses={200: CASES_PAGE, 403: "Filtering by rag without risk read on the panel, or the agency's sharing "
+                                     "on the panel has lapsed (the answer says which agreement)", 404: NOT_FOUND_PANEL,
                422: "A rag or status outside its list (an empty one too), or a page outside 1..1,000,000"},
 )
 def list_cases(code: str):

@@ -55,7 +55,7 @@ def test_api_add_list_and_update_actions(cases, client, api_token, partnership):
 
     action_id = made["id"]
     resp = client.patch(f"/api/v1/actions/{action_id}", headers=_auth(token), json={"status": "could_not"})
-    assert resp.status_code == 422 and "why" in resp.get_json()["error"]
+    assert resp.status_code == 422 and "note" in resp.get_json()["error"]  # could_not says why
     for status, note in (("could_not", "No answer at the door"), ("not_done", None), ("in_progress", "Booked")):
         resp = client.patch(f"/api/v1/actions/{action_id}", headers=_auth(token),
                             json={"status": status, **({"note": note} if note else {})})

@@ -117,8 +117,12 @@ def test_an_expired_agreement_stops_sharing_on_its_expiry_day_in_london(app, wor
         assert IOM_CANARY not in resp.get_data(as_text=True), path
     for path in ("/", "/panels"):
         assert IOM_CANARY not in client.get(path).get_data(as_text=True)
-    for path in (f"/api/v1/cases/{iom}", "/api/v1/panels/IOM/cases"):
-        assert client.get(path, headers=headers).status_code == 404
+    assert client.get(f"/api/v1/cases/{iom}", headers=headers).status_code == 404  # a case: nothing said
+    # the panel itself, which police was party to, says why (issue 18), and nothing of its cases
+    lapsed = client.get("/api/v1/panels/IOM/cases", headers=headers)
+    assert lapsed.status_code == 403 and IOM_CANARY not in lapsed.get_data(as_text=True)
+    assert lapsed.get_json()["error"] == ("Sharing on IOM under agreement ISA-IOM-TEST expired on 31 March 2027. "
+                                          "Ask the panel coordinator.")
     assert "IOM" not in [p["code"] for p in client.get("/api/v1/panels", headers=headers).get_json()["panels"]]
     # the evening before, it was still in force
     clock.set_now(clock_at("2027-03-30T23:00:00"))

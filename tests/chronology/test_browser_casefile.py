@@ -83,11 +83,11 @@ def test_overdue_action_marked_done_shows_in_the_chronology(page_for, world):
     page = page_for("police")
     case_id = world["case"]
     page.goto(f"/cases/{case_id}#actions")
-    assert page.locator("#actions ~ table .govuk-tag--red").first.inner_text() == "Overdue"
+    assert page.locator("table .govuk-tag--red", has_text="Overdue").count() == 1
     clock.set_now(clock_at("2026-11-23T10:05:00"))  # five minutes after the note
     with page.expect_navigation():
         page.click("button:has-text('Mark done')")
-    assert page.locator("#actions ~ table .govuk-tag--green").first.inner_text() == "Done"
+    assert page.locator("table .govuk-tag--green", has_text="Done").count() == 1
     page.click("text=View the full chronology")
     titles = page.locator(".moj-timeline__title").all_inner_texts()
     assert titles[0] == "Action 1: done" and "Action 1 agreed" in titles

@@ -462,8 +462,10 @@ def agenda_print(meeting_id: int):
     if rows is None:
         abort(404)
     agendas.log_view(meeting, rows, policy, action="print")
+    items, info = agendas.split(rows)
     return render_template("panels/agenda_print.html", title=f"Agenda: {meeting.panel.name}", meeting=meeting,
-                           rows=rows, labels=agendas.REASON_LABELS, withheld=policy.withheld_message(meeting.panel_id))
+                           rows=items, info=info, capacity=meeting.panel.capacity, labels=agendas.REASON_LABELS,
+                           withheld=policy.withheld_message(meeting.panel_id))
 
 
 def _agenda_change(meeting_id: int, change) -> object:

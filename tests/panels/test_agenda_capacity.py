@@ -170,3 +170,15 @@ def _refer(given: str, **fields):
                  policy=Policy(police), status="active", referral_date=None, **fields)
     db.session.commit()
     return case
+
+
+def test_the_printed_agenda_pack_has_both_lists(small_panel, login_as, client):
+    c = small_panel
+    meeting = _dec2()
+    login_as("coord")
+    page = client.get(f"/meetings/{meeting.id}/agenda/print").get_data(as_text=True)
+    discussion = page[page.index('id="agenda"'):page.index('id="for-information"')]
+    information = page[page.index('id="for-information"'):]
+    assert "For discussion (3 of 3 places)" in page
+    assert c["red1"].ref in discussion and c["green"].ref not in discussion
+    assert c["green"].ref in information and c["red1"].ref not in information

@@ -49,6 +49,14 @@ LABELS: dict[str, str] = {
     "in_progress": "In progress",
     "could_not": "Could not be done",
     "not_done": "Not done",
+    "proposed": "Agreed (opens when the meeting closes)",
+    # Referral decisions and inclusion reviews (issue 14)
+    "awaiting_decision": "Awaiting a decision",
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "deferred": "Deferred",
+    "keep": "Still meets the panel's criteria",
+    "remove": "Removed from the panel",
     # Agenda and tracker reasons
     "new_referral": "New referral",
     "no_engagement_3m": "No engagement for 3+ months",

@@ -17,6 +17,7 @@ from auth.decorators import roles_required
 from cohort import dedupe, merging, overlaps
 from cohort.models import Merge
 from core import clock
+from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
 from sharing import audit
 from sharing.policy import current_policy
@@ -139,6 +140,8 @@ def decide(candidate_id: int):
         if form.keep.data is None:
             form.keep.errors = ["Choose which record to keep"]
             return _pair_page(item, form)
+        if not confirmed():
+            return ask(_merge_confirmation(item, form))
         try:
             row = merging.merge(cand, form.keep.data, policy)
         except merging.MergeError as exc:
@@ -147,6 +150,19 @@ def decide(candidate_id: int):
         kept = item.a if row.kept_id == item.a.nominal.id else item.b
         flash(f"Merged: {kept.name}'s record now holds both records' cases (merge {row.id}).", "success")
     return redirect(url_for(".queue"))
+
+
+def _merge_confirmation(item: dedupe.QueueItem, form) -> Confirmation:
+    """Merging moves every case of one record to the other: say which way before doing it."""
+    kept, other = (item.a, item.b) if str(form.keep.data) == str(item.a.nominal.id) else (item.b, item.a)
+    cid = item.candidate.id
+    return Confirmation(
+        title="Merge these two records?",
+        consequences=[f"{kept.name}'s record is kept. It takes every case, alias and missing identifier of "
+                      f"{other.name}'s record, which then stops being a separate person on every panel.",
+                      "An administrator can undo the merge from the merge history."],
+        button="Merge the records", action=url_for(".decide", candidate_id=cid),
+        fields={form.keep.name: str(form.keep.data), "decision": "merge"}, cancel=url_for(".pair", candidate_id=cid))
 
 
 # -- the admin's undo -------------------------------------------------------------------------

@@ -59,6 +59,9 @@ def test_analyst_merges_one_pair_and_rejects_another(page_for, world):
 
     merge_pair.get_by_label(re.compile(r"Keep record [AB] \(William Hargreaves\)")).check()
     merge_pair.get_by_role("button", name=re.compile("Same person: merge")).click()
+    assert page.locator("h1").inner_text() == "Merge these two records?"  # asked first
+    assert "William Hargreaves's record is kept" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Merge the records").click()
     page.wait_for_url(re.compile(r"/duplicates$"))
     assert "Merged:" in page.content()
     assert page.locator("section.app-dedupe-pair", has_text="Bill Hargreaves").count() == 0

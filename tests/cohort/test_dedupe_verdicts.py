@@ -125,7 +125,7 @@ def test_a_confirmed_pair_trains_the_next_run(runner, client, login_as, register
     assert [m.confirmed for m in models()] == [0]
     cid = candidate(a, b).id
     login_as("analyst")
-    resp = client.post(f"/duplicates/{cid}", data={f"pair-{cid}-keep": str(a), "decision": "merge"})
+    resp = client.post(f"/duplicates/{cid}", data={f"pair-{cid}-keep": str(a), "decision": "merge", "confirm": "yes"})
     assert resp.status_code == 302
     cli_pairs(runner)
     db.session.expire_all()

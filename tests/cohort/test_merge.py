@@ -61,7 +61,8 @@ def people(partnership):
 def merge_through_the_page(client, login_as, people, keep: int):
     login_as("analyst")
     cid = people["candidate"]
-    return client.post(f"/duplicates/{cid}", data={f"pair-{cid}-keep": str(keep), "decision": "merge"})
+    data = {f"pair-{cid}-keep": str(keep), "decision": "merge", "confirm": "yes"}
+    return client.post(f"/duplicates/{cid}", data=data)
 
 
 def test_merge_moves_cases_and_fills_identifiers(client, login_as, people):
@@ -198,6 +199,22 @@ def test_the_live_case_is_kept_when_the_kept_record_had_exited(partnership):
     merging.unmerge(row, policy_for("admin").user)
     db.session.commit()
     assert snapshot([kept.id, merged.id]) == before
+
+
+def test_merging_asks_first_and_says_which_record_is_kept(client, login_as, people):
+    from tests.html import Page
+
+    login_as("analyst")
+    cid = people["candidate"]
+    keep = db.session.get(DuplicateCandidate, cid).nominal_a_id
+    page = Page(client.post(f"/duplicates/{cid}", data={f"pair-{cid}-keep": str(keep), "decision": "merge"}))
+    assert page.status == 200 and page.h1 == ["Merge these two records?"]
+    assert "record is kept" in page.visible_text() and "An administrator can undo the merge" in page.visible_text()
+    assert db.session.execute(db.select(Merge)).first() is None  # nothing merged yet
+    (form,) = [f for f in page.forms if f.fields.get("confirm") == "yes"]
+    assert form.fields[f"pair-{cid}-keep"] == str(keep) and form.fields["decision"] == "merge"
+    assert client.post(form.action, data=form.fields).status_code == 302
+    assert db.session.execute(db.select(Merge)).scalar_one().kept_id == keep
 
 
 def test_merge_needs_a_choice_and_is_never_automatic(client, login_as, people):

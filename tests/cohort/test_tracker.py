@@ -42,7 +42,7 @@ def drop_grant(agency: str, category: str, isa_ref: str = "ISA-IOM-TEST") -> Non
 def cohort(partnership):
     a = make_case(partnership, given="Zoë", family="O'Brien", rag="red", lead_officer="DC Sharp",
                   lead_agency_id=partnership.agencies["POLICE"].id, last_engagement=dt.date(2026, 11, 1),
-                  identity={"pnc": "2001/0012345A"})
+                  identity={"pnc": "2001/0012345A"}, next_review=dt.date(2026, 12, 15))  # reviewed: next not yet due
     b = make_case(partnership, given="Nguyễn Thị", family="Lan", rag="amber", last_engagement=dt.date(2026, 7, 1),
                   lead_agency_id=partnership.agencies["NPS"].id, next_review=dt.date(2026, 11, 20))
     c = make_case(partnership, given="Piotr", family="Wojciechowski-Kaczmarek", rag="green",

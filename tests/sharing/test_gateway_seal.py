@@ -24,6 +24,7 @@ MAY_UNSEAL = {
     "panels/kpis.py": "indicators over panels whose category the viewer reads",
     "equality/monitoring.py": "aggregate equality counts over a panel whose identity the viewer reads",
     "panels/meetings.py": "a decision applied with its recorder's grants",
+    "panels/inclusion.py": "an inclusion decision's reason carried into the exit it decides (grant checked)",
     "search/queries.py": "scoring a bounded set of candidates the viewer may see (people search)",
     "lifecycle/subject_access.py": "a subject access report for the data protection officer",
     "lifecycle/rectification.py": "a correction the data protection officer makes, with a reason",

@@ -13,7 +13,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from core.config import build_config, check_production
+from core import clock
+from core.config import as_if_on, build_config, check_production
 from core.extensions import csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cfg = build_config(overrides)
     check_production(cfg)
+    clock.run_as_if_on(as_if_on(cfg))
     app = TrackerApp(
         __name__,
         root_path=str(ROOT),

@@ -11,13 +11,24 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 _frozen: dt.datetime | None = None
+_as_if_on: dt.date | None = None  # TRACKER_TODAY: every process of an instance lives on this date
 
 
 def utcnow() -> dt.datetime:
     """The current instant as a naive UTC datetime (how every timestamp column stores it)."""
     if _frozen is not None:
         return _frozen.astimezone(dt.UTC).replace(tzinfo=None)
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC)
+    if _as_if_on is not None:
+        # the real time of day in London, on the chosen date (so every process agrees on the day)
+        now = now + (_as_if_on - now.astimezone(LONDON).date())
+    return now.replace(tzinfo=None)
+
+
+def run_as_if_on(day: dt.date | None) -> None:
+    """TRACKER_TODAY (demos and acceptance checks): the date every rule runs on; None: the real one."""
+    global _as_if_on
+    _as_if_on = day
 
 
 def today() -> dt.date:

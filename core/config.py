@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -61,6 +62,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ARGON2_MEMORY_COST": 65536,
         "START_SCHEDULER": env.get("START_SCHEDULER") == "1",
         "TIMEZONE": "Europe/London",
+        # Demos and acceptance checks: run as if on this date (YYYY-MM-DD); refused in production.
+        "TRACKER_TODAY": env.get("TRACKER_TODAY") or None,
         # E-mail (notifications): without SMTP_HOST, messages are printed to the console (development).
         "SMTP_HOST": env.get("SMTP_HOST") or None,
         "SMTP_PORT": int(env.get("SMTP_PORT") or 25),
@@ -125,6 +128,19 @@ def trusted_proxies(value: Any) -> int:
         raise ConfigError(f"Refusing to start: TRUSTED_PROXIES must be a whole number of proxies (0, 1, 2...), "
                           f"not {value!r}.")
     return int(text)
+
+
+def as_if_on(cfg: dict[str, Any]) -> dt.date | None:
+    """The TRACKER_TODAY date, checked: a demo clock is refused in production."""
+    value = cfg.get("TRACKER_TODAY")
+    if not value:
+        return None
+    if cfg.get("TRACKER_ENV") == "production":
+        raise ConfigError("Refusing to start: TRACKER_TODAY is for demos and checks; unset it (production).")
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"Refusing to start: TRACKER_TODAY must be a date like 2026-12-04, not {value!r}.") from None
 
 
 def check_production(cfg: dict[str, Any]) -> None:

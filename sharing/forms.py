@@ -25,8 +25,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
 from sharing.crypto import CATEGORIES
 
-ACCESS_CHOICES = [("", "None"), ("r", "Read"), ("rw", "Read and write")]
-ACCESS_LABELS = {"": "None", "r": "Read", "rw": "Read and write"}
+ACCESS_CHOICES = [("", "No access"), ("r", "Read"), ("rw", "Read and write")]
+ACCESS_LABELS = {"": "No access", "r": "Read", "rw": "Read and write"}
 
 
 def grant_field_name(agency_id: int, category: str) -> str:

@@ -17,8 +17,6 @@ from markupsafe import Markup
 
 from auth.decorators import login_required, totp_pending
 from chronology.routes import case_entries
-from documents.services import documents as case_documents
-from documents.services import writable_categories
 from cohort import queries, services, tracker_columns
 from cohort.forms import (
     CATEGORY_LABELS,
@@ -45,6 +43,8 @@ from core import clock
 from core.extensions import db
 from core.security import csp_nonce
 from core.templating import format_date
+from documents.services import documents as case_documents
+from documents.services import writable_categories
 from sharing import audit
 from sharing.gateway import case_version, display_name, unsealed, view_case
 from sharing.policy import current_policy

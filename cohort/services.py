@@ -188,9 +188,9 @@ def refer(
     if existing is not None:
         existing.status = status
         existing.referral_date = referral_date or clock.today()
-        existing.exited_on = None
         existing.next_review = existing.referral_date + dt.timedelta(
             days=panel.interval_for(existing.rag, existing.mappa_level, existing.mappa_category))
+        existing.exited_on = None
         existing.exit_reason = None
         add_event(existing, "re-referred", user)
         db.session.flush()
@@ -203,10 +203,10 @@ def refer(
     )
     for field, value in fields.items():
         setattr(case, field, value)
-    db.session.add(case)
     if case.next_review is None:  # the first review, one of the panel's intervals after referral
         days = panel.interval_for(case.rag, case.mappa_level, case.mappa_category)
         case.next_review = case.referral_date + dt.timedelta(days=days)
+    db.session.add(case)
     db.session.flush()
     add_event(case, "referred", user)
     audit.record("create", user=user, panel=panel, nominal_id=nominal.id, case_id=case.id,

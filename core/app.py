@@ -139,10 +139,10 @@ def _import_models() -> None:
     import cohort.models  # noqa: F401
     import documents.models  # noqa: F401
     import equality.models  # noqa: F401
+    import lifecycle.models  # noqa: F401
     import notifications.models  # noqa: F401
     import panels.models  # noqa: F401
     import sharing.models  # noqa: F401
-    import lifecycle.models  # noqa: F401
 
 
 def _configure_templates(app: Flask) -> None:

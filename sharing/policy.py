@@ -12,8 +12,8 @@ import functools
 from dataclasses import dataclass, field
 
 from core import clock
-from core.labels import label
 from core.extensions import db
+from core.labels import label
 from sharing.crypto import CATEGORIES
 from sharing.gateway import agreements_in_force
 

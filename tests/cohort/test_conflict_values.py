@@ -3,11 +3,20 @@ value the user sent — not just "changed lead officer" — and only fields the 
 
 from __future__ import annotations
 
+import pytest
+
 from cohort import services
 from core.extensions import db
-from tests.cohort.test_case import case, fresh, version_of  # noqa: F401  (case is a fixture)
-from tests.cohort.test_tracker_helpers import policy_for
+from tests.cohort.test_case import fresh, version_of
+from tests.cohort.test_tracker_helpers import make_case, policy_for
 from tests.html import Page
+
+
+@pytest.fixture
+def case(partnership):
+    made = make_case(partnership, given="Zoë", family="O'Brien", rag="amber", lead_officer="DC Sharp")
+    db.session.commit()
+    return made
 
 
 def _compared(page: Page) -> dict[str, tuple[str, str]]:

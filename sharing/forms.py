@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
+from core.labels import label
 from sharing.crypto import CATEGORIES
 
 ACCESS_CHOICES = [("", "No access"), ("r", "Read"), ("rw", "Read and write")]
@@ -96,12 +97,12 @@ class LogFilterForm(FlaskForm):
     submit = SubmitField("Apply filters", widget=GovSubmitInput())
 
     def set_choices(self, choices: dict[str, list[str]]) -> None:
-        def opts(values, label):
-            return [("", label)] + [(v, v) for v in values]
+        def opts(values, any_label, words=str):
+            return [("", any_label)] + [(v, words(v)) for v in values]
 
         self.agency.choices = opts(choices["agencies"], "Any agency")
-        self.action.choices = opts(choices["actions"], "Any action")
-        self.outcome.choices = opts(choices["outcomes"], "Any outcome")
+        self.action.choices = opts(choices["actions"], "Any action", label)
+        self.outcome.choices = opts(choices["outcomes"], "Any outcome", label)
         self.panel.choices = opts(choices["panels"], "Any panel")
 
 

@@ -88,11 +88,13 @@ def test_overdue_action_marked_done_shows_in_the_chronology(page_for, world):
     with page.expect_navigation():
         page.click("button:has-text('Mark done')")
     assert page.locator("table .govuk-tag--green", has_text="Done").count() == 1
-    page.click("text=View the full chronology")
+    with page.expect_navigation():
+        page.click("text=View the full chronology")
     titles = page.locator(".moj-timeline__title").all_inner_texts()
     assert titles[0] == "Action 1: done" and "Action 1 agreed" in titles
     page.select_option("#category", "intelligence")
-    page.click("button:has-text('Filter')")
+    with page.expect_navigation():  # the filter is a GET form: read the new page, not the one leaving
+        page.click("button:has-text('Filter')")
     assert page.locator(".moj-timeline__title").all_inner_texts() == ["Intelligence note"]
     assert "category=intelligence" in page.url
 

@@ -145,7 +145,7 @@ def test_who_has_seen_this_nominal(login_as, logged):
     html = client.get(f"/access-log/nominals/{nominal_id}").get_data(as_text=True)
     body = "".join(_rows(html))
     assert "police@test.example" in body and "dwp@test.example" in body and "coord@test.example" in body
-    assert "identity, risk" in body and "cohort export" in body
+    assert "Identity, Risk" in body and "cohort export" in body
     assert "another nominal" not in body and "Loggy" not in html  # no case data, only the log
     last = db.session.execute(db.select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).scalar_one()
     assert (last.action, last.nominal_id, last.user_email) == ("view", nominal_id, "auditor@test.example")

@@ -271,7 +271,9 @@ def test_the_whole_sitting_by_keyboard(sqlite_only, make_case, meeting_on, page_
     _tab_to(page, "#save-next")
     page.keyboard.press("Enter")
     page.locator("#progress").get_by_text("1 of 2 discussed").wait_for()
-    assert page.evaluate("() => document.activeElement.id") == "item-heading"
+    # focus moves to the next item's heading once htmx has settled the swap (it may lag the text)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'item-heading'",
+                           timeout=5000)
     assert page.locator("#item-heading").inner_text() != heading
     _tab_to(page, "#save-next")  # the second: discussed, no change of RAG
     page.keyboard.press("Enter")

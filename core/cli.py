@@ -6,8 +6,8 @@ import importlib
 
 from flask import Flask
 
-CLI_MODULES = ("auth.cli", "sharing.cli", "cohort.cli", "cohort.dedupe_cli", "panels.cli", "core.demo", "core.backup",
-               "notifications.cli", "lifecycle.cli")
+CLI_MODULES = ("auth.cli", "sharing.cli", "partnership.cli", "cohort.cli", "duplicates.cli", "panels.cli",
+               "core.demo", "core.backup", "notifications.cli", "lifecycle.cli")
 
 
 def register_cli(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""`flask partnership load`, `flask audit verify`, `flask keys ...`."""
+"""`flask audit verify`, `flask keys ...`."""
 
 from __future__ import annotations
 
@@ -11,32 +11,9 @@ from core.db import immediate_transactions
 from core.extensions import db
 from sharing import audit, audit_head
 from sharing.crypto import ensure_data_keys
-from sharing.partnership import PartnershipError, load_file
 
-partnership_cli = AppGroup("partnership", help="The partnership file: agencies, panels, agreements, users.")
 audit_cli = AppGroup("audit", help="The access log.")
 keys_cli = AppGroup("keys", help="Data keys for field-level encryption.")
-
-
-@partnership_cli.command("load")
-@click.argument("path", type=click.Path(dir_okay=False))
-def partnership_load(path: str) -> None:
-    """Upsert agencies, panels, ISAs and users from a YAML or JSON partnership file."""
-    ensure_data_keys()
-    try:
-        # SQLite: hold the write lock from the start; the load reads before it writes and
-        # appends to the access log, and a reading transaction cannot wait for the lock.
-        with immediate_transactions():
-            result = load_file(path)
-            audit.record("admin", purpose="partnership load", detail=result.summary())
-            db.session.commit()
-    except PartnershipError as exc:
-        db.session.rollback()
-        click.echo(f"The partnership file has {len(exc.problems)} problem(s); nothing was written:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(1)
-    click.echo(result.summary())
 
 
 @audit_cli.command("verify")
@@ -88,4 +65,4 @@ def keys_rotate(only: str | None, resume: bool, batch: int) -> None:
         sys.exit(1)
 
 
-CLI_GROUPS = (partnership_cli, audit_cli, keys_cli)
+CLI_GROUPS = (audit_cli, keys_cli)

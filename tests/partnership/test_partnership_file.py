@@ -115,7 +115,7 @@ def test_an_invalid_file_names_every_problem_and_writes_nothing(app, runner, tmp
     (lambda d: d["isas"][1].update(ref="ISA-IOM-TEST"), "isas[1].ref: ISA-IOM-TEST appears twice"),
     (lambda d: d["users"][0].update(password="short"), "users[0].password: Password must be"),
     (lambda d: d["users"][1].update(email=d["users"][0]["email"].upper()),
-     "users[1].email: police@test.example appears twice"),
+     "users[1].email: admin@test.example appears twice"),
     (lambda d: d["users"][0].update(roles=[]), "users[0].roles: list one or more of"),
     (lambda d: d.update(region="wales"), "region: 'wales' is not one of"),
     (lambda d: d.update(panels={"IOM": {}}), "panels: must be a list"),

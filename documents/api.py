@@ -1,6 +1,16 @@
-"""GET /api/v1/cases/<id>/documents: the case's documents the caller may read (not their bytes)."""
+"""The case's documents through the API: the list the caller may read, and each one's content.
+
+A document in a category the caller may not read answers the same 404 as one that does not
+exist (and both are logged as refusals, as on the page); a download that succeeds is logged
+as an export of its category, exactly as the page download is, since the file leaves the
+service either way.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, abort
 
 from cohort import queries
 from core.api import ID, api, endpoint, shape
@@ -11,12 +21,14 @@ from sharing.crypto import CATEGORIES
 from sharing.policy import current_policy
 
 DOCUMENT = shape("CaseDocument", {
-    "type": "object", "required": ["id", "name", "category", "kind", "size", "uploaded_at", "by", "download"],
+    "type": "object",
+    "required": ["id", "name", "category", "kind", "size", "uploaded_at", "by", "download", "content"],
     "properties": {
         "id": ID, "name": {"type": "string"}, "category": {"type": "string", "enum": list(CATEGORIES)},
         "kind": {"type": "string", "enum": list(KINDS)}, "size": {"type": "integer", "minimum": 1},
         "uploaded_at": {"type": "string"}, "by": {"type": "string"},
         "download": {"type": "string", "description": "The page path that downloads it (signed-in session)"},
+        "content": {"type": "string", "description": "The API path that downloads it (this token)"},
     },
 })
 
@@ -36,4 +48,34 @@ def case_documents(case_id: int):
         "id": d.id, "name": d.name, "category": d.category, "kind": d.kind, "size": d.size,
         "uploaded_at": d.uploaded_at.isoformat() + "Z", "by": d.by,
         "download": f"/cases/{case.id}/documents/{d.id}",
+        "content": f"/api/v1/cases/{case.id}/documents/{d.id}/content",
     } for d in docs]}
+
+
+NOT_FOUND = "There is no document with that number on this case"
+CONTENT = ({"type": "string", "format": "binary"},
+           "The document's bytes (Content-Disposition names the file; its kind is in the list)",
+           "application/octet-stream")
+
+
+@api.get("/cases/<int:case_id>/documents/<int:document_id>/content")
+@endpoint("Download a document the caller may read (logged as an export of its category)",
+          responses={200: CONTENT,
+                     404: "No such case on a panel the caller takes part in, or no document with that number "
+                          "on the case in a category the caller may read (the same answer)"})
+def document_content(case_id: int, document_id: int):
+    policy = current_policy()
+    case = queries.case_or_404(case_id, policy)
+    doc = services.readable_document(case, document_id, policy)
+    if doc is None:
+        audit.refused("document: none readable with that number on the case", panel=case.panel, case_id=case.id)
+        abort(404, NOT_FOUND)
+    name, _content_type, data = services.content_of(doc, policy)
+    audit.record("export", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=[doc.category],
+                 detail=f"document {doc.id} downloaded ({doc.kind}, {doc.size} bytes)")
+    # octet-stream whatever the kind: the client saves it, never renders it (the list gives its kind)
+    resp = Response(data, content_type="application/octet-stream")
+    resp.headers["Content-Disposition"] = f"attachment; filename=\"document\"; filename*=UTF-8''{quote(name)}"
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

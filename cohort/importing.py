@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auth.models import Agency
-from cohort import dedupe_keys
-from cohort.matching.normalise import normalise_identifier
 from cohort.models import Case, CaseEvent, Nominal, RagChange
 from cohort.services import visible_nominal_ids
 from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
 from core import clock
 from core.bulk import copy_rows
 from core.extensions import db
+from duplicates import keys as dedupe_keys
+from duplicates.matching.normalise import normalise_identifier
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index, index_nominal

@@ -93,7 +93,7 @@ class Nominal(UidMixin, TimestampMixin, db.Model):
     postcode = Encrypted("contact")
 
     cases: Mapped[list[Case]] = relationship(back_populates="nominal", foreign_keys="Case.nominal_id")
-    # Keyed hashes of the duplicate matcher's blocking keys (cohort.dedupe_keys), kept by
+    # Keyed hashes of the duplicate matcher's blocking keys (duplicates.keys), kept by
     # sharing.blind_index.index_nominal whenever the identity changes.
     block_keys: Mapped[list[NominalBlockKey]] = relationship(
         back_populates="nominal", cascade="all, delete-orphan", passive_deletes=True
@@ -265,7 +265,7 @@ class Note(UidMixin, db.Model):
 
 
 class NominalBlockKey(db.Model):
-    """One blocking key of a nominal as a truncated keyed hash (cohort.dedupe_keys).
+    """One blocking key of a nominal as a truncated keyed hash (duplicates.keys).
 
     The duplicate check pairs nominals sharing a (kind, token) without decrypting anyone;
     only the nominals in those pairs are decrypted and compared.

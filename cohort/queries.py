@@ -19,13 +19,13 @@ from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
 from sqlalchemy.orm import aliased, lazyload, load_only
 
 from auth.models import Agency, partner_agencies
-from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
 from cohort.page_cache import page_cache
 from cohort.services import visible_nominal_ids, visible_nominals
 from core import clock
 from core.errors import ExplainedForbidden
 from core.extensions import db
+from duplicates.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index

@@ -57,7 +57,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-API_MODULES = ("auth.api", "cohort.api", "cohort.dedupe_api", "panels.api", "sharing.api", "notifications.api",
+API_MODULES = ("auth.api", "cohort.api", "duplicates.api", "panels.api", "sharing.api", "notifications.api",
                "lifecycle.api", "chronology.api", "search.api", "documents.api")
 
 SHAPES: dict[str, dict[str, Any]] = {}  # name -> JSON Schema: the document's components/schemas

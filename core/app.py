@@ -214,16 +214,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import auth.routes
-    import cohort.dedupe_routes
     import cohort.io_routes
     import cohort.routes
+    import duplicates.routes
     import panels.routes
     import sharing.routes
     from core.api import api, load_api_routes
 
     for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp):
         app.register_blueprint(bp)
-    app.register_blueprint(cohort.dedupe_routes.bp)
+    app.register_blueprint(duplicates.routes.bp)
     import notifications.routes
 
     app.register_blueprint(notifications.routes.bp)

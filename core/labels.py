@@ -97,7 +97,7 @@ LABELS: dict[str, str] = {
     "refused": "Refused",
     "disclosure": "Disclosed",
     "erasure": "Erased",
-    # Duplicate check bands (cohort.dedupe.band)
+    # Duplicate check bands (duplicates.candidates.band)
     "probable": "Probably the same person",
     "review": "Possibly the same person: needs review",
     # Equality monitoring: the dimensions, and values that are not census categories

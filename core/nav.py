@@ -8,8 +8,8 @@ from flask import current_app, request, url_for
 NAV = (
     ("Dashboard", "panels.dashboard", ("coordinator", "practitioner", "analyst")),
     ("Panels", "panels.index", ("coordinator", "practitioner", "analyst")),
-    ("Duplicates", "cohort_dedupe.queue", ("analyst", "admin")),
-    ("Overlaps", "cohort_dedupe.overlaps", ("analyst", "coordinator")),
+    ("Duplicates", "duplicates.queue", ("analyst", "admin")),
+    ("Overlaps", "duplicates.overlaps", ("analyst", "coordinator")),
     ("KPIs", "panels.kpis", ("coordinator", "analyst")),
     ("Agreements", "sharing.isas", ("admin", "auditor", "coordinator")),
     ("Access log", "sharing.audit_log", ("auditor",)),

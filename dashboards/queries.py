@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_
 
 from auth.models import Agency, User
-from cohort import dedupe
 from cohort.models import Action, Case, Engagement, Nominal, Note, RagChange
 from core import clock
 from core.extensions import db
+from duplicates import candidates as dedupe
 from panels import referrals
 from panels.models import Attendance, Meeting, Panel, Referral
 from panels.services import is_coordinator, upcoming_meetings, user_panels

@@ -437,7 +437,7 @@ def run_snapshots(now: dt.datetime) -> int:
 
 def run_dedupe(now: dt.datetime) -> int:
     """The nightly cross-panel duplicate check (cohort owns it; the schedule lives here)."""
-    from cohort.dedupe import nightly_dedupe
+    from duplicates.jobs import nightly_dedupe
 
     return nightly_dedupe(now)
 

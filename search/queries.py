@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 from sqlalchemy import or_, tuple_
 
-from cohort.dedupe_keys import tokens as block_tokens
-from cohort.matching import Record
-from cohort.matching.nicknames import GROUPS
-from cohort.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from cohort.models import Case, Nominal, NominalBlockKey
 from cohort.services import identity_panel_ids
 from core.extensions import db
+from duplicates.keys import tokens as block_tokens
+from duplicates.matching import Record
+from duplicates.matching.nicknames import GROUPS
+from duplicates.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from panels.models import Panel
 from sharing.blind_index import blind_index
 from sharing.gateway import unsealing

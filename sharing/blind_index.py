@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from sharing.crypto import keyring
 from sharing.gateway import unsealing
@@ -18,9 +19,20 @@ from sharing.gateway import unsealing
 INDEX_BITS = 16
 INDEXES = ("pnc", "cro", "nomis", "crn", "dob", "given", "family", "given_phon", "family_phon")
 
+# Further keyed indexes a feature keeps of every identity written (the duplicates feature's
+# blocking keys, duplicates.keys); registered by that feature so sharing never imports it.
+_EXTRA_INDEXERS: list[Callable[[object], None]] = []
+
+
+def register_indexer(indexer: Callable[[object], None]) -> Callable[[object], None]:
+    """Have ``indexer(nominal)`` run whenever a nominal's blind indexes are recomputed."""
+    if indexer not in _EXTRA_INDEXERS:
+        _EXTRA_INDEXERS.append(indexer)
+    return indexer
+
 
 def _normalisers():
-    from cohort.matching import normalise as n
+    from duplicates.matching import normalise as n
 
     return n
 
@@ -63,7 +75,5 @@ def index_nominal(nominal) -> None:
     nominal.bi_family = blind_index("family", nominal.family_name)
     nominal.bi_given_phon = blind_index("given_phon", nominal.given_name)
     nominal.bi_family_phon = blind_index("family_phon", nominal.family_name)
-    # the duplicate matcher's blocking keys, as keyed hashes too (blocking without decrypting)
-    from cohort.dedupe_keys import index_block_keys
-
-    index_block_keys(nominal)
+    for indexer in _EXTRA_INDEXERS:  # e.g. the duplicate matcher's blocking keys, keyed hashes too
+        indexer(nominal)

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from cohort.matching import Matcher
+from duplicates.matching import Matcher
 
 from .febrl import load
 

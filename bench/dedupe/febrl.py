@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from cohort.matching import Record
+from duplicates.matching import Record
 
 
 def _date(s) -> datetime.date | None:

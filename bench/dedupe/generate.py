@@ -15,7 +15,7 @@ import dataclasses
 import datetime
 import random
 
-from cohort.matching import Record
+from duplicates.matching import Record
 
 MALE = [
     "Oliver",

@@ -1,4 +1,4 @@
-"""Benchmark of cohort.matching: a harder generated register, FEBRL3/4, match_one.
+"""Benchmark of duplicates.matching: a harder generated register, FEBRL3/4, match_one.
 
     /work/main/.venv/bin/python -m bench.dedupe.run [--quick] [--no-compare]
 
@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 
-from cohort.matching import Matcher
+from duplicates.matching import Matcher
 
 from .febrl import load
 from .generate import _corrupt, generate
@@ -115,7 +115,7 @@ def compare_generated(n: int, no_compare: bool) -> None:
     """This matcher, recordlinkage ECM and Splink on one generated register, in one run."""
     records, truth = generate(n, seed=8)
     (p, r, f), secs, pairs = run_ours(records, truth)
-    line(f"cohort.matching generated n={n}", p, r, f, secs, bands(pairs, truth))
+    line(f"duplicates.matching generated n={n}", p, r, f, secs, bands(pairs, truth))
     if no_compare:
         return
     df = generated_frame(records)
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         for with_id in (True, False):
             records, truth = load(name, with_id)
             (p, r, f), secs, pairs = run_ours(records, truth)
-            line(f"cohort.matching {name} ids={with_id}", p, r, f, secs,
+            line(f"duplicates.matching {name} ids={with_id}", p, r, f, secs,
                  f"(true pairs {len(truth)}) {bands(pairs, truth)}")
             (p, r, f), secs, _pairs = run_ours(records, truth, relatives_rules=False)
             line("  same, relatives rules off", p, r, f, secs)

@@ -90,10 +90,10 @@ def test_analyst_merges_one_pair_and_rejects_another(page_for, world):
 
 
 def test_admin_undoes_a_merge(page_for, world):
-    from cohort import dedupe, merging
+    from duplicates import candidates, merging
     from tests.cohort.test_dedupe_helpers import policy_for
 
-    dedupe.run(None)
+    candidates.run(None)
     cand = db.session.execute(db.select(DuplicateCandidate).filter_by(
         nominal_a_id=world["william"], nominal_b_id=world["bill"])).scalar_one()
     merging.merge(cand, world["william"], policy_for("analyst"))

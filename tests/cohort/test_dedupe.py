@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from cohort import dedupe
 from cohort.models import DuplicateCandidate
 from core.extensions import db
+from duplicates import candidates, jobs
 from sharing.models import AccessEvent
 from tests.cohort.test_dedupe_helpers import (
     MUST_MATCH,
@@ -237,27 +237,27 @@ def test_possible_duplicates_for_a_referral(register, dwp_analyst):
     first, second = MUST_MATCH["nickname Bill/William"]
     on_iom = add_nominal(first, ("IOM",))
     db.session.commit()
-    found = dedupe.possible_duplicates(second, policy_for("coord"))
+    found = candidates.possible_duplicates(second, policy_for("coord"))
     assert found and found[0]["nominal_id"] == on_iom.id and found[0]["score"] >= 0.5
     assert any("nickname" in r for r in found[0]["reasons"])
-    assert dedupe.possible_duplicates({"given_name": "Nobody", "family_name": "Atall"}, policy_for("coord")) == []
+    assert candidates.possible_duplicates({"given_name": "Nobody", "family_name": "Atall"}, policy_for("coord")) == []
     # someone only on MAPPA is not offered to an agency that cannot read MAPPA identity
     on_mappa = add_nominal(MUST_MATCH["Kasia/Katarzyna"][0], ("MAPPA",))
     db.session.commit()
     kasia = MUST_MATCH["Kasia/Katarzyna"][1]
-    assert [f["nominal_id"] for f in dedupe.possible_duplicates(kasia, policy_for("coord"))] == [on_mappa.id]
-    assert dedupe.possible_duplicates(kasia, policy_for("dwp.analyst@test.example")) == []
-    assert dedupe.possible_duplicates(kasia, policy_for("admin")) == []
+    assert [f["nominal_id"] for f in candidates.possible_duplicates(kasia, policy_for("coord"))] == [on_mappa.id]
+    assert candidates.possible_duplicates(kasia, policy_for("dwp.analyst@test.example")) == []
+    assert candidates.possible_duplicates(kasia, policy_for("admin")) == []
 
 
 def test_fitted_matcher_is_reused_until_the_register_changes(register):
-    scope = dedupe.Scope(None, None)
-    first, _ = dedupe.fitted_matcher(scope)
-    again, _ = dedupe.fitted_matcher(scope)
+    scope = candidates.Scope(None, None)
+    first, _ = candidates.fitted_matcher(scope)
+    again, _ = candidates.fitted_matcher(scope)
     assert again is first
     add_nominal(MUST_MATCH["upper case"][0])
     db.session.commit()
-    changed, _ = dedupe.fitted_matcher(scope)
+    changed, _ = candidates.fitted_matcher(scope)
     assert changed is not first and len(changed.records) == len(first.records) + 1
 
 
@@ -270,9 +270,9 @@ def test_nightly_job_runs_once_a_day(register):
     a, b = add_nominal(first).id, add_nominal(second).id
     db.session.commit()
     now = clock.utcnow()
-    assert dedupe.nightly_dedupe(now) >= 1
+    assert jobs.nightly_dedupe(now) >= 1
     assert db.session.execute(db.select(DuplicateCandidate).filter_by(nominal_a_id=a, nominal_b_id=b)).first()
-    assert dedupe.nightly_dedupe(now + dt.timedelta(hours=1)) == 0  # same London day: already done
+    assert jobs.nightly_dedupe(now + dt.timedelta(hours=1)) == 0  # same London day: already done
     event = db.session.execute(db.select(AccessEvent).filter_by(action="match")
                                .order_by(AccessEvent.seq.desc()).limit(1)).scalar_one()
     assert event.user_email == "scheduler@system.invalid"

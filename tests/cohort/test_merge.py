@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
-from cohort import merging, services
+from cohort import services
 from cohort.models import Case, CaseEvent, DuplicateCandidate, Merge, Nominal
 from core import clock
 from core.extensions import db
+from duplicates import merging
 from sharing.models import AccessEvent
 from tests.cohort.test_dedupe_helpers import D, add_nominal, add_user, policy_for
 

@@ -7,9 +7,10 @@ import io
 
 import pytest
 
-from cohort import overlaps, services
+from cohort import services
 from cohort.models import Case
 from core.extensions import db
+from duplicates import overlaps
 from panels.models import AgendaItem, Meeting, Panel
 from sharing.models import AccessEvent
 from tests.cohort.test_dedupe_helpers import D, add_nominal, add_user, panel, policy_for

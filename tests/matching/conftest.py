@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from cohort.matching import Matcher, Record
+from duplicates.matching import Matcher, Record
 
 MALE = [
     "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "James",

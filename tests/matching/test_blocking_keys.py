@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from cohort import dedupe, dedupe_keys
-from cohort.matching import Matcher, Record
-from cohort.matching.blocking import BlockIndex
 from cohort.models import Nominal, NominalBlockKey
 from core.extensions import db
+from duplicates import candidates, keys
+from duplicates.matching import Matcher, Record
+from duplicates.matching.blocking import BlockIndex
 from tests.cohort.test_dedupe_helpers import (
     MUST_MATCH,
     D,
@@ -65,14 +65,14 @@ def test_tokens_are_stored_and_follow_identity_changes(partnership):
     first = stored(n.id)
     kinds = {k for k, _t in first}
     assert {"dob", "names", "name_edits", "family_year", "given_postcode"} <= kinds
-    assert all(0 <= t < 2**dedupe_keys.TOKEN_BITS for _k, t in first)
-    assert first == set(dedupe_keys.nominal_tokens(n))
+    assert all(0 <= t < 2**keys.TOKEN_BITS for _k, t in first)
+    assert first == set(keys.nominal_tokens(n))
 
     n.given_name = "Jack"
     index_nominal(n)
     db.session.commit()
     second = stored(n.id)
-    assert second != first and second == set(dedupe_keys.nominal_tokens(n))
+    assert second != first and second == set(keys.nominal_tokens(n))
     assert {t for k, t in first if k == "dob"} == {t for k, t in second if k == "dob"}
 
 
@@ -80,15 +80,15 @@ def test_tokens_are_keyed_not_plain_hashes(partnership):
     import hashlib
 
     rec = Record(id=1, given_name="William", family_name="Hargreaves", date_of_birth=D(1984, 3, 12))
-    dob = [t for k, t in dedupe_keys.tokens(rec) if k == "dob"]
-    plain = int.from_bytes(hashlib.sha256(b"1984-3-12").digest()[:4], "big") >> (32 - dedupe_keys.TOKEN_BITS)
+    dob = [t for k, t in keys.tokens(rec) if k == "dob"]
+    plain = int.from_bytes(hashlib.sha256(b"1984-3-12").digest()[:4], "big") >> (32 - keys.TOKEN_BITS)
     assert dob and plain not in dob
 
 
 def test_merge_and_unmerge_keep_the_tokens(partnership):
-    from cohort import merging
     from cohort.models import DuplicateCandidate
     from core import clock
+    from duplicates import merging
 
     a = add_nominal(person("William", "Hargreaves", D(1984, 3, 12), pnc="2003/0456789E"))
     b = add_nominal(person("Bill", "Hargraves", D(1984, 3, 12)))
@@ -102,7 +102,7 @@ def test_merge_and_unmerge_keep_the_tokens(partnership):
     db.session.commit()
     assert stored(b.id) == set()  # a merged-away pointer is never a candidate
     kept = db.session.get(Nominal, a.id)
-    assert stored(a.id) == set(dedupe_keys.nominal_tokens(kept))
+    assert stored(a.id) == set(keys.nominal_tokens(kept))
     assert any(k == "names" for k, _t in stored(a.id))
     merging.unmerge(row, policy_for("admin").user)
     db.session.commit()
@@ -120,7 +120,7 @@ def test_import_writes_tokens_of_new_people(partnership, runner, tmp_path):
     nominals = list(db.session.execute(db.select(Nominal)).scalars())
     assert len(nominals) == 5
     for n in nominals:
-        assert stored(n.id) and stored(n.id) == set(dedupe_keys.nominal_tokens(n))
+        assert stored(n.id) and stored(n.id) == set(keys.nominal_tokens(n))
 
 
 # -- the check decrypts only what it compares, under the ISAs --------------------------------
@@ -131,21 +131,21 @@ def register(partnership):
 
 
 def test_only_nominals_in_candidate_pairs_are_decrypted(register, monkeypatch):
-    monkeypatch.setattr(dedupe, "SAMPLE", 0)
+    monkeypatch.setattr(candidates, "SAMPLE", 0)
     decrypted: list[int] = []
-    real = dedupe.to_record
+    real = candidates.to_record
 
     def spy(nominal, **kw):
         decrypted.append(nominal.id)
         return real(nominal, **kw)
 
-    monkeypatch.setattr(dedupe, "to_record", spy)
+    monkeypatch.setattr(candidates, "to_record", spy)
     first, second = MUST_MATCH["nickname Bill/William"]
     a, b = add_nominal(first).id, add_nominal(second).id
     loner = add_nominal(person("Zebedee", "Quackenbush", D(1931, 7, 30), postcode="ZE3 9XX")).id
     db.session.commit()
     decrypted.clear()  # (making the nominals computed their tokens)
-    result = dedupe.run(None, min_score=0.5, store=False)
+    result = candidates.run(None, min_score=0.5, store=False)
     assert (a, b) in {(p.a, p.b) for p in result.pairs}
     assert a in decrypted and b in decrypted and loner not in decrypted
     assert result.decrypted == len(set(decrypted)) < result.compared
@@ -156,12 +156,12 @@ def test_postcode_keys_only_where_contact_is_readable(register):
     x = add_nominal(person("Xavier", "Quinton", D(1980, 1, 1), postcode="LS6 3QT")).id
     y = add_nominal(person("Xavier", "Blackwood", D(1990, 5, 5), postcode="LS6 3QT")).id
     db.session.commit()
-    ids = dedupe._nominal_ids_in(dedupe.Scope(None, None))
-    with_contact, rows = dedupe_keys.candidate_pairs(ids, None)
+    ids = candidates._nominal_ids_in(candidates.Scope(None, None))
+    with_contact, rows = keys.candidate_pairs(ids, None)
     assert (x, y) in {tuple(p) for p in with_contact.tolist()}
     kinds = {k for k, r in rows.items() if any(tuple(with_contact[i]) == (x, y) for i in r.tolist())}
-    assert kinds <= dedupe_keys.CONTACT_KINDS
-    without, _ = dedupe_keys.candidate_pairs(ids, set())
+    assert kinds <= keys.CONTACT_KINDS
+    without, _ = keys.candidate_pairs(ids, set())
     assert (x, y) not in {tuple(p) for p in without.tolist()}
 
 
@@ -170,8 +170,8 @@ def test_analyst_without_contact_grant_never_blocks_on_postcodes(register, partn
     x = add_nominal(person("Xavier", "Quinton", D(1980, 1, 1), postcode="LS6 3QT")).id
     y = add_nominal(person("Xavier", "Blackwood", D(1990, 5, 5), postcode="LS6 3QT")).id
     db.session.commit()
-    dwp = dedupe.fitted(dedupe.Scope.of(policy_for("dwp.analyst@test.example"))).matcher
-    full = dedupe.fitted(dedupe.Scope(None, None)).matcher
+    dwp = candidates.fitted(candidates.Scope.of(policy_for("dwp.analyst@test.example"))).matcher
+    full = candidates.fitted(candidates.Scope(None, None)).matcher
     pairs_of = lambda m: {tuple(p) for p in m.ids[m._cand].tolist()}  # noqa: E731
     assert (x, y) in pairs_of(full)
     assert (x, y) not in pairs_of(dwp)
@@ -182,17 +182,17 @@ def test_referral_check_decrypts_only_nominals_sharing_a_token(register, monkeyp
     first, second = MUST_MATCH["nickname Bill/William"]
     on_iom = add_nominal(first).id
     db.session.commit()
-    dedupe.fitted(dedupe.Scope(None, None))  # the model, fitted beforehand (nightly, cached)
+    candidates.fitted(candidates.Scope(None, None))  # the model, fitted beforehand (nightly, cached)
     loaded: list[int] = []
-    real = dedupe._load
+    real = candidates._load
 
     def spy(ids):
         out = real(ids)
         loaded.extend(n.id for n in out)
         return out
 
-    monkeypatch.setattr(dedupe, "_load", spy)
-    found = dedupe.possible_duplicates(second, policy_for("coord"))
+    monkeypatch.setattr(candidates, "_load", spy)
+    found = candidates.possible_duplicates(second, policy_for("coord"))
     assert found and found[0]["nominal_id"] == on_iom
     assert on_iom in loaded and len(loaded) < 20  # not the 200 others
 
@@ -213,6 +213,6 @@ def test_reindex_restores_missing_tokens_and_the_check_backfills(partnership, ru
     assert "2 nominal(s)" in runner.invoke(args=["dedupe", "reindex", "--all"]).output
     db.session.execute(db.delete(NominalBlockKey).where(NominalBlockKey.nominal_id == b))
     db.session.commit()
-    pairs = dedupe.run(None, min_score=0.5, store=False).pairs
+    pairs = candidates.run(None, min_score=0.5, store=False).pairs
     assert (a, b) in {(p.a, p.b) for p in pairs}
     assert stored(b)

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from cohort.matching import Matcher, Record, find_duplicates
+from duplicates.matching import Matcher, Record, find_duplicates
 
 from .conftest import score_in_register
 
@@ -192,7 +192,7 @@ def test_missing_everything_is_safe():
 def test_only_check_validated_identifiers_prove_two_people(register):
     """Two valid PNCs that differ cap the pair below the verdict, with the reason given;
     a free-text number that fails the PNC rules is left to the learned weights."""
-    from cohort.matching import Matcher
+    from duplicates.matching import Matcher
 
     a = person(1, "William", "Hargreaves", D(1984, 3, 12), pnc="2003/0456789E", postcode="LS8 1AB")
     b = person(2, "William", "Hargreaves", D(1984, 3, 12), pnc="2011/0998877C", postcode="LS8 1AB")
@@ -237,7 +237,7 @@ def test_placeholder_identifier_counts_for_little(register):
 def test_one_name_in_the_other_field():
     """'William Hargreaves' / 'Hargreaves Bill': the family name was typed as the given name
     and the other name is not the same; the family level says so."""
-    from cohort.matching.compare import LEVELS, Table, Vocab, compare_pairs
+    from duplicates.matching.compare import LEVELS, Table, Vocab, compare_pairs
 
     a, b = person(1, "William", "Hargreaves"), person(2, "Hargreaves", "Bill")
     t = Table.build([a, b], Vocab())

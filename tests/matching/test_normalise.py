@@ -1,5 +1,5 @@
-from cohort.matching.nicknames import name_groups, same_group
-from cohort.matching.normalise import (
+from duplicates.matching.nicknames import name_groups, same_group
+from duplicates.matching.normalise import (
     name_tokens,
     normalise_identifier,
     normalise_name,

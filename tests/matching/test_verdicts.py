@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from bench.dedupe.generate import generate
-from cohort.matching import Matcher, Record
-from cohort.matching.normalise import compact_name, normalise_postcode, phonetic_key
+from duplicates.matching import Matcher, Record
+from duplicates.matching.normalise import compact_name, normalise_postcode, phonetic_key
 
 from .test_matching import D, person
 
@@ -198,7 +198,7 @@ def test_the_check_catches_a_false_reason():
 _RUN = """
 import json
 from bench.dedupe.generate import generate
-from cohort.matching import Matcher
+from duplicates.matching import Matcher
 records, _ = generate(3_000, seed=5)
 print(json.dumps([(p.a, p.b, p.score, p.reasons()) for p in Matcher(records).fit().pairs(min_score=0.1)]))
 """
@@ -218,7 +218,7 @@ def test_same_data_same_scores_and_words():
 
 def test_a_stored_model_gives_the_same_scores():
     """Parameters kept between runs (FSModel.to_json) score exactly as the fit that made them."""
-    from cohort.matching.model import FSModel
+    from duplicates.matching.model import FSModel
 
     records, _truth = generate(3_000, seed=5)
     fitted = Matcher(records).fit()
@@ -229,7 +229,7 @@ def test_a_stored_model_gives_the_same_scores():
 
 
 def test_confirmed_pairs_train_the_model():
-    from cohort.matching.compare import FIELDS, LEVELS
+    from duplicates.matching.compare import FIELDS, LEVELS
 
     records, _truth = generate(3_000, seed=5)
     plain = Matcher(records).fit()

@@ -182,8 +182,8 @@ def test_a_person_the_importer_may_not_see_is_as_if_nobody_held_the_pnc(app, mon
 
 
 def _assert_new_person_paired(hidden_nominal_id: int, ref: str) -> None:
-    from cohort import dedupe
     from cohort.models import Case
+    from duplicates import candidates as dedupe
 
     case = db.session.get(Case, _case_id(ref))
     assert case.nominal_id != hidden_nominal_id

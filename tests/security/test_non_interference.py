@@ -180,8 +180,8 @@ def _duplicate_pairs() -> list[int]:
     same identities in both worlds): the pair pages are compared like every other page."""
     from flask import g
 
-    from cohort import dedupe
     from cohort.models import DuplicateCandidate
+    from duplicates import candidates as dedupe
 
     g.pop("user", None)  # a request of the other world left its (now deleted) user here
     dedupe.run(policy("analyst"))

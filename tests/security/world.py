@@ -80,7 +80,8 @@ def build_world(partnership) -> World:
     """Commit and return ids: iom_case, mappa_case, nominals, meetings, item, action, pair, merge..."""
     from auth.services import setup_token
     from auth.tokens import create_token
-    from cohort import merging, services
+    from cohort import services
+    from duplicates import merging
     from panels.models import Meeting
     from sharing.models import Isa
 

@@ -14,9 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MAY_UNSEAL = {
     "sharing/gateway.py": "the gateway itself",
     "sharing/blind_index.py": "keyed indexes of an identity being written",
-    "cohort/dedupe.py": "the duplicate check, within the analyst's scope",
-    "cohort/merging.py": "merging and unmerging one person's records",
-    "cohort/overlaps.py": "names of people on several of the viewer's panels",
+    "duplicates/candidates.py": "the duplicate check, within the analyst's scope",
+    "duplicates/merging.py": "merging and unmerging one person's records",
+    "duplicates/overlaps.py": "names of people on several of the viewer's panels",
     "cohort/queries.py": "search within the viewer's identity panels",
     "cohort/importing.py": "an import compared with people the importer may see",
     "cohort/services.py": "a write compared with what is held, after its grant is checked",

@@ -1,12 +1,12 @@
 """The cross-panel duplication check: the matcher run over the nominals a viewer may read.
 
-The record-linkage engine (cohort.matching) knows nothing of the database or the policy;
+The record-linkage engine (duplicates.matching) knows nothing of the database or the policy;
 this module decides which nominals it sees (identity readable under the policy, never
 merged-away pointers, postcode only where contact is readable), keeps the analyst's
 verdicts (a rejected pair is never proposed again), stores open candidates for the queue
 and logs each run as a "match" event (counts only, no personal data in the log).
 
-Blocking goes through the blind indexes (cohort.dedupe_keys): candidate pairs come from
+Blocking goes through the blind indexes (duplicates.keys): candidate pairs come from
 stored keyed hashes of the blocking keys, so only the nominals in a pair, and a random
 sample from which the model learns how often values agree by chance, are decrypted.
 """
@@ -23,13 +23,13 @@ import numpy as np
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from cohort import dedupe_keys
-from cohort.matching import Matcher, Pair, Record
-from cohort.matching.compare import FIELDS, LEVELS, MISSING
-from cohort.matching.model import FSModel
 from cohort.models import Case, DedupeModel, DuplicateCandidate, Nominal
 from core import clock
 from core.extensions import db
+from duplicates import keys
+from duplicates.matching import Matcher, Pair, Record
+from duplicates.matching.compare import FIELDS, LEVELS, MISSING
+from duplicates.matching.model import FSModel
 from sharing import audit
 from sharing.gateway import reveal, unsealing
 from sharing.policy import Policy
@@ -177,16 +177,16 @@ def _sample(ids: list[int]) -> list[int]:
 
 def _matcher(scope: Scope) -> tuple[Matcher, list[int], int]:
     """Blocking through the blind indexes: candidate pairs from the stored keyed hashes of
-    the blocking keys (cohort.dedupe_keys); only nominals in a pair, plus a random sample
+    the blocking keys (duplicates.keys); only nominals in a pair, plus a random sample
     for the model's u-probabilities and value frequencies, are decrypted."""
-    dedupe_keys.reindex()  # nominals recorded before their tokens were (normally none)
+    keys.reindex()  # nominals recorded before their tokens were (normally none)
     ids = _nominal_ids_in(scope)
     cases = cases_by_nominal()  # one query for the whole register, not an IN list of thousands
     panels = {nid: [c.panel_id for c in cs] for nid, cs in cases.items()}
     contact_ids = None if scope.contact_panels is None else {
         n for n in ids if scope.sees_contact(panels.get(n, []))
     }
-    pairs, rows = dedupe_keys.candidate_pairs(ids, contact_ids)
+    pairs, rows = keys.candidate_pairs(ids, contact_ids)
     sample = _sample(ids)
     nominals = _load(set(pairs.ravel().tolist()) | set(sample))
     records = [to_record(n, with_postcode=contact_ids is None or n.id in contact_ids) for n in nominals]
@@ -397,25 +397,6 @@ def _store(result: RunResult, in_scope: set[int]) -> None:
     db.session.flush()
 
 
-def nightly_dedupe(now: dt.datetime | None = None) -> int:
-    """Scheduler job: the system-wide check, once per London day; returns pairs stored."""
-    from core.db import immediate_transactions
-    from panels.jobs import london_date, run_once
-    from panels.services import system_user
-
-    when = now or clock.utcnow()
-    stored: list[int] = []
-
-    def work() -> str:
-        result = run(None, user=system_user())
-        stored.append(result.stored)
-        return f"{result.stored} pair(s) stored, {result.new} new"
-
-    with immediate_transactions():
-        run_once("dedupe", london_date(when).isoformat(), work)
-    return stored[0] if stored else 0
-
-
 # -- pair output for the CLI and the API (CONTRACT.md) ---------------------------------------
 
 def pair_json(pair: Pair, cases: dict[int, list[CaseInfo]], scope: Scope) -> dict[str, Any]:
@@ -457,13 +438,13 @@ def possible_duplicates(record_fields: dict[str, Any], policy: Policy, *, min_sc
     fit = fitted(Scope(None, None))
     # candidates through the stored keyed hashes; only those the viewer may read are
     # decrypted, and a key built with the postcode only counts where contact is readable
-    sharing = dedupe_keys.nominals_sharing(record)
+    sharing = keys.nominals_sharing(record)
     cases = cases_by_nominal(list(sharing))
     panels = {nid: [c.panel_id for c in cases.get(nid, [])] for nid in sharing}
     keep = [
         nid for nid, kinds in sharing.items()
         if scope.sees_identity(panels[nid]) and (
-            scope.sees_contact(panels[nid]) or any(k not in dedupe_keys.CONTACT_KINDS for k in kinds))
+            scope.sees_contact(panels[nid]) or any(k not in keys.CONTACT_KINDS for k in kinds))
     ]
     nominals = {n.id: n for n in _load(keep)}
     others = [to_record(n, with_postcode=scope.sees_contact(panels[n.id])) for n in nominals.values()]

@@ -2,7 +2,7 @@
 
 The duplicate check compares only pairs of nominals that share a blocking key (an
 identifier, the date of birth, sound-alike or nearly equal names, a name with the postcode:
-cohort.matching.blocking). Each key is stored here as an HMAC-SHA256 under a key derived
+duplicates.matching.blocking). Each key is stored here as an HMAC-SHA256 under a key derived
 for its kind alone (like the blind indexes, sharing.blind_index), truncated to TOKEN_BITS,
 so candidate pairs are found from integers without decrypting anyone; only the nominals in
 those pairs (and a small random sample from which the model learns how often values agree
@@ -29,10 +29,11 @@ import numpy as np
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from cohort.matching.blocking import DEFAULT_MAX_BLOCK, KEY_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
 from cohort.models import Nominal, NominalBlockKey
 from core.bulk import copy_rows
 from core.extensions import db
+from duplicates.matching.blocking import DEFAULT_MAX_BLOCK, KEY_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
+from sharing.blind_index import register_indexer
 
 TOKEN_BITS = 20
 # The categories each kind of key is built from.
@@ -74,15 +75,17 @@ def tokens(record) -> list[tuple[str, int]]:
 
 def nominal_tokens(nominal) -> list[tuple[str, int]]:
     """Tokens of a nominal (decrypted here, in memory only); none for a merged-away pointer."""
-    from cohort.dedupe import to_record
+    from duplicates.candidates import to_record
 
     if getattr(nominal, "merged_into_id", None) is not None:
         return []
     return tokens(to_record(nominal))
 
 
+@register_indexer
 def index_block_keys(nominal) -> None:
-    """Recompute a nominal's stored tokens (called by sharing.blind_index.index_nominal).
+    """Recompute a nominal's stored tokens (run by sharing.blind_index.index_nominal, which
+    this module registers it with, so that sharing does not import the duplicates feature).
 
     A new nominal gets them through the ORM when it is added to the session; one the
     importer inserts in bulk (never added) has them written by :func:`insert_pending`.
@@ -129,7 +132,7 @@ def reindex(everyone: bool = False, batch: int = 500) -> int:
     """Compute the tokens of live nominals that have none (all of them with ``everyone``:
     after the blocking keys or the normalisation change). Returns how many were indexed;
     the caller commits."""
-    from cohort.dedupe import _load
+    from duplicates.candidates import _load
 
     stmt = db.select(Nominal.id).where(Nominal.merged_into_id.is_(None)).order_by(Nominal.id)
     if not everyone:
@@ -177,7 +180,7 @@ def candidate_pairs(
     nominal_ids: list[int], contact_ids: set[int] | None, max_block: int = DEFAULT_MAX_BLOCK
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Pairs of nominal ids sharing a stored token (blocks over ``max_block`` skipped), and
-    per kind the rows of that array it found, as cohort.matching.Matcher takes them."""
+    per kind the rows of that array it found, as duplicates.matching.Matcher takes them."""
     ids = np.asarray(sorted(set(nominal_ids)), np.int64)
     nid, kinds, toks = stored_tokens(ids.tolist(), contact_ids)
     pos = np.searchsorted(ids, nid)

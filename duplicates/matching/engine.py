@@ -95,7 +95,7 @@ class Matcher:
         - ``sample``: ids of records that are a random sample of the register, from which
           u-probabilities and value frequencies are estimated (default: all records);
         - ``relatives_rules``: keep twins and pairs without a date of birth below the verdict
-          unless an identifier agrees (:func:`cohort.matching.explain.review_caps`). Always on
+          unless an identifier agrees (:func:`duplicates.matching.explain.review_caps`). Always on
           in the service; off only to measure a register known to hold no relatives.
         """
         self.records: list[Record] = list(records)

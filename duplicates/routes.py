@@ -14,22 +14,22 @@ from wtforms import RadioField
 from wtforms.validators import Optional
 
 from auth.decorators import roles_required
-from cohort import dedupe, merging, overlaps
 from cohort.models import Merge
 from core import clock
 from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
+from duplicates import candidates, merging, overlaps
 from sharing import audit
 from sharing.policy import current_policy
 
-bp = Blueprint("cohort_dedupe", __name__)
+bp = Blueprint("duplicates", __name__)
 DECISIONS = ("merge", "reject", "skip")
 
 
 @bp.app_template_filter("dedupe_chance")
 def chance_filter(score: float) -> str:
     """A score as the calibrated range shown to analysts (never "100%")."""
-    return dedupe.chance(score)
+    return candidates.chance(score)
 
 
 class DecisionForm(FlaskForm):
@@ -39,7 +39,7 @@ class DecisionForm(FlaskForm):
                       validators=[Optional()], widget=GovRadioInput())
 
 
-def decision_form(item: dedupe.QueueItem, formdata=None) -> DecisionForm:
+def decision_form(item: candidates.QueueItem, formdata=None) -> DecisionForm:
     form = DecisionForm(formdata=formdata, prefix=f"pair-{item.candidate.id}")
     form.keep.choices = [
         (item.a.nominal.id, f"Keep record A ({item.a.name}) and merge B into it"),
@@ -48,7 +48,7 @@ def decision_form(item: dedupe.QueueItem, formdata=None) -> DecisionForm:
     return form
 
 
-def _log_seen(items: list[dedupe.QueueItem], what: str) -> None:
+def _log_seen(items: list[candidates.QueueItem], what: str) -> None:
     ids = sorted({i.a.nominal.id for i in items} | {i.b.nominal.id for i in items})
     audit.record("view", categories=["identity"], detail=f"{what}: nominals {','.join(map(str, ids)) or 'none'}")
 
@@ -61,19 +61,19 @@ def queue():
     policy = current_policy()
     if not policy.has_role("analyst"):
         return redirect(url_for(".merges"))  # the admin's part: undoing merges
-    candidates = dedupe.open_queue(policy)
+    open_pairs = candidates.open_queue(policy)
     try:
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    size = dedupe.QUEUE_PAGE
-    shown = candidates[(page - 1) * size: page * size]
-    items = dedupe.queue_items(shown, policy)
+    size = candidates.QUEUE_PAGE
+    shown = open_pairs[(page - 1) * size: page * size]
+    items = candidates.queue_items(shown, policy)
     _log_seen(items, f"duplicate queue page {page}")
     return render_template(
-        "cohort/dedupe/queue.html", title="Possible duplicates", items=items, forms={
-            i.candidate.id: decision_form(i) for i in items}, total=len(candidates), page=page,
-        pages=max((len(candidates) + size - 1) // size, 1), tab="open",
+        "duplicates/queue.html", title="Possible duplicates", items=items, forms={
+            i.candidate.id: decision_form(i) for i in items}, total=len(open_pairs), page=page,
+        pages=max((len(open_pairs) + size - 1) // size, 1), tab="open",
     )
 
 
@@ -82,31 +82,31 @@ def queue():
 def decided():
     policy = current_policy()
     merges = merging.merge_history(policy)
-    rejected = dedupe.queue_items(dedupe.decided(policy), policy)
+    rejected = candidates.queue_items(candidates.decided(policy), policy)
     _log_seen(rejected, "duplicate decisions")
-    return render_template("cohort/dedupe/decided.html", title="Decided duplicates", merges=merges,
+    return render_template("duplicates/decided.html", title="Decided duplicates", merges=merges,
                            rejected=rejected, tab="decided")
 
 
 @bp.route("/duplicates/run", methods=["POST"])
 @roles_required("analyst")
 def run_check():
-    result = dedupe.run(current_policy())
+    result = candidates.run(current_policy())
     flash(f"Duplicate check run: {len(result.pairs)} possible duplicate pair(s), {result.new} new.", "success")
     return redirect(url_for(".queue"))
 
 
 def _candidate_or_404(candidate_id: int):
-    cand = dedupe.candidate_for(candidate_id, current_policy())
+    cand = candidates.candidate_for(candidate_id, current_policy())
     if cand is None:
         audit.refused(f"duplicates: pair {candidate_id} not open or not readable")
         abort(404, "There is no open pair with that number that you may see")
     return cand
 
 
-def _pair_page(item: dedupe.QueueItem, form: DecisionForm, status: int = 200):
+def _pair_page(item: candidates.QueueItem, form: DecisionForm, status: int = 200):
     _log_seen([item], f"duplicate pair {item.candidate.id}")
-    return render_template("cohort/dedupe/pair.html", title="Are these the same person?", item=item,
+    return render_template("duplicates/pair.html", title="Are these the same person?", item=item,
                            decision=form, form=form), status
 
 
@@ -114,7 +114,7 @@ def _pair_page(item: dedupe.QueueItem, form: DecisionForm, status: int = 200):
 @roles_required("analyst")
 def pair(candidate_id: int):
     cand = _candidate_or_404(candidate_id)
-    item = dedupe.queue_items([cand], current_policy())[0]
+    item = candidates.queue_items([cand], current_policy())[0]
     return _pair_page(item, decision_form(item))
 
 
@@ -123,18 +123,18 @@ def pair(candidate_id: int):
 def decide(candidate_id: int):
     policy = current_policy()
     cand = _candidate_or_404(candidate_id)
-    item = dedupe.queue_items([cand], policy)[0]
+    item = candidates.queue_items([cand], policy)[0]
     form = decision_form(item, request.form)
     choice = request.form.get("decision")
     if choice not in DECISIONS or not form.validate_on_submit():
         form.keep.errors = [*form.keep.errors] or ["Choose whether they are the same person"]
         return _pair_page(item, form)
     if choice == "reject":
-        dedupe.reject(cand, policy)
+        candidates.reject(cand, policy)
         flash(f"Marked as not the same person: {item.a.name} and {item.b.name} will not be proposed again.",
               "success")
     elif choice == "skip":
-        dedupe.skip(cand, policy)
+        candidates.skip(cand, policy)
         flash("Skipped: the pair stays open at the end of the queue.", "success")
     else:
         if form.keep.data is None:
@@ -152,7 +152,7 @@ def decide(candidate_id: int):
     return redirect(url_for(".queue"))
 
 
-def _merge_confirmation(item: dedupe.QueueItem, form) -> Confirmation:
+def _merge_confirmation(item: candidates.QueueItem, form) -> Confirmation:
     """Merging moves every case of one record to the other: say which way before doing it."""
     kept, other = (item.a, item.b) if str(form.keep.data) == str(item.a.nominal.id) else (item.b, item.a)
     cid = item.candidate.id
@@ -170,7 +170,7 @@ def _merge_confirmation(item: dedupe.QueueItem, form) -> Confirmation:
 @bp.route("/duplicates/merges")
 @roles_required("admin")
 def merges():
-    return render_template("cohort/dedupe/merges.html", title="Merged records", merges=merging.merge_history(None))
+    return render_template("duplicates/merges.html", title="Merged records", merges=merging.merge_history(None))
 
 
 def _merge_or_404(merge_id: int) -> Merge:
@@ -195,7 +195,7 @@ def unmerge(merge_id: int):
         merging.unmerge(row, current_policy().user)
         flash(f"Merge {row.id} undone: both records and their cases are separate again.", "success")
         return redirect(url_for(".merges"))
-    return render_template("cohort/dedupe/unmerge.html", title=f"Undo merge {row.id}", view=view, error=error,
+    return render_template("duplicates/unmerge.html", title=f"Undo merge {row.id}", view=view, error=error,
                            confirm=form)
 
 
@@ -209,7 +209,7 @@ def overlaps_report():
     months = overlaps.monthly_counts(policy)
     audit.record("view", categories=["identity"],
                  detail=f"overlaps report: nominals {','.join(str(o.nominal_id) for o in found) or 'none'}"[:4000])
-    return render_template("cohort/dedupe/overlaps.html", title="People on more than one panel", overlaps=found,
+    return render_template("duplicates/overlaps.html", title="People on more than one panel", overlaps=found,
                            months=months, today=clock.today())
 
 

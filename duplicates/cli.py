@@ -36,14 +36,14 @@ def _policy_for(email: str | None):
               help="Lowest probability listed.")
 def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
     """Find pairs of records that may be the same person; store them for the analysts' queue."""
-    from cohort import dedupe
+    from duplicates import candidates
     from sharing.crypto import ensure_data_keys
 
     ensure_data_keys()
     with immediate_transactions():
         policy = _policy_for(as_email)
-        result = dedupe.run(policy, min_score=min_score)
-        out = [dedupe.pair_json(p, result.cases, result.scope) for p in result.pairs]
+        result = candidates.run(policy, min_score=min_score)
+        out = [candidates.pair_json(p, result.cases, result.scope) for p in result.pairs]
         db.session.commit()
     if as_json:
         click.echo(json.dumps({"pairs": out}, ensure_ascii=False))
@@ -63,12 +63,12 @@ def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
 def retrain_command() -> None:
     """Fit the duplicate model again (EM over the register plus the pairs analysts confirmed)
     and keep it: every later run scores with these parameters until the next retrain."""
-    from cohort import dedupe
+    from duplicates import candidates
     from sharing.crypto import ensure_data_keys
 
     ensure_data_keys()
     with immediate_transactions():
-        row, _fitted = dedupe.retrain()
+        row, _fitted = candidates.retrain()
         db.session.commit()
     click.echo(f"Duplicate model {row.id} trained on {row.nominals} nominal(s) and {row.confirmed} confirmed pair(s).")
 
@@ -78,13 +78,13 @@ def retrain_command() -> None:
               help="Every nominal, not only those without tokens (after the blocking keys change).")
 def reindex_command(everyone: bool) -> None:
     """Store the keyed hashes of the blocking keys the duplicate check pairs nominals by."""
-    from cohort import dedupe_keys
+    from duplicates import keys
     from sharing import audit
     from sharing.crypto import ensure_data_keys
 
     ensure_data_keys()
     with immediate_transactions():
-        count = dedupe_keys.reindex(everyone)
+        count = keys.reindex(everyone)
         audit.record("admin", purpose="dedupe reindex", detail=f"blocking keys of {count} nominal(s) recomputed")
         db.session.commit()
     click.echo(f"Blocking keys of {count} nominal(s) recomputed.")

@@ -144,7 +144,7 @@ class NameTable:
     g_init: np.ndarray  # code of the first letter
     g_is_initial: np.ndarray  # bool: the given name is a single letter
     g_groups: np.ndarray  # (n, 3) nickname group codes, -1 padded
-    g_known: np.ndarray  # bool: the given name is a known name (cohort.matching.nicknames.KNOWN)
+    g_known: np.ndarray  # bool: the given name is a known name (duplicates.matching.nicknames.KNOWN)
     f_comp: np.ndarray  # code of the compact family name
     f_str: list[str]
     f_phon: np.ndarray

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import abort
 
-from cohort import dedupe, overlaps
 from core.api import ID, api, endpoint, shape
+from duplicates import candidates, overlaps
 from sharing import audit
 from sharing.policy import CASE_ROLES, current_policy
 
@@ -36,8 +36,8 @@ def duplicates():
     if not policy.has_role("analyst"):
         audit.refused("role: duplicates need the analyst role")
         abort(403, "The duplicate check needs the analyst role")
-    result = dedupe.run(policy, store=False)
-    return {"pairs": [dedupe.pair_json(p, result.cases, result.scope) for p in result.pairs]}
+    result = candidates.run(policy, store=False)
+    return {"pairs": [candidates.pair_json(p, result.cases, result.scope) for p in result.pairs]}
 
 
 @api.get("/overlaps")

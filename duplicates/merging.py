@@ -19,12 +19,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from cohort.dedupe import MERGED, OPEN, Scope, cases_by_nominal
-from cohort.dedupe_keys import index_block_keys
-from cohort.matching.normalise import normalise_name
 from cohort.models import Case, CaseEvent, DuplicateCandidate, Merge, Nominal
 from core import clock
 from core.extensions import db
+from duplicates.candidates import MERGED, OPEN, Scope, cases_by_nominal
+from duplicates.keys import index_block_keys
+from duplicates.matching.normalise import normalise_name
 from sharing import audit
 from sharing.blind_index import index_nominal
 from sharing.gateway import unsealing

@@ -72,6 +72,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "0") in ("1", "true", "True", "yes"),
         "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 10),
         "MAIL_FROM": env.get("MAIL_FROM") or None,
+        # An e-mail its sender may have delivered before dying: resend it (same Message-ID), not mark it uncertain.
+        "NOTIFICATIONS_RESEND_UNCERTAIN": env.get("NOTIFICATIONS_RESEND_UNCERTAIN", "0") in ("1", "true", "yes"),
     }
     if overrides:
         cfg.update(overrides)

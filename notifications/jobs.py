@@ -1,12 +1,19 @@
 """The sender: make the day's digests, claim queued e-mails, send them once, retry with back-off.
 
 Exactly once, even with two schedulers and `flask notifications send` at the same time: an
-e-mail is claimed by one UPDATE that moves it from `queued` to `sending` under a lease and
+e-mail is claimed by one UPDATE that moves it from `queued` to `claimed` under a lease and
 a holder name (on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so a second sender
 takes the next rows instead of waiting; SQLite runs one writer at a time), and only the
-holder marks it sent. A sender that dies mid-batch leaves its rows to be taken again when
-the lease runs out — the one case where a message could go twice, after a crash between
-the SMTP server's "250 OK" and our commit.
+holder marks it sent.
+
+The crash after the SMTP server's "250 OK" and before our commit: before a batch is handed
+to SMTP, each e-mail's Message-ID is fixed and the rows move from `claimed` to `sending`
+(one committed UPDATE per batch). A sender that dies leaves its rows leased. When the lease
+runs out, a `claimed` row (SMTP never saw it) is simply taken again; a `sending` row may
+have been delivered, so it is not resent blindly: it becomes `uncertain`, which the admin
+sees (`flask notifications uncertain`) and may resend, with the same Message-ID, or close.
+NOTIFICATIONS_RESEND_UNCERTAIN=1 chooses at-least-once instead: such rows are queued again
+keeping their Message-ID (README, "Notifications", says why the default is not to).
 
 The scan queues "due tomorrow" (once per action, on the day before it is due) and
 "overdue" (once per action and due date); the notifications' unique (user, kind, key) makes
@@ -27,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from email.message import Message
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +43,7 @@ from core import clock
 from core.db import immediate_transactions
 from core.extensions import db
 from notifications import services
-from notifications.mail import Mailer, build_message, mailer_for
+from notifications.mail import Mailer, build_message, mailer_for, new_message_id
 from notifications.models import Notification, OutboxEmail
 
 log = logging.getLogger(__name__)
@@ -58,9 +66,11 @@ class SendResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    uncertain: int = 0  # found sending after their lease: perhaps delivered, not resent
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.retrying} to retry, {self.failed} given up"
+        out = f"{self.sent} sent, {self.retrying} to retry, {self.failed} given up"
+        return out + (f", {self.uncertain} uncertain (see flask notifications uncertain)" if self.uncertain else "")
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -152,15 +162,39 @@ def make_digests(now: dt.datetime) -> int:
 
 # -- claiming and sending ------------------------------------------------------------------------
 
+def settle_lapsed(now: dt.datetime) -> int:
+    """Rows left `sending` by a sender whose lease ran out: perhaps delivered (the crash came
+    after the SMTP server accepted), so `uncertain` for an admin; or, when the instance
+    chose at-least-once (NOTIFICATIONS_RESEND_UNCERTAIN), queued again with their Message-ID.
+    Returns how many became uncertain."""
+    lapsed = (OutboxEmail.status == "sending") & (OutboxEmail.lease_until < now)
+    resend = bool(current_app.config.get("NOTIFICATIONS_RESEND_UNCERTAIN"))
+    values = (dict(status="queued", next_attempt_at=now, lease_until=None,
+                   last_error="resent: its sender stopped after handing it to SMTP") if resend else
+              dict(status="uncertain", lease_until=None,
+                   last_error="its sender stopped after handing it to SMTP: it may have been delivered"))
+    with immediate_transactions():
+        count = db.session.execute(db.update(OutboxEmail).where(lapsed).values(**values)
+                                   .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+    if count:
+        log.warning("notifications: %d e-mail(s) were with the SMTP server when their sender stopped: %s",
+                    count, "queued again with the same Message-ID" if resend else "marked uncertain, not resent")
+    return 0 if resend else count
+
+
 def claim(holder: str, now: dt.datetime, limit: int = BATCH) -> list[int]:
-    """Take up to `limit` due e-mails for `holder` in one statement; committed before sending."""
+    """Take up to `limit` due e-mails for `holder` in one statement; committed before sending.
+
+    A row claimed by a sender whose lease ran out is taken again (SMTP never saw it); one
+    left `sending` is not (see :func:`settle_lapsed`)."""
     due = (((OutboxEmail.status == "queued") & (OutboxEmail.next_attempt_at <= now))
-           | ((OutboxEmail.status == "sending") & (OutboxEmail.lease_until < now)))
+           | ((OutboxEmail.status == "claimed") & (OutboxEmail.lease_until < now)))
     pick = db.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     stmt = (db.update(OutboxEmail).where(OutboxEmail.id.in_(pick.scalar_subquery()))
-            .values(status="sending", lease_until=now + LEASE, claimed_by=holder, attempts=OutboxEmail.attempts + 1)
+            .values(status="claimed", lease_until=now + LEASE, claimed_by=holder, attempts=OutboxEmail.attempts + 1)
             .returning(OutboxEmail.id).execution_options(synchronize_session=False))
     with immediate_transactions():
         ids = sorted(db.session.execute(stmt).scalars().all())
@@ -168,14 +202,40 @@ def claim(holder: str, now: dt.datetime, limit: int = BATCH) -> list[int]:
     return ids
 
 
+def _hand_over(message_ids: dict[int, tuple[str, bool]], holder: str) -> list[int]:
+    """Store each claimed e-mail's Message-ID (kept for any resend) and mark it sending, in
+    one commit before SMTP sees it; returns the ids still this holder's (only those are sent).
+
+    `message_ids`: id -> (Message-ID, whether it is new and must be stored)."""
+    fresh = [{"b_id": i, "mid": mid} for i, (mid, new) in message_ids.items() if new]
+    with immediate_transactions():
+        if fresh:
+            db.session.execute(db.update(OutboxEmail.__table__).where(
+                OutboxEmail.__table__.c.id == sa.bindparam("b_id"), OutboxEmail.__table__.c.message_id.is_(None),
+            ).values(message_id=sa.bindparam("mid")), fresh)
+        stmt = (db.update(OutboxEmail).where(OutboxEmail.id.in_(sorted(message_ids)),
+                                             OutboxEmail.claimed_by == holder, OutboxEmail.status == "claimed")
+                .values(status="sending").returning(OutboxEmail.id).execution_options(synchronize_session=False))
+        mine = sorted(db.session.execute(stmt).scalars().all())
+        db.session.commit()  # no transaction (nor SQLite's write lock) is held while the SMTP server answers
+    return mine
+
+
+def _host() -> str:
+    from core.config import public_host
+
+    return public_host(current_app.config["PUBLIC_URL"])
+
+
 def send_due(now: dt.datetime | None = None, *, mailer: Mailer | None = None, batch: int = BATCH) -> SendResult:
     """`flask notifications send` and the scheduler: scan, digests, then every e-mail due now, once."""
     now = now or clock.utcnow()
     scan(now)
     make_digests(now)
+    uncertain = settle_lapsed(now)
     cfg = current_app.config
     connections = 1 if mailer or not cfg.get("SMTP_HOST") else max(int(cfg.get("SMTP_CONNECTIONS") or 4), 1)
-    holder, result = new_holder(), SendResult()
+    holder, result = new_holder(), SendResult(uncertain=uncertain)
     while ids := claim(holder, now, batch):
         broken = _deliver(ids, holder, now, lambda: mailer or mailer_for(cfg), connections, result)
         if broken:
@@ -196,9 +256,12 @@ def _deliver(ids: list[int], holder: str, now: dt.datetime, make_mailer: Callabl
     waiting for replies); record each outcome. True if the server could not be used."""
     emails = db.session.execute(db.select(OutboxEmail).where(OutboxEmail.id.in_(ids))
                                 .order_by(OutboxEmail.id)).scalars().all()
-    messages = _render(emails)
     attempts = {e.id: e.attempts for e in emails}
-    db.session.commit()  # no transaction (nor SQLite's write lock) is held while the SMTP server answers
+    host = _host()
+    message_ids = {e.id: (e.message_id, False) if e.message_id else (new_message_id(host), True) for e in emails}
+    messages = _render(emails, {i: mid for i, (mid, _new) in message_ids.items()})
+    db.session.commit()  # end the read before taking the write lock
+    ids = _hand_over(message_ids, holder)
     shares = [ids[i::connections] for i in range(min(connections, len(ids)))]
     outcomes = [_Outcome() for _ in shares]
     threads = [threading.Thread(target=_send_share, args=(share, messages, make_mailer(), out))
@@ -257,7 +320,7 @@ def _record(holder: str, now: dt.datetime, sent: list[int], failures: dict[int, 
         log.warning("notifications: %d e-mail(s) not sent, will retry with back-off", len(failures))
 
 
-def _render(emails: list[OutboxEmail]) -> dict[int, Message]:
+def _render(emails: list[OutboxEmail], message_ids: dict[int, str]) -> dict[int, Message]:
     """Each e-mail's message: one notification's line and link, or a digest of counts."""
     cfg = current_app.config
     by_email: dict[int, list[Notification]] = defaultdict(list)
@@ -275,7 +338,7 @@ def _render(emails: list[OutboxEmail]) -> dict[int, Message]:
         else:
             subject = f"Manage risk panels: your daily summary ({len(lines)})"
             body = render_template("notifications/digest.txt", items=_group(items), base=base)
-        out[email.id] = build_message(cfg, email.user.email, subject, body)
+        out[email.id] = build_message(cfg, email.user.email, subject, body, message_id=message_ids[email.id])
     return out
 
 
@@ -294,3 +357,25 @@ def _group(items: list[Notification]) -> list[str]:
 def run(now: dt.datetime) -> int:
     """The scheduler's job (panels.jobs.JOBS["notifications"]): how many e-mails went."""
     return send_due(now).sent
+
+
+# -- e-mails in doubt: the admin's decision --------------------------------------------------------
+
+def uncertain_emails() -> list[OutboxEmail]:
+    """E-mails whose sender stopped after handing them to SMTP, oldest first."""
+    return list(db.session.execute(db.select(OutboxEmail).where(OutboxEmail.status == "uncertain")
+                                   .order_by(OutboxEmail.id)).scalars())
+
+
+def settle_uncertain(email_id: int, *, resend: bool, now: dt.datetime | None = None) -> bool:
+    """An admin's decision on an uncertain e-mail: send it again (same Message-ID, so the
+    recipient's mail client shows one message if both arrived) or close it as delivered."""
+    now = now or clock.utcnow()
+    values = (dict(status="queued", next_attempt_at=now, last_error="resent by an admin") if resend else
+              dict(status="sent", sent_at=now, last_error="closed by an admin as delivered"))
+    with immediate_transactions():
+        done = db.session.execute(db.update(OutboxEmail).where(
+            OutboxEmail.id == email_id, OutboxEmail.status == "uncertain").values(**values)
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+    return bool(done)

@@ -80,12 +80,18 @@ def mail_from(cfg: dict[str, Any]) -> str:
     return cfg.get("MAIL_FROM") or f"no-reply@{public_host(cfg['PUBLIC_URL'])}"
 
 
-def build_message(cfg: dict[str, Any], to: str, subject: str, body: str) -> Message:
-    """A plain-text UTF-8 message (compat32: the modern header policy cost 5 ms a message)."""
+def new_message_id(host: str) -> str:
+    """A Message-ID made once per outbox row and stored, so a resend carries the same one."""
+    return make_msgid(domain=host)
+
+
+def build_message(cfg: dict[str, Any], to: str, subject: str, body: str, message_id: str | None = None) -> Message:
+    """A plain-text UTF-8 message (compat32: the modern header policy cost 5 ms a message);
+    `message_id`: the outbox row's stored one (a new one when None)."""
     msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = mail_from(cfg)
     msg["To"] = to
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=public_host(cfg["PUBLIC_URL"]))
+    msg["Message-ID"] = message_id or new_message_id(public_host(cfg["PUBLIC_URL"]))
     return msg

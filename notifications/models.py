@@ -22,7 +22,10 @@ PREFERENCES = ("immediately", "daily", "off")
 DEFAULT_PREFERENCE = "immediately"
 # How a notification reaches e-mail: its own message, a daily digest, or not at all.
 EMAIL_STATES = ("outbox", "digest", "off")
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+# queued -> claimed (leased to one sender) -> sending (its Message-ID fixed, handed to SMTP)
+# -> sent; failed after MAX_ATTEMPTS; uncertain: a sender's lease ran out while the e-mail was
+# with the SMTP server, so it may have gone (notifications.jobs, README "Notifications").
+OUTBOX_STATUSES = ("queued", "claimed", "sending", "sent", "failed", "uncertain")
 
 
 class Notification(db.Model):
@@ -52,21 +55,27 @@ class Notification(db.Model):
 class OutboxEmail(db.Model):
     """One e-mail to send: a notification's own, or a user's daily digest (digest_on set).
 
-    The sender claims rows (status queued -> sending, with a lease) in one statement, so two
-    senders never take the same row; a row whose lease ran out (a sender died) is taken again.
+    The sender claims rows (status queued -> claimed, with a lease) in one statement, so two
+    senders never take the same row; before handing them to SMTP it fixes each one's
+    Message-ID and marks them sending. A claimed row whose lease ran out (its sender died
+    before sending) is taken again; a sending one is not resent blindly: it becomes
+    uncertain (or, under NOTIFICATIONS_RESEND_UNCERTAIN, is resent with the same Message-ID).
     """
 
     __tablename__ = "notification_outbox"
     __table_args__ = (UniqueConstraint("user_id", "digest_on", name="uq_notification_outbox_user_digest_on"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(8), nullable=False, default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued", index=True)
     digest_on: Mapped[dt.date | None] = mapped_column(Date)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=clock.utcnow)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Fixed before the first hand-over to SMTP and kept for any resend, so a resend is
+    # recognisably the same message (mail clients and archives collapse duplicates by it).
+    message_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=clock.utcnow)
 

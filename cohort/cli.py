@@ -95,10 +95,15 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
 def export_command(code: str, email: str, fmt: str, output: Path) -> None:
     """Export the panel's cohort as that user may see it (withheld categories left out)."""
     from cohort.exporting import export_file
+    from lifecycle import register
     from sharing import audit
     from sharing.crypto import ensure_data_keys
     from sharing.policy import Policy
 
+    day = destroy_by.date() if destroy_by is not None else None
+    problems = register.check(purpose, day or register.default_destroy_by())
+    if problems:
+        raise click.UsageError("; ".join(p.replace("The destroy-by date", "--destroy-by") for p in problems))
     ensure_data_keys()
     with immediate_transactions():
         user, panel = _user_and_panel(email, code)
@@ -108,13 +113,15 @@ def export_command(code: str, email: str, fmt: str, output: Path) -> None:
                          detail="export: not a party to any agreement covering the panel")
             db.session.commit()
             _fail(f"{email} does not take part in the {panel.code} panel under any agreement in force")
-        data, count = export_file(panel, policy, fmt, purpose="command line: flask cohort export")
-        db.session.commit()  # the access-log row first: no export leaves without its record
+        made = export_file(panel, policy, fmt, purpose=purpose, destroy_by=day, note=note,
+                           source="command line: flask cohort export")
+        db.session.commit()  # the register and access-log rows first: no export leaves without its record
     try:
-        output.write_bytes(data)
+        output.write_bytes(made.data)
     except OSError as exc:
         _fail(f"could not write {output}: {exc.strerror}")
-    click.echo(f"Exported {count} case(s) from {panel.code} to {output}.")
+    click.echo(f"Exported {made.rows} case(s) from {panel.code} to {output} "
+               f"(export no. {made.record.id}, destroy by {made.record.destroy_by.isoformat()}).")
 
 
 CLI_GROUPS = (cohort_cli,)

@@ -266,25 +266,41 @@ def confirm(code: str, token: str):
 @bp.route("/panels/<code>/export.<fmt>")
 @login_required
 def export(code: str, fmt: str):
+    """The file, for a purpose: `?purpose=` (one of EXPORT_PURPOSES) and optionally `&destroy_by=`
+    (YYYY-MM-DD, default 30 days). Without a purpose a person is sent to choose one first; a
+    purpose or date that is wrong is a 422 naming the parameter."""
     if fmt not in FORMATS:
         abort(404)
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
-    # Registered with the purpose chosen on /panels/<code>/export (a bare link: "not stated").
-    purpose, destroy_by = export_choice()
-    return export_download(panel, policy, fmt, purpose, destroy_by)
+    choice = export_choice(panel, fmt)
+    if isinstance(choice, Response):
+        return choice
+    return export_download(panel, policy, fmt, *choice)
 
 
-def export_choice() -> tuple[str, dt.date | None]:
-    """The purpose and destroy-by date passed on from the export page, checked; else unstated."""
-    purpose = request.args.get("purpose", register.UNSTATED)
-    try:
-        destroy_by = dt.date.fromisoformat(request.args.get("destroy_by", ""))
-    except ValueError:
-        destroy_by = None
-    if register.check(purpose, destroy_by):
-        return register.UNSTATED, None
+def export_choice(panel, fmt: str) -> tuple[str, dt.date | None] | Response:
+    """The purpose and destroy-by date from the query, checked; or where to go instead."""
+    purpose = request.args.get("purpose")
+    raw_date = request.args.get("destroy_by")
+    if not purpose and raw_date is None:  # a bare link: a person is asked first
+        flash("Choose why you are exporting and until when you will keep the copy.", "info")
+        return redirect(url_for("lifecycle.export_choose", code=panel.code, fmt=fmt))
+    destroy_by = None
+    problems = []
+    if raw_date:
+        try:
+            destroy_by = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            problems.append("destroy_by: must be a date, YYYY-MM-DD")
+    problems += register.check(purpose, destroy_by or register.default_destroy_by())
+    if problems:
+        return _choice_problem(problems)
     return purpose, destroy_by
+
+
+def _choice_problem(problems: list[str]) -> Response:
+    return Response("Export refused: " + "; ".join(problems) + "\n", status=422, mimetype="text/plain")
 
 
 @bp.route("/panels/<code>/print")
@@ -292,9 +308,10 @@ def export_choice() -> tuple[str, dt.date | None]:
 def print_snapshot(code: str):
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
-    s = snapshot(panel, policy)
-    purpose, destroy_by = export_choice()
-    rec = register.record_export(panel, policy.user, kind="print", purpose=purpose, destroy_by=destroy_by,
-                                 case_ids=[r["id"] for r in s["rows"]])
+    choice = export_choice(panel, "print")
+    if isinstance(choice, Response):
+        return choice
+    purpose, destroy_by = choice
+    s = snapshot(panel, policy, purpose=purpose, destroy_by=destroy_by)
     return render_template("cohort/export_print.html", title=f"{panel.name}: monthly snapshot", panel=panel,
-                           s=s, marking=register.marking(rec))
+                           s=s, marking=s["marking"])

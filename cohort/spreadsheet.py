@@ -55,6 +55,10 @@ __all__ = [
     "neutralise",
     "write_csv",
     "write_xlsx",
+    "MARKING_PREFIX",
+    "EXPORT_ONLY_COLUMNS",
+    "is_marking_row",
+    "blank_markings",
 ]
 
 # The cohort file's columns, in CONTRACT.md order (also the export order).
@@ -277,7 +281,7 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     else:
         table = _read_csv(data)
         check_name(filename, "csv")
-    return _tidy(table)
+    return _tidy(blank_markings(table))
 
 
 def _suffix(filename: str) -> str:
@@ -1054,6 +1058,8 @@ def validate_rows(
             if any(i < len(row) and row[i].strip() for row in rows):
                 errors.append(RowError(1, f"column {_column_letter(i)}", "has values but no header"))
             continue
+        if key in EXPORT_ONLY_COLUMNS:  # an export's information columns: read back, ignored
+            continue
         if key not in parsers:
             errors.append(RowError(1, header.strip(), "unknown column"))
         elif key in index_of:
@@ -1129,6 +1135,39 @@ def validate_rows(
     return valid, errors
 
 
+# --- Export markings (issue 16: no shadow lists) ---------------------------------------
+#
+# Every export carries, inside the file, who made it, when, why and the date it must be
+# destroyed by: after the data, a blank row and then one row whose first cell starts with
+# MARKING_PREFIX and whose other cells are empty (and, in a workbook, the same words in the
+# printed page header and the document properties). A trailing row survives opening and
+# saving in any spreadsheet and leaves the header on row 1, so row numbers still match.
+# Read back, a marking row counts as a blank row: an unchanged export re-imports as it is.
+# The export's information columns (EXPORT_ONLY_COLUMNS) are read back and ignored.
+
+MARKING_PREFIX = "Data protection marking:"
+EXPORT_ONLY_COLUMNS: tuple[str, ...] = ("status", "lead_officer", "next_review", "flags", "open_actions")
+
+
+def is_marking_row(row: Sequence[str]) -> bool:
+    """True for an export's marking row (the prefix in the first cell, nothing else)."""
+    return bool(row) and str(row[0]).strip().startswith(MARKING_PREFIX) and not any(
+        str(c).strip() for c in row[1:])
+
+
+def blank_markings(table: list[list[str]]) -> list[list[str]]:
+    """The table with every marking row below the header made blank (blank rows are skipped)."""
+    for row in table[1:]:
+        if is_marking_row(row):
+            row[:] = [""] * len(row)
+    return table
+
+
+def marking_rows(marking: str | None) -> list[list[str]]:
+    """The rows an export ends with: a blank row, then the marking."""
+    return [[], [f"{MARKING_PREFIX} {marking}"]] if marking else []
+
+
 # --- Writing ----------------------------------------------------------------------------
 
 # OWASP CSV injection: a leading = + - @ (or tab / carriage return, which some spreadsheets
@@ -1159,23 +1198,27 @@ def _export_text(value: object) -> str:
     return str(value)
 
 
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], *, marking: str | None = None) -> bytes:
     """A CSV export: UTF-8 with a BOM (so Excel reads accents correctly), CRLF line ends,
     every cell neutralised with :func:`neutralise`. Dates are written ISO ``YYYY-MM-DD``
     and lists (aliases) joined with ``"; "``, the forms :func:`read_table` reads back.
+    With ``marking``, the file ends with its marking row (see "Export markings").
     """
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(_export_text(h)) for h in headers])
     for row in rows:
         writer.writerow([neutralise(_export_text(v)) for v in row])
+    for row in marking_rows(marking):
+        writer.writerow(row)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 _SHEET_TITLE_JUNK = re.compile(r"[\[\]:*?/\\]")
 
 
-def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_title: str = "Cohort") -> bytes:
+def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_title: str = "Cohort", *,
+               marking: str | None = None) -> bytes:
     """An XLSX export in which no cell can be a formula.
 
     Every string is written as an explicit text cell (type ``s``, number format ``@``), so
@@ -1221,9 +1264,13 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_t
             c.font = bold
         return c
 
+    if marking:  # on every printed page too ("&" is Excel's header code character)
+        sheet.oddHeader.center.text = f"{MARKING_PREFIX} {marking}".replace("&", "&&")[:250]
     sheet.append([cell(h, header=True) for h in headers])
     for row in rows:
         sheet.append([cell(v) for v in row])
+    for row in marking_rows(marking):
+        sheet.append([cell(v, header=True) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

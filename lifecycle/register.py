@@ -32,11 +32,11 @@ def default_destroy_by(today: dt.date | None = None) -> dt.date:
     return (today or clock.today()) + dt.timedelta(days=DEFAULT_KEEP_DAYS)
 
 
-def check(purpose: str, destroy_by: dt.date | None) -> list[str]:
+def check(purpose: str | None, destroy_by: dt.date | None) -> list[str]:
     """Problems with a chosen purpose and destroy-by date (empty when both are fine)."""
     out = []
     if purpose not in EXPORT_PURPOSES:
-        out.append("Choose why you are exporting")
+        out.append(f"Choose why you are exporting (purpose: one of {', '.join(EXPORT_PURPOSES)})")
     today = clock.today()
     if destroy_by is None:
         out.append("Enter the date the copy will be destroyed by")
@@ -72,7 +72,8 @@ def record_export(panel, user, *, kind: str, purpose: str, destroy_by: dt.date |
 def marking(rec: ExportRecord) -> str:
     """The words every export and print carries: who, when, why and destroy by."""
     when = rec.at.strftime("%-d %b %Y %H:%M UTC")
-    return (f"Export no. {rec.id} by {rec.user.name} ({rec.agency_code}) on {when} for: {label(rec.purpose)}. "
+    kind = "Print" if rec.kind == "print" else "Export"
+    return (f"{kind} no. {rec.id} by {rec.user.name} ({rec.agency_code}) on {when} for: {label(rec.purpose)}. "
             f"Destroy every copy by {rec.destroy_by.strftime('%-d %b %Y')}.")
 
 

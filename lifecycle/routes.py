@@ -14,12 +14,12 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from auth.decorators import login_required, roles_required
 from cohort import queries
-from cohort.exporting import FORMATS, export_file, panel_cases
+from cohort.exporting import FORMATS, export_file
 from cohort.models import Case, Nominal
 from core import clock
 from core.extensions import db
 from lifecycle import dpia, register, subject_access
-from lifecycle.forms import DestroyedForm, ExportForm, RectifyForm
+from lifecycle.forms import EXPORT_FORMATS, DestroyedForm, ExportForm, RectifyForm
 from lifecycle.models import ExportRecord
 from lifecycle.rectification import Invalid, rectify
 from panels.models import Panel
@@ -131,6 +131,8 @@ def export_choose(code: str):
     form = ExportForm()
     if request.method == "GET":
         form.destroy_by.data = register.default_destroy_by()
+        if request.args.get("fmt") in dict(EXPORT_FORMATS):
+            form.fmt.data = request.args["fmt"]
     if form.validate_on_submit():
         problems = register.check(form.purpose.data, form.destroy_by.data)
         if problems:
@@ -146,14 +148,10 @@ def export_choose(code: str):
 
 
 def export_download(panel: Panel, policy, fmt: str, purpose: str, destroy_by, note: str = "") -> Response:
-    """The file, registered with its purpose and destroy-by date; its name carries both."""
-    data, _ = export_file(panel, policy, fmt, purpose=f"export: {purpose}")
-    rec = register.record_export(panel, policy.user, kind=fmt, purpose=purpose, destroy_by=destroy_by,
-                                 case_ids=[c.id for c in panel_cases(panel)], note=note)
-    if fmt == "xlsx":
-        data = register.mark_xlsx(data, register.marking(rec))
-    return Response(data, mimetype=FORMATS[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{register.filename(rec, fmt)}"',
+    """The file, registered with its purpose and destroy-by date, marked inside; its name carries both."""
+    made = export_file(panel, policy, fmt, purpose=purpose, destroy_by=destroy_by, note=note)
+    return Response(made.data, mimetype=FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{register.filename(made.record, fmt)}"',
         "Cache-Control": "no-store",
     })
 

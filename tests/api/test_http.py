@@ -106,7 +106,7 @@ def test_meeting_dates_are_checked(client, api_token, case):
 
 
 def test_web_csv_names_its_charset_once(login_as, case):
-    resp = login_as("police").get("/panels/IOM/export.csv")
+    resp = login_as("police").get("/panels/IOM/export.csv?purpose=panel_meeting")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
 

@@ -47,7 +47,7 @@ def test_names_round_trip_through_import_page_and_export(named, login_as, client
     for given, family in NAMES:
         assert f"{given} {family}".replace("'", "&#39;") in html
     for fmt in ("csv", "xlsx"):
-        resp = client.get(f"/panels/IOM/export.{fmt}")
+        resp = client.get(f"/panels/IOM/export.{fmt}?purpose=panel_meeting")
         assert resp.status_code == 200
         headers, rows = exported(resp.data)
         names = {(r[headers.index("given_name")], r[headers.index("family_name")]) for r in rows}
@@ -56,7 +56,7 @@ def test_names_round_trip_through_import_page_and_export(named, login_as, client
 
 def test_csv_export_headers_and_log(named, login_as, client):
     login_as("police")  # POLICE reads identity, contact, offending, risk on IOM, not resettlement
-    resp = client.get("/panels/IOM/export.csv")
+    resp = client.get("/panels/IOM/export.csv?purpose=panel_meeting")
     assert resp.mimetype == "text/csv"
     # the register's number and the destroy-by date (30 days when no purpose was chosen) are in the name
     assert resp.headers["Content-Disposition"] == ('attachment; filename="IOM-cohort-2026-11-23-export-1'
@@ -64,7 +64,8 @@ def test_csv_export_headers_and_log(named, login_as, client):
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.data.startswith(b"\xef\xbb\xbf")
     headers, rows = exported(resp.data)
-    assert headers == [c for c in COLUMNS if c not in ("accommodation", "employment")]
+    assert headers == [*(c for c in COLUMNS if c not in ("accommodation", "employment")),
+                       "status", "lead_officer", "next_review", "flags", "open_actions"]
     assert len(rows) == 4 and rows[0][0] == named[0]["ref"]
     event = db.session.execute(db.select(AccessEvent).filter_by(action="export")).scalar_one()
     assert event.user_email == "police@test.example" and event.panel_code == "IOM"
@@ -74,10 +75,10 @@ def test_csv_export_headers_and_log(named, login_as, client):
 def test_dwp_export_lacks_contact_and_risk(named, login_as, client):
     login_as("dwp")
     for fmt in ("csv", "xlsx"):
-        resp = client.get(f"/panels/IOM/export.{fmt}")
+        resp = client.get(f"/panels/IOM/export.{fmt}?purpose=panel_meeting")
         headers, rows = exported(resp.data)
         assert headers == ["ref", "given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro",
-                           "nomis", "crn", "accommodation", "employment", "ethnicity"]
+                           "nomis", "crn", "accommodation", "employment", "ethnicity", "status", "flags"]
         text = "\n".join(",".join(r) for r in rows)
         for row in named:
             assert row["address"] not in text and row["postcode"] not in text
@@ -91,10 +92,10 @@ def test_identity_withheld_gives_a_pseudonym_column(named, login_as, client):
     db.session.execute(db.delete(IsaGrant).where(IsaGrant.agency_id == dwp.id, IsaGrant.category == "identity"))
     db.session.commit()
     login_as("dwp")
-    headers, rows = exported(client.get("/panels/IOM/export.csv").data)
-    assert headers == ["ref", "pseudonym", "accommodation", "employment"]
+    headers, rows = exported(client.get("/panels/IOM/export.csv?purpose=panel_meeting").data)
+    assert headers == ["ref", "pseudonym", "accommodation", "employment", "status", "flags"]
     assert all(r[1].startswith("Nominal ") for r in rows)
-    body = client.get("/panels/IOM/export.csv").data.decode("utf-8-sig")
+    body = client.get("/panels/IOM/export.csv?purpose=panel_meeting").data.decode("utf-8-sig")
     for given, family in NAMES:
         assert family not in body
 
@@ -106,11 +107,11 @@ def test_formulas_are_neutralised_in_csv_and_xlsx(partnership, login_as, client)
     import_rows(partnership, rows)
     login_as("probation")
 
-    csv_text = client.get("/panels/IOM/export.csv").data.decode("utf-8-sig")
+    csv_text = client.get("/panels/IOM/export.csv?purpose=panel_meeting").data.decode("utf-8-sig")
     assert "'=HYPERLINK(" in csv_text and "'+SUM(1,2)" in csv_text and "'@cmd" in csv_text and "'-2+3" in csv_text
     assert ",=HYPERLINK" not in csv_text and ",+SUM" not in csv_text
 
-    data = client.get("/panels/IOM/export.xlsx").data
+    data = client.get("/panels/IOM/export.xlsx?purpose=panel_meeting").data
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     header = [c.value for c in sheet[1]]
     cells = {h: c for h, c in zip(header, sheet[2], strict=True)}
@@ -123,7 +124,7 @@ def test_formulas_are_neutralised_in_csv_and_xlsx(partnership, login_as, client)
 
 def test_print_snapshot(named, login_as, client):
     login_as("police")
-    resp = client.get("/panels/IOM/print")
+    resp = client.get("/panels/IOM/print?purpose=panel_meeting")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "<title>IOM main panel: monthly snapshot – Manage risk panels</title>" in html
@@ -141,7 +142,7 @@ def test_print_snapshot(named, login_as, client):
 
 def test_print_for_dwp_has_no_rag(named, login_as, client):
     login_as("dwp")
-    html = client.get("/panels/IOM/print").get_data(as_text=True)
+    html = client.get("/panels/IOM/print?purpose=panel_meeting").get_data(as_text=True)
     assert "Current cases by RAG" not in html and "govuk-tag--red" not in html
     assert "Withheld: contact details, offending, risk" in html
     assert named[0]["ref"] in html
@@ -150,7 +151,8 @@ def test_print_for_dwp_has_no_rag(named, login_as, client):
 def test_exports_refused_outside_the_agreements(named, login_as, client):
     for short in ("nogrant", "admin"):
         login_as(short)
-        for path in ("/panels/IOM/export.csv", "/panels/IOM/export.xlsx", "/panels/IOM/print"):
+        for path in ("/panels/IOM/export.csv?purpose=panel_meeting", "/panels/IOM/export.xlsx?purpose=panel_meeting",
+                     "/panels/IOM/print?purpose=panel_meeting"):
             assert client.get(path).status_code == 404, (short, path)
     login_as("police")
     assert client.get("/panels/IOM/export.pdf").status_code == 404

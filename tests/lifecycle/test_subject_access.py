@@ -140,7 +140,7 @@ def test_every_export_carries_who_when_why_and_destroy_by(lifecycle_partnership,
     printed = police.post("/panels/IOM/export", data={"fmt": "print", "purpose": "panel_meeting",
                                                       "destroy_by": ["1", "12", "2026"]}, follow_redirects=True)
     text = printed.get_data(as_text=True)
-    assert "Export no. 3 by Paula Police (POLICE)" in text and "Destroy every copy by 1 Dec 2026" in text
+    assert "Print no. 3 by Paula Police (POLICE)" in text and "Destroy every copy by 1 Dec 2026" in text
 
     register = login_as("dpo").get("/exports/register").get_data(as_text=True)
     assert "Paula Police (POLICE)" in register and "Managing a case" in register

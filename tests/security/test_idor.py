@@ -19,8 +19,9 @@ def clean(body: str, canaries=CANARIES) -> bool:
 def mappa_paths(world) -> list[str]:
     case, meeting, item = world["mappa_case"], world["mappa_meeting"], world["mappa_item"]
     return [f"/cases/{case}", f"/cases/{case}/notes/new", f"/cases/{case}/edit", f"/cases/{case}/exit",
-            "/panels/MAPPA/tracker", "/panels/MAPPA/tracker/rows", "/panels/MAPPA/export.csv",
-            "/panels/MAPPA/export.xlsx", "/panels/MAPPA/print", "/panels/MAPPA", "/panels/MAPPA/refer",
+            "/panels/MAPPA/tracker", "/panels/MAPPA/tracker/rows",
+            "/panels/MAPPA/export.csv?purpose=panel_meeting", "/panels/MAPPA/export.xlsx?purpose=panel_meeting",
+            "/panels/MAPPA/print?purpose=panel_meeting", "/panels/MAPPA", "/panels/MAPPA/refer",
             "/panels/MAPPA/import", f"/meetings/{meeting}", f"/meetings/{meeting}/agenda",
             f"/meetings/{meeting}/agenda/print", f"/meetings/{meeting}/items/{item}", "/panels/MAPPA/meetings.ics"]
 
@@ -110,7 +111,8 @@ def test_an_expired_agreement_stops_sharing_on_its_expiry_day_in_london(app, wor
     login(client, "police")
     headers = {"Authorization": f"Bearer {token}"}
     iom = world["iom_case"]
-    for path in (f"/cases/{iom}", "/panels/IOM/tracker", "/panels/IOM/export.csv", "/panels/IOM/print",
+    for path in (f"/cases/{iom}", "/panels/IOM/tracker", "/panels/IOM/export.csv?purpose=panel_meeting",
+                 "/panels/IOM/print?purpose=panel_meeting",
                  f"/meetings/{world['meeting']}", "/panels/IOM"):
         resp = client.get(path)
         assert resp.status_code in (403, 404), path

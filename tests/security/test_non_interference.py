@@ -213,8 +213,9 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
             "flag=no_engagement_3m", "flag=on_other_panels", "sort=last_engagement", "sort=next_review",
             "sort=lead_agency", "q=Ivor", "q=2001/0012345A", "q=Secret Street")]
         out += [(f"api cases {q}", f"/api/v1/panels/{code}/cases?{q}") for q in ("", "rag=red", "status=active")]
-        out += [("export csv", f"/panels/{code}/export.csv"), ("export xlsx", f"/panels/{code}/export.csv?format=xlsx"),
-                ("print", f"/panels/{code}/print"), ("panel", f"/panels/{code}")]
+        out += [("export csv", f"/panels/{code}/export.csv?purpose=panel_meeting"),
+                ("export xlsx", f"/panels/{code}/export.csv?format=xlsx&purpose=panel_meeting"),
+                ("print", f"/panels/{code}/print?purpose=panel_meeting"), ("panel", f"/panels/{code}")]
     out += [("api agenda", f"/api/v1/meetings/{ids['meeting']}/agenda"), ("api overlaps", "/api/v1/overlaps"),
             ("api panels", "/api/v1/panels")]
     return out

@@ -19,6 +19,7 @@ IMG = '"><img src=x onerror=alert(1)>'
 TEMPLATE = "{{7*7}}"
 JS = "javascript:alert(1)"
 PAYLOADS = (SCRIPT, IMG, JS, TEMPLATE)
+CSV, XLSX = "/panels/IOM/export.csv?purpose=panel_meeting", "/panels/IOM/export.xlsx?purpose=panel_meeting"
 
 
 def payload(tag: str) -> str:
@@ -102,7 +103,8 @@ def test_names_from_the_refer_form_and_an_import_are_escaped(app, world):
     assert coord.post(resp.headers["Location"], data={}).status_code == 302
     imported_case = db.session.execute(
         db.select(Case).join(Nominal).where(Case.ref == "IMP-1")).scalar_one()
-    for page in (f"/cases/{case_id}", "/panels/IOM/tracker", "/panels/IOM/tracker?q=Zqgiven", "/panels/IOM/print",
+    for page in (f"/cases/{case_id}", "/panels/IOM/tracker", "/panels/IOM/tracker?q=Zqgiven",
+                 "/panels/IOM/print?purpose=panel_meeting",
                  "/panels/IOM/refer?q=Zqgiven"):
         assert_escaped(get(coord, page), given)
     assert_escaped(get(coord, f"/cases/{imported_case.id}"), alias)
@@ -110,10 +112,10 @@ def test_names_from_the_refer_form_and_an_import_are_escaped(app, world):
     # the polled fragment too
     assert_escaped(get(coord, "/panels/IOM/tracker/rows"), given)
     # exports: the text as it is (no HTML in a spreadsheet), never a formula
-    csv_text = coord.get("/panels/IOM/export.csv").get_data(as_text=True)
+    csv_text = coord.get("/panels/IOM/export.csv?purpose=panel_meeting").get_data(as_text=True)
     cells = [c for row in csv.reader(io.StringIO(csv_text)) for c in row]
     assert given in cells and family in cells
-    xlsx = openpyxl.load_workbook(io.BytesIO(coord.get("/panels/IOM/export.xlsx").data))
+    xlsx = openpyxl.load_workbook(io.BytesIO(coord.get(XLSX).data))
     values = [c.value for ws in xlsx.worksheets for r in ws.iter_rows() for c in r]
     assert given in values
 
@@ -129,11 +131,11 @@ def test_formula_names_are_neutralised_in_exports(app, world):
     assert services  # (services made the case through the real path)
     coord = app.test_client()
     login(coord, "coord")
-    rows = list(csv.reader(io.StringIO(coord.get("/panels/IOM/export.csv").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(coord.get(CSV).get_data(as_text=True))))
     cells = [c for row in rows for c in row]
     assert "'" + formula in cells and formula not in cells
     assert "'@cmd" in cells and "'+SUM(1)" in cells
-    wb = openpyxl.load_workbook(io.BytesIO(coord.get("/panels/IOM/export.xlsx").data))
+    wb = openpyxl.load_workbook(io.BytesIO(coord.get(XLSX).data))
     cells = [c for ws in wb.worksheets for r in ws.iter_rows() for c in r]
     risky = [c for c in cells if str(c.value).startswith(("=", "+", "@"))]
     assert {c.value for c in risky} >= {formula, "+SUM(1)", "@cmd"}

@@ -86,7 +86,7 @@ def _export_cli(app, ids, tmp_path):
     out = tmp_path / "out.csv"
     result = app.test_cli_runner().invoke(
         args=["cohort", "export", "--panel", "IOM", "--as", "police@test.example", "--format", "csv",
-              "--output", str(out)])
+              "--purpose", "panel_meeting", "--output", str(out)])
     assert result.exit_code == 0, result.output
 
 
@@ -111,10 +111,10 @@ EXPOSURES = {
     "agenda page": (_get("/meetings/{meeting}/agenda"), "coord", "/agenda", 1),
     "agenda print": (_get("/meetings/{meeting}/agenda/print"), "coord", "/agenda/print", 1),
     "agenda api": (_api("/api/v1/meetings/{meeting}/agenda", "coord"), "coord", "/api/v1/meetings/", 1),
-    "csv export": (_get("/panels/IOM/export.csv", "police"), "police", "csv export", 1),
-    "xlsx export": (_get("/panels/IOM/export.xlsx", "police"), "police", "xlsx export", 1),
+    "csv export": (_get("/panels/IOM/export.csv?purpose=panel_meeting", "police"), "police", "csv export", 1),
+    "xlsx export": (_get("/panels/IOM/export.xlsx?purpose=panel_meeting", "police"), "police", "xlsx export", 1),
     "command-line export": (_export_cli, "police", "flask cohort export", 1),
-    "monthly print": (_get("/panels/IOM/print", "police"), "police", "/panels/IOM/print", 1),
+    "monthly print": (_get("/panels/IOM/print?purpose=panel_meeting", "police"), "police", "print no. ", 1),
     "import preview": (_import_preview, "coord", "/panels/IOM/import/", 1),
 }
 

@@ -87,13 +87,25 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
     click.echo(f"Imported {file.name} onto {panel.code}: {result.summary()}.")
 
 
+def _purposes() -> list[str]:
+    from lifecycle.models import EXPORT_PURPOSES
+
+    return list(EXPORT_PURPOSES)
+
+
 @cohort_cli.command("export")
 @click.option("--panel", "code", required=True, help="Panel code, e.g. IOM.")
 @click.option("--as", "email", required=True, help="E-mail address of the user the export acts as.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--purpose", required=True, type=click.Choice(_purposes()),
+              help="Why the export is made (recorded in the export register and marked in the file).")
+@click.option("--destroy-by", "destroy_by", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="YYYY-MM-DD: the date every copy will be destroyed by (default 30 days, at most 90).")
+@click.option("--note", default="", help="More about the purpose (no personal data).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def export_command(code: str, email: str, fmt: str, output: Path) -> None:
-    """Export the panel's cohort as that user may see it (withheld categories left out)."""
+def export_command(code: str, email: str, fmt: str, purpose: str, destroy_by, note: str, output: Path) -> None:
+    """Export the panel's cohort as that user may see it (withheld categories left out), for a purpose:
+    entered in the export register, and marked inside the file with who, when, why and destroy by."""
     from cohort.exporting import export_file
     from lifecycle import register
     from sharing import audit

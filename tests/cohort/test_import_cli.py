@@ -274,17 +274,17 @@ def test_cli_export_as_dwp_leaves_out_withheld_columns(partnership, runner, tmp_
     assert run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(4)))).exit_code == 0
     out = tmp_path / "dwp.csv"
     result = runner.invoke(args=["cohort", "export", "--panel", "IOM", "--as", "dwp@test.example",
-                                 "--format", "csv", "-o", str(out)])
+                                 "--format", "csv", "--purpose", "case_management", "-o", str(out)])
     assert result.exit_code == 0, result.output
     header = out.read_bytes().decode("utf-8-sig").splitlines()[0]
     assert header == ("ref,given_name,family_name,aliases,date_of_birth,gender,pnc,cro,nomis,crn,"
-                      "accommodation,employment,ethnicity")
+                      "accommodation,employment,ethnicity,status,flags")
     db.session.rollback()
     event = db.session.execute(db.select(AccessEvent).filter_by(action="export")).scalar_one()
     assert event.user_email == "dwp@test.example" and "4 case(s)" in event.detail
 
     result = runner.invoke(args=["cohort", "export", "--panel", "IOM", "--as", "nogrant@test.example",
-                                 "--format", "xlsx", "-o", str(tmp_path / "x.xlsx")])
+                                 "--format", "xlsx", "--purpose", "case_management", "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 1 and "does not take part" in result.output
     assert not (tmp_path / "x.xlsx").exists()
 

@@ -38,6 +38,7 @@ from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _he
 from core import clock
 from core.bulk import copy_rows
 from core.extensions import db
+from core.labels import in_sentence
 from duplicates import keys as dedupe_keys
 from duplicates.matching.normalise import normalise_identifier
 from panels.models import Panel
@@ -146,6 +147,12 @@ def _file_columns(headers: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in COLUMNS if c in keys)
 
 
+def _category_words(category: str) -> str:
+    """A category inside a sentence: "contact details", "risk data"."""
+    words = in_sentence(category)
+    return words if words.endswith("details") else f"{words} data"
+
+
 def _agency_code(policy: Policy) -> str:
     return policy.user.agency.code if policy.user is not None and policy.user.agency else "you"
 
@@ -166,8 +173,8 @@ def _policy_errors(panel: Panel, columns: tuple[str, ...], policy: Policy) -> li
         readable = category != "offending" and policy.can(panel.id, category)  # a case is offending data
         if not policy.can(panel.id, category, "write") and not readable:
             errors.append(RowError(1, ", ".join(cols) or "ref",
-                                   f"{_agency_code(policy)} may not write {category} data on the {panel.code} "
-                                   f"panel under the agreements in force"))
+                                   f"{_agency_code(policy)} may not write {_category_words(category)} on the "
+                                   f"{panel.code} panel under the agreements in force"))
     return errors
 
 
@@ -204,8 +211,9 @@ def _read_only_errors(planned: PlannedRow, read_only: tuple[str, ...], panel: Pa
         if value in (None, "", []) or _same(value, _held(planned, column)):
             continue
         errors.append(RowError(planned.row.row, column,
-                               f"{_agency_code(policy)} may only read {FIELD_CATEGORY[column]} data on the "
-                               f"{panel.code} panel: leave it as exported (or empty), not changed"))
+                               f"{_agency_code(policy)} may only read {_category_words(FIELD_CATEGORY[column])} on "
+                               f"the {panel.code} panel: leave it as exported (or empty), not changed",
+                               ref=planned.row.ref))
     return errors
 
 
@@ -264,8 +272,8 @@ def plan_import(
 ) -> ImportPlan:
     """Validate the whole file and decide what every row would do; write nothing.
 
-    Every problem is reported (`row N: column: problem`), including categories the user
-    may not write; the plan is applicable only when `plan.errors` is empty.
+    Every problem is reported (`Row N (ref R): column: problem`, as cohort.spreadsheet.RowError
+    says it), including categories the user may not write; the plan is applicable only when `plan.errors` is empty.
     """
     valid, errors = validate_rows(headers, rows, today=today)
     columns = _file_columns(headers)
@@ -303,13 +311,14 @@ def plan_import(
             plan.nominal_ids.update(p.id for p in people)
             if len(people) > 1:
                 row_errors.append(RowError(r.row, kind, f"matches {len(people)} people already recorded; merge them "
-                                                        f"in the duplicate check first"))
+                                                        f"in the duplicate check first", ref=r.ref))
             elif people:
                 matched.setdefault(people[0].id, (people[0], []))[1].append(kind)
         if len(matched) > 1:
             kinds = [k for _, ks in matched.values() for k in ks]
             row_errors.append(RowError(r.row, ", ".join(kinds), "identifiers match different people already "
-                                                                "recorded; check the row or merge the people first"))
+                                                                "recorded; check the row or merge the people first",
+                                       ref=r.ref))
         person, kinds = next(iter(matched.values())) if len(matched) == 1 else (None, [])
 
         case = case_by_ref.get(r.ref) or case_by_folded_ref.get(r.ref.casefold())
@@ -317,7 +326,8 @@ def plan_import(
             plan.nominal_ids.add(case.nominal_id)
             if person is not None and person.id != case.nominal_id:
                 row_errors.append(RowError(r.row, "ref", f"case {case.ref} is a different person from the one whose "
-                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)} matches"))
+                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)} matches",
+                                           ref=r.ref))
             planned.case, planned.nominal, planned.by_ref = case, case.nominal, True
             planned.rerefer = case.status == "exited"  # back on the panel's list: back on the panel
         elif person is not None:
@@ -326,27 +336,30 @@ def plan_import(
             if other is not None and other.status != "exited":
                 row_errors.append(RowError(r.row, "ref", f"this person (matched on "
                                                          f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)}) is "
-                                                         f"already on the {panel.code} panel as {other.ref}"))
+                                                         f"already on the {panel.code} panel as {other.ref}",
+                                           ref=r.ref))
             elif other is not None:
                 planned.case, planned.rerefer = other, True
         elif not (r.given_name or r.family_name):
-            row_errors.append(RowError(r.row, "family_name", "enter a given_name or family_name: no case on the panel "
-                                                             "has this ref and no identifier matches anyone recorded"))
+            row_errors.append(RowError(r.row, "family_name", "enter a given name or family name: no case on the panel "
+                                                             "has this ref and no identifier matches anyone recorded",
+                                       ref=r.ref))
 
         if planned.nominal is not None:
             for kind in IDENTIFIERS:
                 value, held = getattr(r, kind), getattr(planned.nominal, kind)
                 if value and held and normalise_identifier(kind, held) != normalise_identifier(kind, value):
                     row_errors.append(RowError(r.row, kind, f"differs from the {IDENTIFIER_LABELS[kind]} already "
-                                                            f"recorded for this person"))
+                                                            f"recorded for this person", ref=r.ref))
             first = claimed.setdefault(planned.nominal.id, r.row)
             if first != r.row:
-                row_errors.append(RowError(r.row, "ref", f"is the same person as row {first}"))
+                row_errors.append(RowError(r.row, "ref", f"is the same person as row {first}", ref=r.ref))
 
         if r.lead_agency:
             planned.lead_agency_id = agencies.get(r.lead_agency)
             if planned.lead_agency_id is None:
-                row_errors.append(RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}"))
+                row_errors.append(RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}",
+                                           ref=r.ref))
 
         row_errors += _read_only_errors(planned, read_only, panel, policy)
         if row_errors:

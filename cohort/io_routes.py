@@ -26,6 +26,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
 from wtforms import SubmitField
 
 from auth.decorators import login_required
+from auth.models import Agency
 from cohort import queries
 from cohort.exporting import FORMATS, snapshot
 from cohort.import_template import importable_columns, template_csv, template_xlsx
@@ -40,6 +41,8 @@ from cohort.spreadsheet import (
     read_table,
 )
 from core import clock
+from core.extensions import db
+from core.labels import label
 from lifecycle import register
 from lifecycle.routes import export_download
 from sharing import audit
@@ -51,6 +54,9 @@ bp = Blueprint("cohort_io", __name__)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 UPLOAD_MAX_AGE = dt.timedelta(hours=1)
 PREVIEW_ROWS = 20
+PREVIEW_FIRST = ("given_name", "family_name", "rag", "lead_agency")
+# Coded values shown in words in the preview (the file's own codes stay in the file).
+CODED = ("rag", "cohort_type", "risk_level")
 # The file picker's filter (a convenience: read_table checks the name and content itself).
 ACCEPT = ",".join((*CSV_SUFFIXES, *XLSX_SUFFIXES, "text/csv",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
@@ -161,12 +167,17 @@ def _mb(size: int) -> str:
 def _preview(panel, plan: ImportPlan, token: str):
     policy = current_policy()
     readable = policy.readable(panel.id)
-    columns = [c for c in plan.columns if c == "ref" or FIELD_CATEGORY.get(c) in readable]
+    # ref first (it heads each row, kept in view while the table scrolls), then the names and
+    # what is hardest to check once the file is in: the RAG and the lead agency.
+    shown = [c for c in plan.columns if c != "ref" and FIELD_CATEGORY.get(c) in readable]
+    columns = sorted(shown, key=lambda c: (PREVIEW_FIRST.index(c) if c in PREVIEW_FIRST else len(PREVIEW_FIRST)))
     record_preview(plan)
+    agencies = dict(db.session.execute(db.select(Agency.id, Agency.name)).all())
     return render_template(
         "cohort/import_preview.html", title=f"Check the import: {plan.filename}", panel=panel, plan=plan,
         counts=plan.counts(), sample=plan.rows[:PREVIEW_ROWS], columns=columns, token=token,
         confirm_form=ConfirmForm(formdata=None), withheld_message=policy.withheld_message(panel.id),
+        agencies=agencies,
     )
 
 
@@ -181,7 +192,10 @@ def _cell(value) -> str:
 
 
 @bp.app_template_filter("import_cell")
-def _import_cell(value) -> str:
+def _import_cell(value, column: str = "") -> str:
+    """A preview cell as a person reads it: coded values in words, lists and dates as text."""
+    if column in CODED and isinstance(value, str):
+        return label(value)
     return _cell(value)
 
 

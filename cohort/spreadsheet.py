@@ -37,6 +37,7 @@ from cohort.identifiers import (
     normalise_postcode,
     parse_date,
 )
+from core.labels import in_sentence
 from equality.categories import normalise_ethnicity
 
 __all__ = [
@@ -191,19 +192,36 @@ class SpreadsheetTooLarge(SpreadsheetError):
 
 @dataclass
 class RowError:
-    """One problem in a cohort file.
+    """One problem in a cohort file, said as the importer finds it in their spreadsheet.
 
     ``row`` is the spreadsheet row number as the user sees it in Excel: the header is row 1,
     so the first data row is row 2. Problems with the header itself are reported on row 1.
-    ``column`` is the column name (or ``column F`` for a column without a header).
+    ``column`` is the column's key (or ``column F`` for a column without a header, or the
+    header as written for an unknown one), and ``ref`` the row's own ref cell as the
+    importer typed it (None when it is empty or unreadable): quoting it back shows the
+    importer only their own input, whoever else the service holds.
+    Every message reads ``Row 7 (ref IOM-0032): date of birth: ...``.
     """
 
     row: int
     column: str
     problem: str
+    ref: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The row as the spreadsheet numbers it, with its ref."""
+        if self.row == 1:
+            return "Row 1 (the column names)"
+        return f"Row {self.row} (ref {self.ref})" if self.ref else f"Row {self.row} (no ref)"
+
+    @property
+    def column_words(self) -> str:
+        """The column(s) in words: "date of birth", "PNC ID, CRO number"; other text as written."""
+        return ", ".join(in_sentence(c) if c in COLUMNS else c for c in self.column.split(", "))
 
     def __str__(self) -> str:
-        return f"row {self.row}: {self.column}: {self.problem}"
+        return f"{self.where}: {self.column_words}: {self.problem}"
 
 
 @dataclass
@@ -1084,25 +1102,24 @@ def validate_rows(
             continue
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        row_errors = 0
+        row_errors: list[RowError] = []
         values: dict[str, object] = {}
 
+        quoted: str | None = None  # the ref as typed, quoted in this row's messages once readable
         if ref_index is not None:
             ref = row[ref_index].strip()
             if not ref:
-                errors.append(RowError(number, "ref", "is required"))
-                row_errors += 1
+                row_errors.append(RowError(number, "ref", "is required"))
             else:
                 try:
                     ref = parsers["ref"](ref)
                 except _Invalid as exc:
-                    errors.append(RowError(number, "ref", str(exc)))
-                    row_errors += 1
+                    row_errors.append(RowError(number, "ref", str(exc)))
                 else:
+                    quoted = ref
                     key = ref.casefold()
                     if key in seen_refs:
-                        errors.append(RowError(number, "ref", f"{ref!r} is already used on row {seen_refs[key]}"))
-                        row_errors += 1
+                        row_errors.append(RowError(number, "ref", f"is already used on row {seen_refs[key]}"))
                     else:
                         seen_refs[key] = number
                 values["ref"] = ref
@@ -1114,8 +1131,7 @@ def validate_rows(
             try:
                 values[column] = parse(raw)
             except _Invalid as exc:
-                errors.append(RowError(number, column, str(exc)))
-                row_errors += 1
+                row_errors.append(RowError(number, column, str(exc)))
 
         for column, _ in unique:
             value = values.get(column)
@@ -1123,13 +1139,15 @@ def validate_rows(
                 continue
             seen = seen_ids[column]
             if value in seen:
-                errors.append(
+                row_errors.append(
                     RowError(number, column, f"same {_UNIQUE_IDENTIFIERS[column]} as row {seen[value]}")  # type: ignore[index]
                 )
-                row_errors += 1
             else:
                 seen[value] = number  # type: ignore[index]
 
+        for error in row_errors:
+            error.ref = quoted
+        errors.extend(row_errors)
         if not row_errors and ref_index is not None:
             valid.append(CohortRow(row=number, columns=columns, **values))  # type: ignore[arg-type]
     return valid, errors

@@ -111,7 +111,40 @@ LABELS: dict[str, str] = {
     "performance_report": "Performance or statistical report",
     "inspection_audit": "Inspection or audit",
     "legal_request": "A legal request (court, subject access, FOI)",
+    # Cohort file columns (cohort.spreadsheet.COLUMNS): headers, import messages, the preview
+    "ref": "Ref",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "aliases": "Aliases",
+    "date_of_birth": "Date of birth",
+    "pnc": "PNC ID",
+    "cro": "CRO number",
+    "nomis": "NOMIS number",
+    "crn": "CRN",
+    "address": "Address",
+    "postcode": "Postcode",
+    "rag": "RAG",
+    "lead_agency": "Lead agency",
+    "referral_date": "Referral date",
+    "last_engagement": "Last engagement",
+    "order_end_date": "Order end date",
+    "cohort_type": "Cohort type",
+    "mappa_category": "MAPPA category",
+    "mappa_level": "MAPPA level",
+    "risk_level": "Risk level",
+    "accommodation": "Accommodation",
+    "employment": "Employment",
+    "lead_officer": "Lead officer",
+    "next_review": "Next review",
 }
+
+
+def in_sentence(code: object) -> str:
+    """The label as it reads inside a sentence: "date of birth", but "PNC ID" and "RAG" kept."""
+    text = label(code)
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def label(code: object) -> str:

@@ -19,6 +19,7 @@ import pytest
 from cohort.importing import read_only_columns
 from cohort.models import Case
 from core.extensions import db
+from core.labels import in_sentence
 from sharing.policy import Policy
 
 NEW_VALUES = {"postcode": "MD1 9ZZ", "address": "1 Changed Street, Midtown"}  # valid, and different
@@ -100,7 +101,7 @@ def test_round_trip(demo, tmp_path, email):
     assert len(rows) > 5, "the demo cohort gives every panel a few cases"
     # the marking travels inside the file, as its last row, and comes back in with it
     assert rows[-2] == [] and rows[-1][0].startswith("Data protection marking: Export no. ")
-    assert "for: Case management" in rows[-1][0] and "Destroy every copy by" in rows[-1][0]
+    assert "for: Managing a case" in rows[-1][0] and "Destroy every copy by" in rows[-1][0]
     before = snapshot(panel)
     result = import_rows(demo, tmp_path, email, panel, rows)
     if not may_import(email):
@@ -119,8 +120,9 @@ def test_round_trip(demo, tmp_path, email):
         changed, number = edited(rows, column, NEW_VALUES.get(column, "Changed by the importer"))
         refused = import_rows(demo, tmp_path, email, panel, changed)
         assert refused.exit_code == 1
-        problems = [line for line in refused.output.splitlines() if line.startswith("row ")]
-        assert len(problems) == 1 and problems[0].startswith(f"row {number}: {column}: "), refused.output
+        problems = [line for line in refused.output.splitlines() if line.startswith("Row ")]
+        where = f"Row {number} (ref {changed[number - 1][rows[0].index('ref')]}): {in_sentence(column)}: "
+        assert len(problems) == 1 and problems[0].startswith(where), refused.output
         assert "may only read" in problems[0]
         assert snapshot(panel) == before
 

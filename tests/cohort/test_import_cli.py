@@ -53,9 +53,10 @@ def test_bad_rows_in_the_middle_of_10000_write_nothing_and_every_error_is_printe
     result = run_import(runner, write(tmp_path, "big.csv", csv_bytes(rows)))
 
     assert result.exit_code == 1, result.output
-    assert "row 5001: pnc: " in result.output  # header is row 1: list index 4999 is row 5001
-    assert "row 5002: date_of_birth: '31/02/1990' is not a date" in result.output
-    assert "row 5003: rag: must be red, amber or green" in result.output
+    # The header is row 1: list index 4999 is row 5001; each message quotes the row's ref.
+    assert "Row 5001 (ref IOM-05000): PNC ID: " in result.output
+    assert "Row 5002 (ref IOM-05001): date of birth: '31/02/1990' is not a date" in result.output
+    assert "Row 5003 (ref IOM-05002): RAG: must be red, amber or green" in result.output
     assert "3 problem(s) in big.csv; nothing was imported" in result.output
     assert counts() == before
     assert db.session.scalar(db.select(db.func.count(AccessEvent.id)).filter_by(action="import")) == 1
@@ -141,7 +142,7 @@ def test_invalid_pnc_check_character_is_refused(partnership, runner, tmp_path):
     rows[1]["pnc"] = good[:-1] + ("A" if good[-1] != "A" else "B")
     result = run_import(runner, write(tmp_path, "bad.csv", csv_bytes(rows)))
     assert result.exit_code == 1
-    assert "row 3: pnc: " in result.output and "check" in result.output.lower()
+    assert "Row 3 (ref IOM-00002): PNC ID: " in result.output and "check" in result.output.lower()
     assert counts() == (0, 0, 0)
 
 
@@ -211,14 +212,15 @@ def test_categories_the_user_may_not_write_are_errors_naming_them(partnership, r
     # LACS (coord) may write identity, offending, risk and resettlement on IOM, but only... not contact.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="coord")
     assert result.exit_code == 1
-    assert "row 1: address, postcode: LACS may not write contact data on the IOM panel" in result.output
+    assert ("Row 1 (the column names): address, postcode: LACS may not write contact details on the IOM panel"
+            in result.output)
     # DWP may write nothing: every category it may neither write nor read is named. Identity and
     # resettlement it may read, so those columns alone would be accepted where unchanged
     # (tests/api/test_round_trip.py); without offending write the file is refused anyway.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="dwp")
     assert result.exit_code == 1
-    for category in ("offending", "contact", "risk"):
-        assert f"DWP may not write {category} data" in result.output
+    for category in ("offending data", "contact details", "risk data"):
+        assert f"DWP may not write {category}" in result.output
     assert "identity" not in result.output and "resettlement" not in result.output
     assert counts() == (0, 0, 0)
 
@@ -239,10 +241,11 @@ def test_rows_that_cannot_be_resolved_are_errors(partnership, runner, tmp_path):
     result = run_import(runner, write(tmp_path, "more.csv", csv_bytes(rows, columns)))
     assert result.exit_code == 1
     out = result.output
-    assert f"row 2: ref: this person (matched on PNC ID) is already on the IOM panel as {first[0]['ref']}" in out
-    assert f"row 3: ref: case {first[0]['ref']} is a different person" in out
-    assert "row 4: family_name: enter a given_name or family_name" in out
-    assert "row 5: lead_agency: no agency has the code 'NOPE'" in out
+    ref = first[0]["ref"]
+    assert f"Row 2 (ref NEW-1): ref: this person (matched on PNC ID) is already on the IOM panel as {ref}" in out
+    assert f"Row 3 (ref {ref}): ref: case {ref} is a different person" in out
+    assert "Row 4 (ref NEW-2): family name: enter a given name or family name" in out
+    assert "Row 5 (ref NEW-3): lead agency: no agency has the code 'NOPE'" in out
     assert counts() == (2, 2, 2)
 
 

@@ -87,9 +87,11 @@ def test_preview_lists_every_row_error_and_writes_nothing(partnership, login_as,
     assert "<title>Error: Check the import: iom.xlsx" in html
     assert "3 problems in iom.xlsx: nothing has been imported" in html
     summary = html[html.index("govuk-error-summary"):html.index("Check the import</h1>")]
-    assert re.search(r"<li>row 3: pnc: [^<]+</li>", summary)
-    assert "<li>row 5: referral_date: &#39;12/31/2025&#39; is not a date" in summary
-    assert "<li>row 7: cohort_type: must be fixed, flex or free" in summary
+    # Spreadsheet rows (the column names are row 1), each with the row's own ref, columns in words.
+    assert re.search(r"<li>Row 3 \(ref IOM-00002\): PNC ID: [^<]+</li>", summary)
+    assert "<li>Row 5 (ref IOM-00004): referral date: &#39;12/31/2025&#39; is not a date" in summary
+    assert "<li>Row 7 (ref IOM-00006): cohort type: must be fixed, flex or free" in summary
+    assert not re.search(r"<li>[^<]*(referral_date|cohort_type|\brow \d)", summary)
     assert "Import 3 rows" not in html and "Upload a corrected file" in html
     assert client.post(url).status_code == 200  # confirm re-validates and refuses
     assert counts() == (0, 0)
@@ -109,7 +111,7 @@ def test_confirm_revalidates_against_the_cohort_as_it_is_now(partnership, login_
     resp = client.post(url)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "row 2: ref: this person (matched on PNC ID) is already on the IOM panel as OTHER-1" in html
+    assert "Row 2 (ref IOM-00001): ref: this person (matched on PNC ID) is already on the IOM panel as OTHER-1" in html
     assert counts() == (1, 1)
 
 
@@ -182,6 +184,6 @@ def test_preview_shows_only_columns_the_user_may_read(partnership, login_as, cli
     rows = synthetic_rows(1)
     url = preview_url(upload(client, csv_bytes(rows)))
     html = client.get(url).get_data(as_text=True)
-    assert "row 1: address, postcode: LACS may not write contact data on the IOM panel" in html
+    assert "Row 1 (the column names): address, postcode: LACS may not write contact details on the IOM panel" in html
     assert rows[0]["address"] not in html
     assert counts() == (0, 0)

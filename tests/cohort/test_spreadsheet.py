@@ -132,15 +132,15 @@ def test_empty_cells_are_none_and_headers_are_forgiving():
 def test_unknown_duplicate_and_missing_columns_reported_on_row_1():
     _, errors = validate(["given_name", "Shoe size", "given_name"], [["A", "9", "B"]])
     assert [str(e) for e in errors] == [
-        "row 1: Shoe size: unknown column",
-        "row 1: given_name: duplicate column",
-        "row 1: ref: required column missing",
+        "Row 1 (the column names): Shoe size: unknown column",
+        "Row 1 (the column names): given name: duplicate column",
+        "Row 1 (the column names): ref: required column missing",
     ]
 
 
 def test_values_under_no_header_are_reported():
     valid, errors = validate(["ref", "", "rag"], [["A", "oops", "red"]])
-    assert [str(e) for e in errors] == ["row 1: column B: has values but no header"]
+    assert [str(e) for e in errors] == ["Row 1 (the column names): column B: has values but no header"]
     assert [r.ref for r in valid] == ["A"]  # the row itself is fine; the file as a whole is not
 
 
@@ -191,15 +191,29 @@ def test_every_error_is_reported_with_spreadsheet_row_numbers():
     ]
     assert [r.ref for r in valid] == ["A1"]
     text = [str(e) for e in errors]
-    assert "row 4: ref: is required" in text
-    assert "row 5: ref: 'a1' is already used on row 2" in text
-    assert "row 6: pnc: same PNC ID as row 2" in text
-    assert text[6] == "row 3: rag: must be red, amber or green (not 'purple')"
+    assert "Row 4 (no ref): ref: is required" in text
+    assert "Row 5 (ref a1): ref: is already used on row 2" in text
+    assert "Row 6 (ref A5): PNC ID: same PNC ID as row 2" in text
+    assert text[6] == "Row 3 (ref A2): RAG: must be red, amber or green (not 'purple')"
+    # Every message of a row names it the same way, with the ref as the importer typed it.
+    assert all(t.startswith("Row 3 (ref A2): ") for t in text[:14])
+    assert text[0].startswith("Row 3 (ref A2): date of birth: ") and "referral date" in text[7]
     assert "check character" in text[1]
 
 
 def test_row_error_str():
-    assert str(RowError(7, "pnc", "bad")) == "row 7: pnc: bad"
+    assert str(RowError(7, "pnc", "bad", ref="IOM-0032")) == "Row 7 (ref IOM-0032): PNC ID: bad"
+    assert str(RowError(7, "date_of_birth", "bad", ref="IOM-0032")) == "Row 7 (ref IOM-0032): date of birth: bad"
+    assert str(RowError(7, "pnc, crn", "bad")) == "Row 7 (no ref): PNC ID, CRN: bad"
+    assert str(RowError(1, "Shoe size", "unknown column")) == "Row 1 (the column names): Shoe size: unknown column"
+
+
+def test_an_unreadable_ref_is_not_quoted():
+    """A ref the file cannot hold (a control character) is not echoed back into the message."""
+    headers, rows = table(full_row("A\x07B", rag="pink"))
+    _, errors = validate(headers, rows)
+    assert [str(e) for e in errors][0].startswith("Row 2 (no ref): ref: contains a control character")
+    assert all("\x07" not in str(e) and str(e).startswith("Row 2 (no ref): ") for e in errors)
 
 
 def test_future_and_ancient_dates_refused():
@@ -270,7 +284,7 @@ def test_blank_rows_skipped_but_numbering_kept():
     headers, rows = table(full_row("A"), {}, full_row("C", rag="pink"))
     valid, errors = validate(headers, rows)
     assert [r.row for r in valid] == [2]
-    assert [str(e) for e in errors] == ["row 4: rag: must be red, amber or green (not 'pink')"]
+    assert [str(e) for e in errors] == ["Row 4 (ref C): RAG: must be red, amber or green (not 'pink')"]
 
 
 def test_short_rows_are_padded():
@@ -303,7 +317,7 @@ def test_ten_thousand_rows_one_bad_row():
     assert len(rows) == 10_000
     valid, errors = validate(headers, rows)
     assert [str(e) for e in errors] == [
-        "row 5001: date_of_birth: '30/02/1990' is not a date: day 30 does not exist in 1990-02"
+        "Row 5001 (ref IOM-04999): date of birth: '30/02/1990' is not a date: day 30 does not exist in 1990-02"
     ]
     assert len(valid) == 9_999
 

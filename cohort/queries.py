@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import abort
 from rapidfuzz import fuzz, process
 from sqlalchemy import case as sql_case
 from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
-from sqlalchemy.orm import aliased, lazyload, load_only
+from sqlalchemy.orm import aliased, load_only
 
 from auth.models import Agency, partner_agencies
 from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
@@ -28,8 +29,17 @@ from core.extensions import db
 from duplicates.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from panels.models import Panel
 from sharing import audit
-from sharing.blind_index import blind_index
-from sharing.gateway import display_name, identity_panel_ids, unsealing, visible_other_panel_ids
+from sharing.blind_index import index_conditions
+from sharing.gateway import (
+    CaseView,
+    display_name,
+    identity_panel_ids,
+    row_columns,
+    row_source,
+    unsealing,
+    view_rows,
+    visible_other_panel_ids,
+)
 from sharing.policy import Policy
 from sharing.queries import lapsed_sharing
 
@@ -47,6 +57,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "no_engagement_6m": ("No engagement 6+ months: consider a media appeal", "offending"),
     "review_due": ("Review due", "risk"),
     "on_other_panels": ("On other panels", "identity"),
+    # panels.inclusion holds the rule; drawn from the referral and the panel's decisions
+    "inclusion_review_overdue": ("Inclusion review overdue", "offending"),
 }
 
 # sort key -> category needed (None: always allowed)
@@ -99,7 +111,7 @@ def _other_panel_exists(panel_ids: list[int]):
     )
 
 
-def flag_condition(flag: str, today: dt.date, policy: Policy | None = None):
+def flag_condition(flag: str, today: dt.date, policy: Policy | None = None, panel: Panel | None = None):
     """The SQL condition for one flag (so flags filter in the database)."""
     engaged = func.coalesce(Case.last_engagement, Case.referral_date)
     if flag == "new_referral":
@@ -113,27 +125,51 @@ def flag_condition(flag: str, today: dt.date, policy: Policy | None = None):
         # the flag is offered only where identity is read here: other panels = identity panels
         seen = identity_panel_ids(policy) if policy is not None else []
         return (Case.status != "exited") & _other_panel_exists(seen)
+    if flag == "inclusion_review_overdue":
+        from panels import inclusion
+
+        return inclusion.overdue_condition(panel.inclusion_review_days if panel is not None else None, today)
     raise KeyError(flag)
 
 
-def case_flags(case: Case, today: dt.date, on_other_panels: bool) -> list[str]:
-    """The flags of one case, in Python, matching flag_condition."""
+def case_flags(case, today: dt.date, on_other_panels: bool, inclusion_overdue: bool = False) -> list[str]:
+    """The flags of one case (an ORM case, or the gateway's view of one), in Python, matching
+    flag_condition. A view lacks the fields it withholds: the caller keeps only the flags of
+    categories the viewer reads, which are drawn only from fields of those categories."""
+    get = case.get if isinstance(case, Mapping) else (lambda name: getattr(case, name))
+    status, referral_date = get("status"), get("referral_date")
     flags = []
-    if case.status == "referred" or (
-        case.referral_date and case.referral_date >= today - dt.timedelta(days=NEW_REFERRAL_DAYS)
-    ):
+    if status == "referred" or (referral_date and referral_date >= today - dt.timedelta(days=NEW_REFERRAL_DAYS)):
         flags.append("new_referral")
-    if case.status != "exited":
-        engaged = case.last_engagement or case.referral_date
+    if status != "exited":
+        engaged = get("last_engagement") or referral_date
         if engaged is None or engaged < today - dt.timedelta(days=NO_ENGAGEMENT_6M_DAYS):
             flags.append("no_engagement_6m")
         elif engaged < today - dt.timedelta(days=NO_ENGAGEMENT_3M_DAYS):
             flags.append("no_engagement_3m")
-        if case.next_review is not None and case.next_review <= today:
+        next_review = get("next_review")
+        if next_review is not None and next_review <= today:
             flags.append("review_due")
         if on_other_panels:
             flags.append("on_other_panels")
+        if inclusion_overdue:
+            flags.append("inclusion_review_overdue")
     return flags
+
+
+def inclusion_overdue_ids(panel: Panel, views, today: dt.date, readable: set[str]) -> set[int]:
+    """Of these cases (views with id, status, referral_date), those overdue for their inclusion
+    decision, by panels.inclusion's rule; none for a viewer without offending (the dates it
+    is drawn from) or on a panel without inclusion reviews. One query for the page."""
+    days = panel.inclusion_review_days
+    if not days or "offending" not in readable or not views:
+        return set()
+    from panels import inclusion
+
+    last = inclusion.last_decided([v["id"] for v in views])
+    return {v["id"] for v in views
+            if inclusion.is_overdue(inclusion.due_after(last.get(v["id"]), v.get("referral_date"), days),
+                                    v["status"], today)}
 
 
 def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int, policy: Policy) -> dict[int, list[str]]:
@@ -198,7 +234,10 @@ class TrackerParams:
 
 @dataclass
 class TrackerRow:
-    case: Case
+    """One row: the gateway's view of the case (sharing.gateway.view_rows), its flags of the
+    categories the viewer reads, and the other panels it may be told of."""
+
+    view: CaseView
     name: str
     flags: list[str]
     other_panels: list[str]
@@ -222,8 +261,8 @@ def _allowed(category: str | None, readable: set[str]) -> bool:
 
 
 def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt.date, ignored: list[str],
-              policy: Policy):
-    """The ids of the panel's cases that pass the filters (those the viewer may apply)."""
+              policy: Policy) -> list:
+    """The conditions a panel's case must meet to pass the filters (those the viewer may apply)."""
     conditions = []
     if params.status:
         conditions.append(Case.status == params.status)
@@ -240,10 +279,10 @@ def _filtered(panel: Panel, params: TrackerParams, readable: set[str], today: dt
     if params.flag:
         if FLAGS[params.flag][1] in readable:
             # "3+ months" includes the 6+ month cases: the condition is on the date alone.
-            conditions.append(flag_condition(params.flag, today, policy))
+            conditions.append(flag_condition(params.flag, today, policy, panel))
         else:
             ignored.append("flag")
-    return db.select(Case.id).where(Case.panel_id == panel.id, *conditions)
+    return [Case.panel_id == panel.id, *conditions]
 
 
 def _order(stmt, params: TrackerParams, readable: set[str]):
@@ -277,33 +316,43 @@ def rag_counts(panel_id: int) -> dict[str, int]:
             "none": (row.cases or 0) - (row.red or 0) - (row.amber or 0) - (row.green or 0)}
 
 
-def tracker_page(panel: Panel, policy: Policy, params: TrackerParams) -> TrackerPage:
-    """One page of the tracker as this viewer may see it (the caller logs the view)."""
+# The fields the flags are drawn from (each flag is kept only where its category is read).
+FLAG_FIELDS = ("referral_date", "last_engagement", "next_review")
+
+
+def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, fields: tuple[str, ...] = ()) -> TrackerPage:
+    """One page of the tracker as this viewer may see it, with the case `fields` its columns
+    show (the caller logs the view).
+
+    Statements do not grow with the page: the count, the page's rows (only the columns shown
+    and readable, as plain rows the gateway opens: no ORM objects), their other panels and
+    their inclusion decisions, and the RAG counts."""
     readable = policy.readable(panel.id)
     today = clock.today()
     ignored: list[str] = []
-    ids_stmt = _filtered(panel, params, readable, today, ignored, policy)
+    conditions = _filtered(panel, params, readable, today, ignored, policy)
     searched = bool(params.q)
     if searched:
         found = search_panel(panel, policy, params.q)
-        ids_stmt = ids_stmt.where(Case.id.in_(found)) if found else ids_stmt.where(false())
-    total = db.session.execute(db.select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
+        conditions.append(Case.id.in_(found) if found else false())
+    total = db.session.execute(db.select(func.count()).select_from(Case).where(*conditions)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(params.page, pages)
     params.page = page
-    ordered = _order(ids_stmt, params, readable).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ids = [r[0] for r in db.session.execute(ordered)]
-    # The panel is this one and the referring agency is not shown: only the person and the
-    # lead agency are joined in (the others load from the identity map if ever touched).
-    rows_stmt = db.select(Case).where(Case.id.in_(ids)).options(lazyload(Case.panel), lazyload(Case.referring_agency))
-    cases = {c.id: c for c in db.session.execute(rows_stmt).unique().scalars()}
-    shown = [cases[i] for i in ids]
-    others = other_panel_codes([c.nominal_id for c in shown], panel.id, policy)
+    wanted = tuple(dict.fromkeys((*fields, *FLAG_FIELDS)))
+    columns, lead = row_columns(readable, wanted)
+    stmt = row_source(db.select(*columns), lead).where(*conditions)
+    ordered = _order(stmt, params, readable).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    views = view_rows(db.session.execute(ordered).all(), policy, panel.id, panel.code, wanted)
+    others = other_panel_codes([v["nominal_id"] for v in views], panel.id, policy)
+    overdue = inclusion_overdue_ids(panel, views, today, readable)
+    shown_flags = [f for f, (_label, category) in FLAGS.items() if category in readable]
 
     rows = []
-    for case in shown:
-        flags = [f for f in case_flags(case, today, case.nominal_id in others) if FLAGS[f][1] in readable]
-        rows.append(TrackerRow(case, display_name(case, policy), flags, others.get(case.nominal_id, [])))
+    for view in views:
+        flags = case_flags(view, today, view["nominal_id"] in others, view["id"] in overdue)
+        rows.append(TrackerRow(view, view["name"], [f for f in flags if f in shown_flags],
+                               others.get(view["nominal_id"], [])))
     counts = rag_counts(panel.id) if "risk" in readable else None
     return TrackerPage(panel, params, rows, total, pages, counts, readable, searched, ignored)
 
@@ -355,17 +404,7 @@ def _phrases(tokens: list[str]) -> list[str]:
 
 
 def _bi_conditions(q: str) -> list:
-    conds = []
-    for kind in IDENTIFIER_KINDS:
-        value = blind_index(kind, q)
-        if value is not None:
-            conds.append(getattr(Nominal, f"bi_{kind}") == value)
-    for phrase in _phrases(name_tokens(q)[:8]):
-        for kind in ("given", "family"):
-            value = blind_index(kind, phrase)
-            if value is not None:
-                conds.append(getattr(Nominal, f"bi_{kind}") == value)
-    return conds
+    return index_conditions(Nominal, q, _phrases(name_tokens(q)[:8]))
 
 
 def _name_tokens_of(nominal: Nominal) -> set[str]:
@@ -526,7 +565,8 @@ def case_page_data(case: Case, policy: Policy) -> dict:
     others = [c for c in cases_of_nominal(case.nominal_id) if c.id != case.id and c.panel_id in seen]
     data["other_cases"] = [(c, True) for c in others]
     active_elsewhere = any(c.status != "exited" for c in others)
-    data["flags"] = [f for f in case_flags(case, today, active_elsewhere) if FLAGS[f][1] in readable]
+    overdue = bool(inclusion_overdue_ids(case.panel, [data["fields"]], today, readable))
+    data["flags"] = [f for f in case_flags(case, today, active_elsewhere, overdue) if FLAGS[f][1] in readable]
     data["rag_changes"] = db.session.execute(
         db.select(RagChange).filter_by(case_id=case.id).order_by(RagChange.at.desc(), RagChange.id.desc())
     ).scalars().all() if "risk" in readable else []

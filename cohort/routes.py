@@ -124,16 +124,20 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
     columns = tracker_columns.chosen(g.user, panel.code, readable)
 
     def draw() -> _DrawnResults:
-        page = queries.tracker_page(panel, policy, replace(params))
+        page = queries.tracker_page(panel, policy, replace(params), tuple(tracker_columns.fields_of(columns)))
+        # Each row's cells are drawn once in Python from the gateway's view (tracker_columns.cells),
+        # not by a template macro per cell.
+        rows = [(row, tracker_columns.cells(row.view, columns, tracker_columns.flag_tags(
+            row.flags, FLAGS, row.other_panels))) for row in page.rows]
         drawn = render_template(
-            "cohort/_tracker_results.html", panel=panel, page=page, flags=FLAGS, columns=columns,
+            "cohort/_tracker_results.html", panel=panel, page=page, rows=rows, columns=columns,
             pagination=_pagination(panel.code, page),
             rows_url=url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
         )
         html = Markup(drawn)  # noqa: S704 - the output of an autoescaping template, placed in the page again
-        return _DrawnResults(html, page.params.page, ",".join(str(r.case.id) for r in page.rows),
+        return _DrawnResults(html, page.params.page, ",".join(str(r.view["id"]) for r in page.rows),
                              frozenset(page.readable.intersection(TRACKER_CATEGORIES)),
-                             tuple(r.case.nominal_id for r in page.rows))
+                             tuple(r.view["nominal_id"] for r in page.rows))
 
     # Searches are logged as searches and depend on decrypted names: always drawn.
     key = None if params.q else ("tracker", panel.id, token, g.user.agency_id, frozenset(readable), astuple(params),
@@ -156,15 +160,18 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
 
 @dataclass(frozen=True)
 class _DrawnPage:
-    """A whole tracker page as drawn for one session, less what each response must have
-    new: its CSP nonce and the time it was refreshed (drawn as random stand-ins)."""
+    """A tracker page's shell (header, filters, column chooser) as drawn for one session, less
+    what each response must have new: its CSP nonce, the time it was refreshed and the results
+    table (drawn as random stand-ins). The shell shows no case data, so it is kept across
+    changes to the cohort; the table comes from its own cache entry, keyed on the change token."""
 
     html: str
     nonce: str
     refreshed: str
+    results: str
 
-    def fill(self, nonce: str, refreshed: str) -> str:
-        return self.html.replace(self.nonce, nonce).replace(self.refreshed, refreshed)
+    def fill(self, nonce: str, refreshed: str, results: str) -> str:
+        return self.html.replace(self.nonce, nonce).replace(self.refreshed, refreshed).replace(self.results, results)
 
 
 def _pagination(code: str, page) -> dict | None:
@@ -193,31 +200,36 @@ def _pagination(code: str, page) -> dict | None:
 @bp.route("/panels/<code>/tracker")
 @login_required
 def tracker(code: str):
-    """The tracker page. Between changes a reload by the same session is served from the
-    page cache whole (header, filters and table), its nonce and refresh time filled in anew;
-    the view is still logged each time."""
+    """The tracker page. A reload by the same session is served from the page cache: its shell
+    (header, filters, column chooser) whatever the cohort does, its table until the cohort
+    changes (cohort.page_cache); the nonce and refresh time are filled in anew, and the view
+    is still logged each time."""
     policy = current_policy()
     panel = queries.panel_or_404(code, policy)
     params = TrackerParams.from_args(request.args)
     ctx, cache_key = _tracker_context(panel, params)
     can_refer = policy.can(panel.id, "offending", "write")
 
-    def draw(refreshed: str) -> str:
+    def draw(refreshed: str, results=ctx["results"]) -> str:
         return render_template(
             "cohort/tracker.html", title=f"{panel.name}: live tracker", panel=panel,
             agencies=queries.lead_agencies(), can_refer=can_refer, columns_form=TrackerColumnsForm(),
-            **(ctx | {"refreshed": refreshed}),
+            **(ctx | {"refreshed": refreshed, "results": results}),
         )
 
     if cache_key is None or session.get("_flashes"):  # a search, or a message to show once
         return draw(ctx["refreshed"])
-    key = ("tracker-page", cache_key, g.user_session.id, g.user.name, g.user.roles_csv, can_refer)
+    from notifications.services import unread_count
+
+    # The shell's key is the results' key less the change token, plus what the header shows.
+    key = ("tracker-shell", cache_key[:2] + cache_key[3:], g.user_session.id, g.user.name, g.user.roles_csv,
+           can_refer, unread_count(g.user))
 
     def draw_whole() -> _DrawnPage:
-        stand_in = f"refreshed-{uuid.uuid4().hex}"
-        return _DrawnPage(draw(stand_in), csp_nonce(), stand_in)
+        stand_in, results = f"refreshed-{uuid.uuid4().hex}", f"results-{uuid.uuid4().hex}"
+        return _DrawnPage(draw(stand_in, results), csp_nonce(), stand_in, results)
 
-    return page_cache().get_or_make(key, draw_whole).fill(csp_nonce(), ctx["refreshed"])
+    return page_cache().get_or_make(key, draw_whole).fill(csp_nonce(), ctx["refreshed"], str(ctx["results"]))
 
 
 @bp.route("/panels/<code>/tracker/columns", methods=["POST"])

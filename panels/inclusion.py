@@ -76,12 +76,39 @@ def apply_at_close(meeting: Meeting, policy: Policy) -> int:
     return done
 
 
+def due_after(last_decided: dt.date | None, referral_date: dt.date | None, days: int | None) -> dt.date | None:
+    """The rule: the next decision is due `days` after the last one (or after the referral)."""
+    base = last_decided or referral_date
+    return base + dt.timedelta(days=days) if days and base else None
+
+
+def is_overdue(due: dt.date | None, status: str, today: dt.date) -> bool:
+    """A live case whose decision date has passed (an exited case needs none)."""
+    return due is not None and due < today and status != "exited"
+
+
+def last_decided(case_ids: list[int]) -> dict[int, dt.date]:
+    """case id -> the date of its last inclusion decision (one query for a page of cases)."""
+    if not case_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(InclusionReview.case_id, db.func.max(InclusionReview.decided_on))
+        .where(InclusionReview.case_id.in_(case_ids)).group_by(InclusionReview.case_id)).all())
+
+
+def overdue_condition(days: int | None, today: dt.date):
+    """The same rule in SQL, on cases (a tracker filter): live, last decision or referral
+    more than `days` ago."""
+    if not days:
+        return db.false()
+    last = (db.select(db.func.max(InclusionReview.decided_on)).where(InclusionReview.case_id == Case.id)
+            .scalar_subquery())
+    return (Case.status != "exited") & (db.func.coalesce(last, Case.referral_date) < today - dt.timedelta(days=days))
+
+
 def next_due(case: Case) -> dt.date | None:
     """When the case's next inclusion decision is due (None when the panel sets no interval)."""
     days = case.panel.inclusion_review_days
     if not days:
         return None
-    last = db.session.execute(
-        db.select(db.func.max(InclusionReview.decided_on)).filter_by(case_id=case.id)).scalar()
-    base = last or case.referral_date
-    return base + dt.timedelta(days=days) if base else None
+    return due_after(last_decided([case.id]).get(case.id), case.referral_date, days)

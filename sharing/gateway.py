@@ -194,6 +194,108 @@ def view_cases(cases, policy) -> list[CaseView]:
     return [view_case(c, policy) for c in cases]
 
 
+# -- rows of a list (the tracker) -------------------------------------------------------
+
+def row_columns(readable: set[str] | frozenset[str], wanted) -> tuple[list, bool]:
+    """The SQL columns to read for list rows showing `wanted` fields to a viewer who reads
+    `readable` on the panel, and whether the lead agency must be joined: a withheld field
+    is not even fetched, and encrypted ones come as ciphertext for `view_rows` to open.
+
+    Select them from `row_source(lead)`; every row has id, uid, nominal_id, nominal_uid,
+    ref and status, and the name's ciphertexts where identity is read."""
+    from cohort.models import Case, Nominal
+
+    cols = [Case.id, Case.uid, Case.nominal_id, Nominal.uid.label("nominal_uid"), Case.ref, Case.status]
+    if "identity" in readable:
+        cols += [Nominal.given_name_enc, Nominal.family_name_enc]
+    lead = False
+    for field in wanted:
+        if FIELD_CATEGORY.get(field) not in readable:
+            continue
+        model = Nominal if field in IDENTITY_FIELDS or field in CONTACT_FIELDS else Case
+        if field == "lead_agency":
+            cols.append(_lead().code.label("lead_agency"))
+            lead = True
+        elif field in ("given_name", "family_name"):
+            continue  # read for the name already
+        elif isinstance(getattr(model, field), crypto.Encrypted):
+            cols.append(getattr(model, f"{field}_enc"))
+        elif field != "referring_agency":
+            cols.append(getattr(model, field))
+    return cols, lead
+
+
+@functools.cache
+def _lead():
+    """The lead agency's alias in list rows (made on first use: the models load after this module)."""
+    from sqlalchemy.orm import aliased
+
+    from auth.models import Agency
+
+    return aliased(Agency, name="row_lead")
+
+
+def row_source(select, lead: bool):
+    """`select` (of `row_columns`) from cases joined to their person, and to the lead agency if asked."""
+    from cohort.models import Case, Nominal
+
+    select = select.select_from(Case).join(Nominal, Nominal.id == Case.nominal_id)
+    return select.outerjoin(_lead(), _lead().id == Case.lead_agency_id) if lead else select
+
+
+def _opener(model, field: str):
+    """(the ciphertext's key in a row, how to open it given the row's uid) for one encrypted field."""
+    descriptor = getattr(model, field)
+    table, column, decode = model.__tablename__, descriptor.column, descriptor.decode
+    decrypt = crypto.keyring().decrypt
+
+    def open_(blob, uid: str):
+        return None if blob is None else decode(decrypt(blob, f"{table}.{column}.{uid}"))
+    return column, open_
+
+
+def view_rows(rows, policy, panel_id: int, panel_code: str, wanted) -> list[CaseView]:
+    """List rows (from `row_columns`) as this viewer may see them: a `CaseView` each with id,
+    nominal_id, panel, ref, status, name and withheld, and of `wanted` only the permitted
+    fields. Only those are decrypted, each field's key and decoder looked up once a page."""
+    from cohort.models import Case, Nominal
+    from sharing.pseudonym import pseudonym
+
+    readable = policy.readable(panel_id)
+    withheld = [c for c in CATEGORIES if c not in readable]
+    plain, sealed = [], []  # (field, row key) / (field, row key, opener, uid key)
+    for field in wanted:
+        if FIELD_CATEGORY.get(field) not in readable or field in ("given_name", "family_name", "referring_agency"):
+            continue
+        model = Nominal if field in IDENTITY_FIELDS or field in CONTACT_FIELDS else Case
+        if isinstance(getattr(model, field), crypto.Encrypted):
+            key, open_ = _opener(model, field)
+            sealed.append((field, key, open_, "nominal_uid" if model is Nominal else "uid"))
+        else:
+            plain.append(field)
+    out = []
+    with unsealed("list rows the viewer may read"):
+        names = (_opener(Nominal, "given_name")[1], _opener(Nominal, "family_name")[1]) \
+            if "identity" in readable else None
+        for row in rows:
+            m = row._mapping
+            name = ""
+            if names is not None:
+                uid = m["nominal_uid"]
+                parts = (names[0](m["given_name_enc"], uid), names[1](m["family_name_enc"], uid))
+                name = " ".join(p for p in parts if p)
+            data: dict[str, Any] = {"id": m["id"], "nominal_id": m["nominal_id"], "panel": panel_code,
+                                    "ref": m["ref"], "status": m["status"],
+                                    "name": name or pseudonym(m["nominal_uid"])}
+            for field in plain:
+                data[field] = m[field]
+            for field, key, open_, uid in sealed:
+                data[field] = open_(m[key], m[uid])
+            data["withheld"] = withheld
+            out.append(CaseView(data))
+    return out
+
+
 def panel_of(obj) -> int:
     """The panel a row's data belongs to (its case's, its meeting's, or its own)."""
     for attr in ("panel_id",):

@@ -18,6 +18,8 @@ class Confirmation:
     cancel: str
     fields: dict[str, str] = field(default_factory=dict)
     warning: str | None = None
+    # A bulleted list after the consequences: exactly what goes (erasing lists every kind of record).
+    listed: list[str] = field(default_factory=list)
 
 
 def confirmed() -> bool:

@@ -5,7 +5,11 @@
 - `/exports/register` (dpo): every export and print, overdue ones first;
 - `/exports/<id>`: one export's marking; its exporter (or the DPO) records it destroyed;
 - `/panels/<code>/export`: choose the format, the purpose and the destroy-by date;
-- `/panels/<code>/dpia` (dpo, admin): the DPIA document drawn from the agreements in force.
+- `/panels/<code>/dpia` (dpo, admin): the DPIA document drawn from the agreements in force;
+- `/retention` (dpo): what is past each panel's retention period; `/retention/erase` erases it;
+- `/nominals/<id>/erase` (dpo): a right-to-erasure request, every case of the person.
+Erasing always shows the GOV.UK "are you sure" page first (core.confirm): what exactly goes,
+what stays, and that it cannot be undone; only the confirmed post erases.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from cohort import queries
 from cohort.exporting import FORMATS, export_file
 from cohort.models import Case, Nominal
 from core import clock
+from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
-from lifecycle import dpia, register, subject_access
+from core.labels import label
+from lifecycle import dpia, register, retention, subject_access
 from lifecycle.forms import EXPORT_FORMATS, DestroyedForm, ExportForm, RectifyForm
 from lifecycle.models import ExportRecord
 from lifecycle.rectification import Invalid, rectify
@@ -165,3 +171,121 @@ def dpia_page(code: str):
     doc = dpia.document(panel)
     audit.record("view", purpose="dpia", panel=panel, detail="DPIA document")
     return render_template("lifecycle/dpia.html", title=f"DPIA: {panel.name}", doc=doc, panel=panel)
+
+
+# -- erasing: the GOV.UK "are you sure" page first (core.confirm), never one click -------
+
+# What the rows erased with a case are, in words (lifecycle.erasure finds them from the schema;
+# a table added later reads as its name until it is given words here).
+ERASED_WITH_A_CASE = {
+    "actions": "actions", "agenda_items": "agenda items", "case_documents": "documents",
+    "case_events": "history entries", "engagements": "engagements", "export_subjects": "export register entries",
+    "inclusion_reviews": "inclusion reviews", "needs": "pathway needs", "notes": "notes",
+    "rag_changes": "RAG changes", "referrals": "referrals",
+}
+LISTED_REFS = 20
+
+
+def _what_is_erased(case_ids: list[int]) -> list[str]:
+    """Exactly what erasing these cases removes and keeps, in words, counted from the database."""
+    from lifecycle.erasure import _outstanding_exports, _referencing, chunks
+
+    by_panel: dict[str, list[str]] = {}
+    for chunk in chunks(case_ids):
+        for code, ref in db.session.execute(
+                db.select(Panel.code, Case.ref).join(Panel, Panel.id == Case.panel_id).where(Case.id.in_(chunk))
+                .order_by(Panel.code, Case.ref)):
+            by_panel.setdefault(code, []).append(ref)
+    lines = []
+    for code, refs in sorted(by_panel.items()):
+        shown = ", ".join(refs[:LISTED_REFS]) + (f" and {len(refs) - LISTED_REFS} more" if len(refs) > LISTED_REFS
+                                                 else "")
+        lines.append(f"{code}: {len(refs)} {'case' if len(refs) == 1 else 'cases'} ({shown}), with the case "
+                     "details, RAG, engagement and pathways recorded on them.")
+    counts = []
+    for child, column in _referencing(Case.__table__):
+        n = sum(db.session.execute(db.select(db.func.count()).select_from(child).where(column.in_(chunk)))
+                .scalar_one() for chunk in chunks(case_ids))
+        if n:
+            counts.append(f"{n} {ERASED_WITH_A_CASE.get(child.name, label(child.name).lower())}")
+    if counts:
+        lines.append("Recorded on those cases: " + ", ".join(counts) + ".")
+    people = retention.people_affected(case_ids)
+    lines.append(f"{people} {'person' if people == 1 else 'people'} no panel would still hold: their names, "
+                 "identifiers, date of birth, address and contact details, and every record merged into them."
+                 if people else "Nobody's identity: every person concerned is still on another panel.")
+    lines.append("The access log keeps its events, with the person's number replaced by a pseudonym; a tombstone "
+                 "keeps each case's ref and dates so the case answers 'erased' instead of 'not found'.")
+    held = _outstanding_exports(case_ids)
+    if held:
+        lines.append(f"Exports not yet recorded destroyed hold them (no. {', '.join(map(str, held[:LISTED_REFS]))}"
+                     f"{' ...' if len(held) > LISTED_REFS else ''}): erasing cannot reach those copies; ask their "
+                     "exporters to destroy every copy.")
+    return lines
+
+
+def _erase(case_ids: list[int], *, source: str, nominal_ids: list[int] = ()) -> str:
+    """Erase, journal, log; the request commits. Returns the summary for the banner."""
+    from lifecycle import erasure, journal
+
+    codes = {p.id: p.code for p in db.session.execute(db.select(Panel)).scalars()}
+    run = erasure.new_run(source)
+    result = erasure.erase_cases(case_ids, run, panel_codes=codes, extra_nominals=nominal_ids)
+    if result.cases or result.nominals:
+        journal.append(run_id=run.id, at=run.at.isoformat(), case_uids=result.case_uids,
+                       nominal_uids=result.nominal_uids)
+    audit.record("erase", purpose=f"erasure: {source}", detail=retention.summary(result))
+    return retention.summary(result)
+
+
+@bp.route("/retention")
+@roles_required("dpo")
+def retention_page():
+    """What is past each panel's retention period, and the way to erase it (after confirming)."""
+    the_plan = retention.plan()
+    audit.record("view", purpose="retention", detail=f"retention plan: {len(the_plan.case_ids)} case(s) due")
+    return render_template("lifecycle/retention.html", title="Retention", plan=the_plan,
+                           people=retention.people_affected(the_plan.case_ids))
+
+
+@bp.route("/retention/erase", methods=["GET", "POST"])
+@roles_required("dpo")
+def retention_erase():
+    """GET and an unconfirmed POST show what will be erased; only a confirmed POST erases."""
+    the_plan = retention.plan()
+    if not the_plan.case_ids:
+        flash("Nothing is past its retention period: nothing to erase", "info")
+        return redirect(url_for(".retention_page"))
+    if request.method == "POST" and confirmed():
+        summary = _erase(the_plan.case_ids, source="retention, from the page")
+        flash(f"Erased: {summary}", "success")
+        return redirect(url_for(".retention_page"))
+    n = len(the_plan.case_ids)
+    return ask(Confirmation(
+        title=f"Erase {n} {'case' if n == 1 else 'cases'} past their retention period?",
+        consequences=["This will erase, on every panel past its retention period:"],
+        listed=_what_is_erased(the_plan.case_ids),
+        warning="Erasing cannot be undone: the records are deleted, not hidden, and no one can bring them back.",
+        button=f"Erase {n} {'case' if n == 1 else 'cases'}", action=url_for(".retention_erase"),
+        cancel=url_for(".retention_page")))
+
+
+@bp.route("/nominals/<int:nominal_id>/erase", methods=["GET", "POST"])
+@roles_required("dpo")
+def erase_person(nominal_id: int):
+    """A right-to-erasure request: every case of the person on every panel, after confirming."""
+    nominal = nominal_or_404(nominal_id)
+    case_ids = sorted(db.session.execute(db.select(Case.id).where(Case.nominal_id == nominal.id)).scalars())
+    if request.method == "POST" and confirmed():
+        summary = _erase(case_ids, source="erasure request", nominal_ids=[nominal.id])
+        flash(f"Erased: {summary}", "success")
+        return redirect(url_for(".subject_access_lookup"))
+    what = _what_is_erased(case_ids) if case_ids else [
+        f"Nominal {nominal.id} is on no panel: their names, identifiers, date of birth, address and contact "
+        "details, and every record merged into them."]
+    return ask(Confirmation(
+        title=f"Erase everything held on nominal {nominal.id}?",
+        consequences=["This will erase:"], listed=what,
+        warning="Erasing cannot be undone: the records are deleted, not hidden, and no one can bring them back.",
+        button="Erase the person's records", action=url_for(".erase_person", nominal_id=nominal.id),
+        cancel=url_for(".subject_access_lookup")))

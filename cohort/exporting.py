@@ -26,7 +26,7 @@ from sqlalchemy import func
 
 from auth.models import Agency
 from cohort.models import RAGS, Action, Case
-from cohort.queries import FLAGS, case_flags, other_panel_codes
+from cohort.queries import FLAGS, case_flags, inclusion_overdue_ids, other_panel_codes
 from cohort.serialise import case_dict
 from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, write_csv, write_xlsx
 from core import clock
@@ -109,11 +109,13 @@ def case_rows(panel: Panel, policy: Policy, cases: list[Case]) -> list[dict[str,
     today = clock.today()
     others = other_panel_codes([c.nominal_id for c in cases], panel.id, policy)
     actions = open_action_counts([c.id for c in cases]) if "offending" in readable else {}
+    views = [case_dict(case, policy, json=False) for case in cases]
+    overdue = inclusion_overdue_ids(panel, views, today, readable)
     out = []
-    for case in cases:
-        seen = case_dict(case, policy, json=False)
+    for case, seen in zip(cases, views, strict=True):
         seen["pseudonym"] = seen["name"]
-        flags = [f for f in case_flags(case, today, case.nominal_id in others) if FLAGS[f][1] in readable]
+        flags = [f for f in case_flags(case, today, case.nominal_id in others, case.id in overdue)
+                 if FLAGS[f][1] in readable]
         seen["flags"] = "; ".join(FLAGS[f][0] for f in flags)
         if "offending" in readable:
             seen["open_actions"] = actions.get(case.id, 0)

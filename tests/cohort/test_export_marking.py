@@ -161,6 +161,8 @@ def _prepare(partnership):
     case = db.session.execute(db.select(Case).order_by(Case.ref)).scalars().first()
     case.lead_officer = "DC Officer Tester"
     case.next_review = clock.today()
+    case.panel.inclusion_review_days = 30  # referred more than 30 days ago, never decided: overdue
+    case.referral_date = dt.date(2026, 9, 1)
     for status in ("open", "open", "done"):
         db.session.add(Action(case_id=case.id, status=status, due=dt.date(2026, 12, 1), description="Visit"))
     db.session.commit()
@@ -175,7 +177,7 @@ def test_information_columns_as_each_agency_may_read_them(cohort, partnership, l
     row = dict(zip(headers, next(r for r in rows if r[0] == case.ref), strict=True))
     assert row["status"] == "Active" and row["lead_officer"] == "DC Officer Tester"
     assert row["next_review"] == "2026-11-23" and row["open_actions"] == "2"
-    assert "Review due" in row["flags"]
+    assert "Review due" in row["flags"] and "Inclusion review overdue" in row["flags"]
     others = [dict(zip(headers, r, strict=True)) for r in rows if r[0] != case.ref]
     assert {r["open_actions"] for r in others} == {"0"}
     # DWP reads identity and resettlement only: no officer, review, actions, nor flags drawn from them

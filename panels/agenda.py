@@ -362,7 +362,7 @@ def current_items(meeting: Meeting, *, live_draft: bool = False) -> list[ItemDra
             .where(AgendaItem.meeting_id == meeting.id)
             .order_by(AgendaItem.position)
         ).all()
-        others = _other_panels([r.nominal_id for r in rows], meeting.panel_id)
+        others = other_panels([r.nominal_id for r in rows], meeting.panel_id)
         return [
             ItemDraft(r.case_id, r.nominal_id, list(r.reasons or []), others.get(r.nominal_id, []), position=r.position,
                       for_discussion=bool(r.for_discussion), ref=r.ref)
@@ -383,12 +383,13 @@ def discussion_items(meeting: Meeting, policy: Policy) -> list[ItemDraft]:
         .where(AgendaItem.meeting_id == meeting.id, AgendaItem.for_discussion.is_(True))
         .order_by(AgendaItem.position)
     ).all()
-    others = _other_panels([r.nominal_id for r in rows], meeting.panel_id)
+    others = other_panels([r.nominal_id for r in rows], meeting.panel_id)
     return [ItemDraft(r.case_id, r.nominal_id, list(r.reasons or []), others.get(r.nominal_id, []),
                       position=r.position, for_discussion=True, ref=r.ref) for r in rows]
 
 
-def _other_panels(nominal_ids: list[int], panel_id: int) -> dict[int, list[tuple[int, str]]]:
+def other_panels(nominal_ids: list[int], panel_id: int) -> dict[int, list[tuple[int, str]]]:
+    """The other live panels (id, code) of each of these nominals, by nominal id."""
     out: dict[int, list[tuple[int, str]]] = {}
     if not nominal_ids:
         return out
@@ -417,12 +418,14 @@ def order_is_neutral(panel_id: int, policy: Policy) -> bool:
     return not all(policy.can(panel_id, c) for c in ORDER_CATEGORIES)
 
 
-def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy) -> list[dict]:
-    """Each item as this viewer may see it: name or pseudonym, RAG only if risk is readable."""
+def agenda_rows(meeting: Meeting, drafts: list[ItemDraft], policy: Policy,
+                cases: dict[int, Case] | None = None) -> list[dict]:
+    """Each item as this viewer may see it: name or pseudonym, RAG only if risk is readable.
+    `cases` (by id), when the caller has loaded them already."""
     ids = [d.case_id for d in drafts]
-    cases = {}
-    if ids:
+    if cases is None and ids:
         cases = {c.id: c for c in db.session.execute(db.select(Case).where(Case.id.in_(ids))).unique().scalars()}
+    cases = cases or {}
     panel_id = meeting.panel_id
     readable = policy.readable(panel_id)
 

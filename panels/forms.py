@@ -82,6 +82,13 @@ class MinutesForm(FlaskForm):
     submit = SubmitField("Save minutes", widget=GovSubmitInput())
 
 
+class SummaryForm(FlaskForm):
+    summary = TextAreaField("Executive summary", widget=GovTextArea(), validators=[
+        InputRequired("Enter the executive summary"),
+        Length(max=5000, message="Executive summary must be 5,000 characters or fewer")])
+    submit = SubmitField("Save executive summary", widget=GovSubmitInput())
+
+
 def attendance_form(agencies, current: dict[int, str], formdata=None):
     """A form with one radio group per agency taking part (built for this meeting)."""
 

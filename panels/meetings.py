@@ -53,6 +53,16 @@ def panel_agencies(panel_id: int, on: dt.date | None = None) -> list[Agency]:
     return list(db.session.execute(db.select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)).scalars())
 
 
+def panel_agency_choices(panel_id: int, on: dt.date) -> list[tuple[int, str]]:
+    """(id, name) of panel_agencies, by name: the action owner's choices, drawn at every
+    meeting-mode save, so plain columns rather than whole rows."""
+    ids = db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id).join(
+        isa_panels, isa_panels.c.isa_id == Isa.id
+    ).where(isa_panels.c.panel_id == panel_id, agreements_in_force(on))
+    return [(r.id, r.name) for r in db.session.execute(
+        db.select(Agency.id, Agency.name).where(Agency.id.in_(ids)).order_by(Agency.name))]
+
+
 def record_attendance(meeting: Meeting, statuses: dict[int, str | None], user) -> None:
     """Set each agency's attendance (present / by report / apologies / absent)."""
     _open(meeting)
@@ -208,6 +218,13 @@ def meeting_actions(meeting: Meeting) -> dict[int, list[Action]]:
     return out
 
 
+def item_actions(meeting: Meeting, case_id: int) -> list[Action]:
+    """The actions agreed at this meeting on one case (meeting mode draws them at every save)."""
+    return list(db.session.execute(
+        db.select(Action).where(Action.meeting_id == meeting.id, Action.case_id == case_id).order_by(Action.id)
+    ).scalars())
+
+
 def save_minutes(meeting: Meeting, text: str, user) -> None:
     """Minutes discuss the cases: writing them needs write on gateway.MINUTES_CATEGORY
     (the caller checks the writer is one of the panel's coordinators)."""
@@ -220,6 +237,74 @@ def save_minutes(meeting: Meeting, text: str, user) -> None:
     meeting.minutes = (text or "").strip() or None
     db.session.flush()
     audit.record("change", user=user, panel=meeting.panel, detail=f"minutes saved for meeting {meeting.id}")
+
+
+SUMMARY_MAX = 5000
+
+
+def save_summary(meeting: Meeting, text: str, user) -> None:
+    """The executive summary is written to be shared with every agency taking part (the
+    caller checks the writer is one of the panel's coordinators); the page asks that it name
+    nobody. Unlike the minutes, it may be edited after the meeting closed."""
+    if meeting.status == "cancelled":
+        raise MeetingStateError("This meeting was cancelled")
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("Enter the executive summary")
+    if len(text) > SUMMARY_MAX:
+        raise Invalid(f"Executive summary must be {SUMMARY_MAX:,} characters or fewer")
+    meeting.summary = text
+    meeting.summary_updated_at = clock.utcnow()
+    db.session.flush()
+    audit.record("change", user=user, panel=meeting.panel, categories=[],
+                 detail=f"executive summary saved for meeting {meeting.id}")
+
+
+@dataclass
+class ExecutiveSummary:
+    """The shareable summary of a sitting: the coordinator's text and counts, nothing about
+    any one nominal. A count drawn from a category is None where the viewer may not read it
+    (so the page is the same whatever that category holds)."""
+
+    text: str | None
+    updated_at: dt.datetime | None
+    items: int
+    agencies_present: list[str]
+    apologies: int
+    attendees: int
+    for_discussion: int | None = None
+    for_information: int | None = None
+    discussed: int | None = None
+    rag_decisions: dict[str, int] | None = None
+    disclosure_considered: int | None = None
+    actions_agreed: int | None = None
+
+
+def executive_summary(meeting: Meeting, policy: Policy) -> ExecutiveSummary:
+    """What every agency taking part may be shown of the meeting. Which items are for
+    discussion follows RAG and offending dates (agenda.ORDER_CATEGORIES), so those counts need
+    both; RAG and disclosure counts need risk; the actions count needs offending."""
+    from panels.agenda import ORDER_CATEGORIES
+
+    with unsealed("the executive summary, written to be shared with every agency taking part"):
+        text = meeting.summary
+    present = sorted(a.agency.name for a in meeting.attendance if a.status in ATTENDED)
+    out = ExecutiveSummary(text=text, updated_at=meeting.summary_updated_at, items=len(meeting.items),
+                           agencies_present=present, attendees=len(meeting.attendees),
+                           apologies=sum(1 for a in meeting.attendance if a.status == "apologies"))
+    pid = meeting.panel_id
+    if all(policy.can(pid, c) for c in ORDER_CATEGORIES):
+        out.for_discussion = sum(1 for i in meeting.items if i.for_discussion)
+        out.for_information = out.items - out.for_discussion
+        out.discussed = sum(1 for i in meeting.items if i.discussed)
+    if policy.can(pid, "risk"):
+        out.rag_decisions = {rag: sum(1 for i in meeting.items if i.discussed and i.rag_decision == rag)
+                             for rag in RAGS}
+        out.disclosure_considered = sum(1 for i in meeting.items if i.disclosure_considered)
+    if policy.can(pid, "offending"):
+        out.actions_agreed = db.session.execute(
+            db.select(db.func.count(Action.id)).where(Action.meeting_id == meeting.id)).scalar_one()
+    return out
 
 
 def _decider(item: AgendaItem, closer: Policy) -> Policy:

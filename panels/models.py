@@ -108,8 +108,13 @@ class Meeting(UidMixin, TimestampMixin, db.Model):
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reopen_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="", server_default="")
+    # The executive summary: written to be shared with every agency taking part, so it is
+    # shown to all of them (panels.meetings.executive_summary), unlike the minutes.
+    summary_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    summary_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     minutes = Encrypted("meeting")
+    summary = Encrypted("meeting")
     panel = relationship("Panel", lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
         back_populates="meeting", order_by="AgendaItem.position", cascade="all, delete-orphan"

@@ -35,6 +35,7 @@ from panels.forms import (
     OutcomeForm,
     ReferralDecisionForm,
     ReopenForm,
+    SummaryForm,
     attendance_form,
     referral_form,
 )
@@ -50,7 +51,7 @@ from panels.services import (
     user_panels,
 )
 from sharing import audit
-from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, visible_other_panels
+from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, unsealed, visible_other_panels
 from sharing.policy import current_policy
 
 bp = Blueprint("panels", __name__)
@@ -273,7 +274,10 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
         drafts = agendas.current_items(meeting)
         rows = agendas.agenda_rows(meeting, drafts, policy)
         stored = {i.case_id: i for i in meeting.items}
-        items = [{**r, "item": stored.get(r["case_id"])} for r in rows]
+        items = [{**r, "item": stored.get(r["case_id"]),
+                  "disclosure_decision": reveal(stored.get(r["case_id"]), "disclosure_decision", policy),
+                  "disclosure_reason": reveal(stored.get(r["case_id"]), "disclosure_reason", policy)}
+                 for r in rows]
         if rows:
             agendas.log_view(meeting, rows, policy)
     return render_template(
@@ -284,7 +288,7 @@ def _meeting_page(meeting: Meeting, *, att_form=None, minutes_form=None, problem
         may_reopen=mtg.may_reopen(meeting),
         minutes_writable=coordinator and policy.can(meeting.panel_id, MINUTES_CATEGORY, "write"),
         attendance={a.agency_id: a.status for a in meeting.attendance}, agencies=agencies,
-        labels=agendas.REASON_LABELS,
+        labels=agendas.REASON_LABELS, summary=mtg.executive_summary(meeting, policy),
     ), status
 
 
@@ -329,6 +333,43 @@ def minutes(meeting_id: int):
         return _meeting_page(meeting, minutes_form=form, problems=[str(exc)], status=422)
     flash("Minutes saved.", "success")
     return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/summary", methods=["GET", "POST"])
+@login_required
+def summary(meeting_id: int):
+    """The coordinator writes or edits the executive summary, shared with every agency taking part."""
+    meeting = _meeting(meeting_id)
+    _coordinator(meeting)
+    form = SummaryForm(prefix="summary")
+    if request.method == "GET":
+        with unsealed("the executive summary, written to be shared with every agency taking part"):
+            form.summary.data = meeting.summary
+    elif form.validate_on_submit():
+        try:
+            mtg.save_summary(meeting, form.summary.data, g.user)
+        except (Invalid, mtg.MeetingStateError) as exc:
+            form.summary.errors = [str(exc)]
+        else:
+            flash("Executive summary saved.", "success")
+            return redirect(url_for("panels.meeting", meeting_id=meeting.id))
+    status = 422 if form.errors else 200
+    return render_template("panels/summary.html", title="Executive summary", meeting=meeting, form=form), status
+
+
+@bp.route("/meetings/<int:meeting_id>/summary/print")
+@login_required
+def summary_print(meeting_id: int):
+    """The shareable executive summary: its text and counts, nothing about any one nominal,
+    for every agency taking part (counts drawn from a category only where it is readable)."""
+    meeting = _meeting(meeting_id)
+    if meeting.status == "cancelled":
+        abort(404)
+    policy = current_policy()
+    audit.record("print", panel=meeting.panel, categories=[],
+                 detail=f"executive summary of meeting {meeting.id}")
+    return render_template("panels/summary_print.html", title=f"Executive summary: {meeting.panel.name}",
+                           meeting=meeting, summary=mtg.executive_summary(meeting, policy))
 
 
 def _close_page(meeting: Meeting, *, problems=None, status: int = 200):
@@ -564,7 +605,7 @@ def agenda_move(meeting_id: int, item_id: int, direction: str):
 # -- outcomes per item ------------------------------------------------------------------------------------
 
 def _owner_choices(meeting: Meeting) -> list[tuple[int, str]]:
-    return [(0, "Choose an agency")] + [(a.id, a.name) for a in mtg.panel_agencies(meeting.panel_id, meeting.date)]
+    return [(0, "Choose an agency"), *mtg.panel_agency_choices(meeting.panel_id, meeting.date)]
 
 
 def _item_page(meeting: Meeting, item: AgendaItem, form: OutcomeForm, action_form: ActionForm, status: int = 200,
@@ -727,13 +768,52 @@ def _carried(meeting: Meeting, policy) -> list[dict]:
 
 # -- meeting mode: running the sitting ------------------------------------------------------------------
 
+class _ItemRef:
+    """An agenda item in meeting mode's list: its id and whether it was discussed. The list is
+    read at every save; only the item shown is loaded whole (_run_detail)."""
+
+    __slots__ = ("id", "discussed")
+
+    def __init__(self, item_id: int, discussed: bool):
+        self.id, self.discussed = item_id, bool(discussed)
+
+
 def _run_rows(meeting: Meeting, policy) -> list[dict]:
-    """The items for discussion as this viewer may see them, each with its stored item."""
-    rows = agendas.agenda_rows(meeting, agendas.discussion_items(meeting, policy), policy)
-    ids = [r["case_id"] for r in rows]
-    stored = {i.case_id: i for i in db.session.execute(
-        db.select(AgendaItem).where(AgendaItem.meeting_id == meeting.id, AgendaItem.case_id.in_(ids))).scalars()}
-    return [{**r, "item": stored[r["case_id"]]} for r in agendas.split(rows)[0] if r["case_id"] in stored]
+    """The stored items for discussion in the order this viewer sees them (agendas.agenda_rows'
+    rule: a viewer shown the reference order gets every item, by reference), from plain
+    columns in one query. Names and case data are filled in by _run_detail for the rows shown."""
+    if meeting.agenda_generated_at is None:
+        return []
+    neutral = agendas.order_is_neutral(meeting.panel_id, policy)
+    query = (db.select(AgendaItem.id, AgendaItem.case_id, AgendaItem.discussed, AgendaItem.reasons,
+                       Case.nominal_id, Case.ref)
+             .join(Case, Case.id == AgendaItem.case_id).where(AgendaItem.meeting_id == meeting.id))
+    if neutral:
+        query = query.order_by(Case.ref, AgendaItem.case_id)
+    else:
+        query = query.where(AgendaItem.for_discussion.is_(True)).order_by(AgendaItem.position, AgendaItem.case_id)
+    return [{"item": _ItemRef(r.id, r.discussed), "case_id": r.case_id, "nominal_id": r.nominal_id, "ref": r.ref,
+             "reasons": list(r.reasons or []), "position": i}
+            for i, r in enumerate(db.session.execute(query), start=1)]
+
+
+def _run_detail(meeting: Meeting, rows: list[dict | None], policy) -> None:
+    """Fill in, in place, what this viewer may see of these rows (agendas.agenda_rows: name or
+    pseudonym, RAG, dates, visible reasons and other panels), each with its stored item and
+    case loaded in one query; the position stays the list's."""
+    wanted = [r for r in rows if r is not None and "name" not in r]
+    if not wanted:
+        return
+    items = {i.id: i for i in db.session.execute(
+        db.select(AgendaItem).where(AgendaItem.id.in_([r["item"].id for r in wanted]))).unique().scalars()}
+    others = agendas.other_panels([r["nominal_id"] for r in wanted], meeting.panel_id)
+    drafts = [agendas.ItemDraft(r["case_id"], r["nominal_id"], r["reasons"], others.get(r["nominal_id"], []),
+                                position=r["position"], for_discussion=True, ref=r["ref"]) for r in wanted]
+    shown = {d["case_id"]: d for d in agendas.agenda_rows(
+        meeting, drafts, policy, cases={i.case_id: i.case for i in items.values()})}
+    for r in wanted:
+        r.update({k: v for k, v in shown[r["case_id"]].items() if k not in ("position", "for_discussion")},
+                 item=items[r["item"].id])
 
 
 def _current(rows: list[dict], item_id: int | None) -> dict | None:
@@ -759,24 +839,27 @@ def _outcome_form(item: AgendaItem, policy, meeting: Meeting) -> OutcomeForm:
 
 
 def _run_context(meeting: Meeting, item_id: int | None, *, outcome=None, action_form=None,
-                 saved: str = "", rows: list[dict] | None = None) -> dict:
+                 saved: str = "", rows: list[dict] | None = None, whole: bool = False) -> dict:
+    """What meeting mode shows: the list (every name when `whole`, for the full page), the
+    current item whole, the next item's name."""
     policy = current_policy()
     rows = rows if rows is not None else _run_rows(meeting, policy)
     current = _current(rows, item_id)
+    nxt = _next_after(rows, current) if current is not None else None
+    _run_detail(meeting, rows if whole else [current, nxt], policy)
     context = {"meeting": meeting, "rows": rows, "current": current, "saved": saved,
                "discussed": sum(1 for r in rows if r["item"].discussed), "labels": agendas.REASON_LABELS,
                "risk": policy.can(meeting.panel_id, "risk"),
                "risk_write": policy.can(meeting.panel_id, "risk", "write"),
                "offending_write": policy.can(meeting.panel_id, "offending", "write")}
     if current is not None:
-        item = current["item"]
+        item = current["item"]  # the stored item, loaded by _run_detail
         if action_form is None:
             action_form = ActionForm(prefix="action", formdata=None)
         action_form.owner_agency_id.choices = _owner_choices(meeting)
-        nxt = _next_after(rows, current)
         context.update(item=item, outcome=outcome or _outcome_form(item, policy, meeting), action_form=action_form,
                        next_row=nxt, disclosure=mtg.needs_disclosure(item.case),
-                       actions=mtg.meeting_actions(meeting).get(item.case_id, []),
+                       actions=mtg.item_actions(meeting, item.case_id) if context["offending_write"] else [],
                        default_review=mtg.default_next_review(meeting, item.case))
         audit.record("view", panel=meeting.panel, nominal_id=item.case.nominal_id, case_id=item.case_id,
                      categories=policy.readable(meeting.panel_id), detail=f"meeting {meeting.id} run: item")
@@ -785,8 +868,9 @@ def _run_context(meeting: Meeting, item_id: int | None, *, outcome=None, action_
 
 def _run_answer(meeting: Meeting, item_id: int | None, status: int = 200, **kw):
     """The current item panel for htmx, else the whole meeting-mode page."""
-    context = _run_context(meeting, item_id, **{k: v for k, v in kw.items() if k != "attendee_form"})
-    if request.headers.get("HX-Request"):  # htmx swaps only 2xx: errors come back inline with 200
+    htmx = bool(request.headers.get("HX-Request"))
+    context = _run_context(meeting, item_id, whole=not htmx, **{k: v for k, v in kw.items() if k != "attendee_form"})
+    if htmx:  # htmx swaps only 2xx: errors come back inline with 200
         return render_template("panels/_run_item.html", **context), 200 if status == 422 else status
     agencies = mtg.panel_agencies(meeting.panel_id, meeting.date)
     form = kw.get("attendee_form") or AttendeeForm(prefix="attendee", formdata=None)
@@ -821,7 +905,7 @@ def run_attendee(meeting_id: int):
         else:
             flash(f"{form.name.data} added to the attendees.", "success")
             return redirect(url_for("panels.run", meeting_id=meeting.id))
-    context = _run_context(meeting, None)
+    context = _run_context(meeting, None, whole=True)
     return render_template("panels/run.html", title=f"Meeting mode: {meeting.panel.name}", attendee_form=form,
                            form=form, statement=mtg.CONFIDENTIALITY_STATEMENT, **context), 422
 

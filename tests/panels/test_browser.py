@@ -329,3 +329,64 @@ def test_new_pages_have_no_serious_axe_violations(sqlite_only, make_case, meetin
     assert found == {}
     page.goto(f"/meetings/{paths[3].split('/')[2]}/agenda")
     assert page.locator("#for-information").is_visible() and page.locator("#carried").is_visible()
+
+
+def test_executive_summary_by_keyboard_and_the_remaining_pages_pass_axe(sqlite_only, make_case, meeting_on,
+                                                                          page_for, partnership):
+    """Minutes' executive summary written by keyboard (its error summary too), shown on the
+    meeting page and printed with nothing per nominal; axe on the summary pages, the printed
+    agenda pack, the item page and meeting mode after an htmx save."""
+    from panels import agenda as agendas
+
+    cases = [make_case(given=g, family="Summary", rag="red", last_engagement=dt.date(2026, 11, 20))
+             for g in ("Ann", "Ben")]
+    meeting = meeting_on("IOM", dt.date(2026, 12, 2))
+    agendas.publish(meeting, partnership.user("coord"))
+    meeting_id = meeting.id
+    first = next(i.id for i in meeting.items if i.case_id == cases[0].id)
+    db.session.commit()
+    db.session.remove()
+    bad = {}
+    page = page_for("coord")
+
+    page.goto(f"/meetings/{meeting_id}")
+    _tab_to(page, "#summary-edit")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    bad["summary"] = _axe(page)
+    _tab_to(page, "#summary-form button[type=submit], #summary-form input[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # nothing written: the GOV.UK error summary, focused
+    summary = page.locator(".govuk-error-summary")
+    assert "Enter the executive summary" in summary.inner_text()
+    bad["summary_error"] = _axe(page)
+    _tab_to(page, "#summary-summary")
+    page.keyboard.type("Two cases reviewed; housing is the common pressure.")
+    _tab_to(page, "#summary-form button[type=submit], #summary-form input[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Executive summary saved" in page.content()
+    assert "housing is the common pressure" in page.locator("#summary-text").inner_text()
+    _tab_to(page, "#summary-print")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    bad["summary_print"] = _axe(page)
+    main = page.locator("main").inner_text()
+    assert "housing is the common pressure" in main and "Items on the agenda" in main
+    assert "Summary" in main and "Ann" not in main and "Ben" not in main
+
+    page.goto(f"/meetings/{meeting_id}/agenda/print")
+    bad["agenda_print"] = _axe(page)
+    page.goto(f"/meetings/{meeting_id}/items/{first}")
+    bad["item"] = _axe(page)
+    page.goto(f"/meetings/{meeting_id}/run")
+    _radio(page, "outcome-rag", "amber")
+    _tab_to(page, "#outcome-rationale")
+    page.keyboard.type("Engaging")
+    _tab_to(page, "#save-next")
+    page.keyboard.press("Enter")
+    page.locator("#progress").get_by_text("1 of 2 discussed").wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'item-heading'",
+                           timeout=5000)
+    bad["run_after_save"] = _axe(page)
+    assert {k: v for k, v in bad.items() if v} == {}

@@ -1,12 +1,15 @@
 """Finding people across the viewer's panels without decrypting everyone.
 
-Candidates come from integers only: the blind indexes of identifiers and names (exact and
-phonetic, nickname variants included) and the duplicate matcher's stored blocking keys
-(sound-alike or nearly equal names either way round, nicknames with the family name, the
-same built from aliases). Both are looked up in SQL among the people the viewer may see (a
-case on a panel where its agency reads identity), so someone else never takes a candidate
-place, and at most MAX_CANDIDATES are decrypted and scored. Scores, order and counts are
-computed from what the viewer may read and nothing else.
+Candidates come from integers only: the blind indexes of identifiers and whole names
+(exact and phonetic, nickname variants included: sharing.blind_index.index_conditions), the
+duplicate matcher's stored blocking keys (two-word queries: sound-alike or nearly equal
+names either way round, nicknames with the family name, the same built from aliases), and
+the search's own name-word tokens (search.index: any one word of a name or an alias, its
+sound, its first or last three letters), ranked by how much a person shares with the
+query. All are looked up in SQL among the people the viewer may see (a case on a panel
+where its agency reads identity), so someone else never takes a candidate place, and at
+most MAX_CANDIDATES are decrypted and scored. Scores, order and counts are computed from
+what the viewer may read and nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 from sqlalchemy import or_, tuple_
 
 from cohort.models import Case, Nominal, NominalBlockKey
@@ -25,13 +29,15 @@ from duplicates.matching import Record
 from duplicates.matching.nicknames import GROUPS
 from duplicates.matching.normalise import name_tokens, normalise_identifier, normalise_name
 from panels.models import Panel
-from sharing.blind_index import blind_index
+from search.index import index_missing, ranked_candidates, variants
+from sharing.blind_index import index_conditions
 from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 MAX_CANDIDATES = 500  # decrypted at most per search; beyond it the user is asked to narrow it
 MAX_RESULTS = 50
 CUTOFF = 85
+ONE_TYPO = 90
 IDENTIFIERS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "nDelius CRN"}
 NAME_KEY_KINDS = ("names", "name_edits", "nickname_family")
 
@@ -65,39 +71,15 @@ class Found:
 
 # -- candidates (integers only) ----------------------------------------------------------
 
-def _members() -> dict[str, set[str]]:
-    """Nickname group id -> every name in the group."""
-    members: dict[str, set[str]] = {}
-    for name, groups in GROUPS.items():
-        for gid in groups:
-            members.setdefault(gid, set()).add(name)
-    return members
-
-
-_GROUP_MEMBERS = _members()
-
-
-def _variants(token: str) -> set[str]:
-    """A name token and its nickname variants ("bill" -> william, billy, will...)."""
-    out = {token}
-    for gid in GROUPS.get(token, ()):
-        out |= _GROUP_MEMBERS.get(gid, set())
-    return out
-
-
 def _index_conditions(q: str) -> list:
-    conds = []
-    for kind in IDENTIFIERS:
-        value = blind_index(kind, q)
-        if value is not None:
-            conds.append(getattr(Nominal, f"bi_{kind}") == value)
-    for token in name_tokens(q)[:6]:
-        for variant in _variants(token):
-            for kind in ("given", "family", "given_phon", "family_phon"):
-                value = blind_index(kind, variant)
-                if value is not None:
-                    conds.append(getattr(Nominal, f"bi_{kind}") == value)
-    return conds
+    words = name_tokens(q)[:6]
+    names = list(dict.fromkeys([*_phrases(words), *(v for w in words for v in variants(w))]))
+    return index_conditions(Nominal, q, names, kinds=("given", "family", "given_phon", "family_phon"))
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """Runs of up to three consecutive words ("mary jane" of "Mary Jane Smith")."""
+    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 3) + 1)]
 
 
 def _block_conditions(q: str) -> list:
@@ -117,17 +99,24 @@ def _block_conditions(q: str) -> list:
 
 def candidate_ids(q: str, policy: Policy) -> tuple[list[int], bool]:
     """Ids of people the viewer may see whose indexes match `q` (at most MAX_CANDIDATES),
-    and whether there were more."""
+    and whether there were more: exact index matches first, then name-word matches best
+    ranked first."""
     panels = identity_panel_ids(policy)
-    conds = _index_conditions(q) + _block_conditions(q)
-    if not panels or not conds:
+    if not panels:
         return [], False
     scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
-    ids = list(db.session.execute(
-        db.select(Nominal.id).where(Nominal.id.in_(scope), Nominal.merged_into_id.is_(None), or_(*conds))
-        .order_by(Nominal.id).limit(MAX_CANDIDATES + 1)
-    ).scalars())
-    return ids[:MAX_CANDIDATES], len(ids) > MAX_CANDIDATES
+    index_missing(scope)  # people imported in bulk since the last search (usually none)
+    conds = _index_conditions(q) + _block_conditions(q)
+    exact: list[int] = []
+    if conds:
+        exact = list(db.session.execute(
+            db.select(Nominal.id).where(Nominal.id.in_(scope), Nominal.merged_into_id.is_(None), or_(*conds))
+            .order_by(Nominal.id).limit(MAX_CANDIDATES + 1)
+        ).scalars())
+    ranked, more = ranked_candidates(q, scope, MAX_CANDIDATES)
+    seen = set(exact)
+    ids = exact + [i for i in ranked if i not in seen]
+    return ids[:MAX_CANDIDATES], len(exact) > MAX_CANDIDATES or more
 
 
 # -- scoring (the candidates only) ---------------------------------------------------------
@@ -141,6 +130,16 @@ def _canonical(name: str) -> str:
     return " ".join(out)
 
 
+def _word_score(typed: str, word: str) -> float:
+    """One word against another: one typo (a letter wrong, missing, extra, or two swapped)
+    in a word of four letters or more still scores ONE_TYPO ("Smiht" for Smith), where the
+    plain ratio would put a short name under the cut-off."""
+    ratio = fuzz.ratio(typed, word)
+    if ratio < ONE_TYPO and min(len(typed), len(word)) >= 4 and OSA.distance(typed, word) == 1:
+        return float(ONE_TYPO)
+    return ratio
+
+
 def _name_score(typed: str, name: str) -> float:
     """Whole name, or each typed word against the closest word of the name, plain or with
     nicknames made formal (so "Bill Smyth" finds William Smith)."""
@@ -149,7 +148,7 @@ def _name_score(typed: str, name: str) -> float:
         words, typed_words = b.split(), a.split()
         if not words or not typed_words:
             continue
-        per_word = sum(max(fuzz.ratio(t, w) for w in words) for t in typed_words) / len(typed_words)
+        per_word = sum(max(_word_score(t, w) for w in words) for t in typed_words) / len(typed_words)
         best = max(best, fuzz.WRatio(a, b), per_word)
     return best
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sharing.crypto import keyring
 from sharing.gateway import unsealing
 
 INDEX_BITS = 16
 INDEXES = ("pnc", "cro", "nomis", "crn", "dob", "given", "family", "given_phon", "family_phon")
+IDENTIFIER_INDEXES = ("pnc", "cro", "nomis", "crn")
+NAME_INDEXES = ("given", "family")
 
 # Further keyed indexes a feature keeps of every identity written (the duplicates feature's
 # blocking keys, duplicates.keys); registered by that feature so sharing never imports it.
@@ -61,6 +63,28 @@ def blind_index(name: str, value) -> int | None:
         return None
     digest = hmac.new(keyring().index_key(name), text.encode("utf-8"), hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
+
+
+def index_conditions(model, q: str, names: Iterable[str] = (), kinds: Iterable[str] = NAME_INDEXES) -> list:
+    """SQL conditions matching `model`'s ``bi_<index>`` columns: `q` as each identifier, and
+    each of `names` (phrases of the query, nickname variants...) under each of `kinds`.
+
+    The one builder of blind-index look-ups (the tracker's search and the people search
+    both use it), so a query is normalised and hashed the same way as what was stored.
+    Repeats are dropped; an empty list means nothing to look up.
+    """
+    wanted: dict[tuple[str, int], None] = {}
+    for kind in IDENTIFIER_INDEXES:
+        value = blind_index(kind, q)
+        if value is not None:
+            wanted[(kind, value)] = None
+    kinds = tuple(kinds)
+    for name in names:
+        for kind in kinds:
+            value = blind_index(kind, name)
+            if value is not None:
+                wanted[(kind, value)] = None
+    return [getattr(model, f"bi_{kind}") == value for kind, value in wanted]
 
 
 @unsealing("blind indexes of an identity being written")

@@ -8,16 +8,23 @@ aggregates, but the sharing invariant says nothing an agency is shown may depend
 its agreements withhold, and these depend on identity; an agency without identity read on
 the panel is refused, whatever the numbers.
 
+Published counts are suppressed (equality.suppression: under 5 as "<5", secondary "*") and
+then randomly rounded to a multiple of 5, keyed on the exact cohort, so that no two views
+(months, panels, or sums of them) can be subtracted to give a count under 5.
+
 Ratios compare each group's share of the cohort with its share of the partnership file's
-`population` (a risk ratio with a 95% Katz log interval). They are given only for groups
-whose count is shown, since a ratio and the total give the count back; the cohort share is
-of those with a stated ethnicity when the "Not stated" count is shown, otherwise of everyone
-(which lowers every ratio a little; `basis` says which).
+`population` (a risk ratio with a 95% Katz log interval), for every dimension the baseline
+gives: ethnicity, gender and age band. They are computed from the published (rounded)
+figures, so they give away nothing the figures do not, and only for groups whose count is
+shown; the cohort share is of those with a stated value when the "Not stated" count is
+shown, otherwise of everyone (which lowers every ratio a little; `basis` says which).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import math
 from dataclasses import dataclass, field
 
@@ -26,10 +33,11 @@ from core import clock
 from core.extensions import db
 from equality import categories as cat
 from equality.models import PopulationCount
-from equality.suppression import Table, protect
+from equality.suppression import BASE, Table, protect, publish
 from panels.jobs import add_months, london_date, month_end_utc
 from panels.models import Panel
 from sharing import audit
+from sharing.crypto import keyring
 from sharing.gateway import unsealing
 from sharing.policy import Policy
 
@@ -44,9 +52,13 @@ class Report:
     month: dt.date
     as_of: dt.datetime
     tables: dict[str, Table]
-    ratios: dict[str, dict] = field(default_factory=dict)
-    basis: str = "stated"
-    baseline: bool = False
+    ratios: dict[str, dict[str, dict]] = field(default_factory=dict)  # dimension -> group -> ratio
+    basis: dict[str, str] = field(default_factory=dict)  # dimension -> "stated" or "all"
+    baselines: dict[str, bool] = field(default_factory=dict)  # dimension -> a baseline is loaded
+
+    @property
+    def baseline(self) -> bool:
+        return any(self.baselines.values())
 
 
 def may_see(panel: Panel, policy: Policy) -> bool:
@@ -98,18 +110,38 @@ def _people(nominal_ids: list[int]) -> list[tuple[str | None, str | None, dt.dat
 
 def counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime]:
     """Unsuppressed counts by dimension (never shown as they are: see `report`)."""
+    tables, as_of, _ids = _counts(panel, month, now)
+    return tables, as_of
+
+
+def _counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime,
+                                                                     list[int]]:
     as_of = min(month_end_utc(month), now)
     day = london_date(as_of)
     groups = ethnicity_groups(baseline())
     eth_order = list(dict.fromkeys([*baseline(), *groups.values()]))
     tables = {"ethnicity": dict.fromkeys(eth_order, 0), "gender": dict.fromkeys(cat.GENDERS, 0),
               "age_band": dict.fromkeys(cat.AGE_BANDS, 0)}
-    for ethnicity, gender, dob in _people(_cohort_nominal_ids(panel.id, as_of, day)):
+    ids = _cohort_nominal_ids(panel.id, as_of, day)
+    for ethnicity, gender, dob in _people(ids):
         recorded = cat.normalise_ethnicity(ethnicity or "") or cat.NOT_STATED  # as written by a form or script
         tables["ethnicity"][groups.get(recorded, cat.NOT_STATED)] += 1
         tables["gender"][cat.gender_group(gender)] += 1
         tables["age_band"][cat.age_band(dob, day)] += 1
-    return tables, as_of
+    return tables, as_of, ids
+
+
+def rounding_draw(panel: Panel, month: dt.date, nominal_ids: list[int]):
+    """The uniform numbers for random rounding, keyed on the panel, month and exact cohort (see
+    equality.suppression): the same cohort always draws the same, any change draws afresh."""
+    key = keyring().derived_key("equality-rounding")
+    cohort = hashlib.sha256(",".join(map(str, sorted(nominal_ids))).encode()).hexdigest()
+
+    def draw(table: str, cell: str) -> float:
+        mac = hmac.new(key, f"{panel.code}|{month:%Y-%m}|{cohort}|{table}|{cell}".encode(), hashlib.sha256)
+        return int.from_bytes(mac.digest()[:8], "big") / 2 ** 64
+
+    return draw
 
 
 def risk_ratio(a: int, n1: int, b: int, n2: int) -> dict:
@@ -130,7 +162,7 @@ def _ratios(table: Table, population: dict[str, int]) -> tuple[dict[str, dict], 
     out = {}
     for name, b in population.items():
         a = table.cells.get(name)
-        if isinstance(a, int) and a > 0 and b > 0 and n1 > 0:
+        if isinstance(a, int) and 0 < a <= n1 and b > 0:  # rounded figures: a share of at most all
             out[name] = {**risk_ratio(a, n1, b, n2), "cohort": a, "population": b}
         else:
             out[name] = {"ratio": None, "low": None, "high": None, "population": b,
@@ -139,12 +171,15 @@ def _ratios(table: Table, population: dict[str, int]) -> tuple[dict[str, dict], 
 
 
 def report(panel: Panel, month: dt.date, now: dt.datetime | None = None) -> Report:
-    """The published figures for one panel and month: suppressed counts and ratios."""
-    raw, as_of = counts(panel, month, now or clock.utcnow())
-    tables = protect(raw)
-    population = baseline()
-    ratios, basis = _ratios(tables["ethnicity"], population)
-    return Report(panel.code, month, as_of, tables, ratios, basis, bool(population))
+    """The published figures for one panel and month: suppressed, rounded counts and ratios."""
+    raw, as_of, ids = _counts(panel, month, now or clock.utcnow())
+    tables = publish(protect(raw), rounding_draw(panel, month, ids))
+    out = Report(panel.code, month, as_of, tables)
+    for dimension in DIMENSIONS:
+        population = baseline(dimension)
+        out.ratios[dimension], out.basis[dimension] = _ratios(tables[dimension], population)
+        out.baselines[dimension] = bool(population)
+    return out
 
 
 def as_json(r: Report) -> dict:
@@ -152,7 +187,8 @@ def as_json(r: Report) -> dict:
     return {
         "panel": r.panel, "month": r.month.strftime("%Y-%m"), "as_of": r.as_of.isoformat(timespec="seconds") + "Z",
         "total": total, "by": {name: dict(t.cells) for name, t in r.tables.items()},
-        "ratio": r.ratios, "basis": r.basis,
+        "ratio": r.ratios.get("ethnicity", {}), "basis": r.basis.get("ethnicity", "stated"),
+        "ratios": r.ratios, "bases": r.basis, "rounded_to": BASE,
     }
 
 

@@ -14,9 +14,11 @@ that shares it (the caller does that: see `protect`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 THRESHOLD = 5
+BASE = 5  # shown counts and totals are published as multiples of this (see `publish`)
 UNDER = "<5"
 HIDDEN = "*"
 INFINITY = float("inf")
@@ -96,3 +98,41 @@ def protect(tables: dict[str, dict[str, int]], threshold: int = THRESHOLD) -> di
     if any(t is None for t in out.values()):
         return {name: fully_hidden(c, threshold) for name, c in tables.items()}
     return out  # type: ignore[return-value]
+
+
+# -- differencing between views ------------------------------------------------------
+#
+# Suppression protects one month's tables on their own, even against an onlooker who knows
+# the exact total (the tracker and the KPI pages show it). It cannot, alone, protect two
+# views of overlapping cohorts: this month against last month when one person left (the
+# KPI page says how many left), or a panel's figures against a sum over panels or months.
+# The difference of two exact counts is itself a count, often under 5, and it points at
+# the people who moved. So every shown count and total is published as a multiple of 5 by
+# unbiased random rounding (7 is 5 with chance 3/5 and 10 with chance 2/5): a figure then
+# stands for any count within 4 of it, and the difference of two figures for a range of at
+# least five counts, never one. The draw is keyed (HMAC under a service key) on the panel,
+# the month and the exact set of people counted, so the same cohort always gives the same
+# figures (asking again shows nothing new), while any change to the cohort draws every cell
+# afresh: a figure that moved does not say that its own group moved. Suppression runs on
+# the exact counts first, so rounding only ever widens what an onlooker can work out.
+
+
+def random_round(n: int, u: float, base: int = BASE) -> int:
+    """`n` rounded to a multiple of `base`, up with chance (n mod base)/base, decided by u in [0, 1)."""
+    low = n - n % base
+    return low + base if u < (n % base) / base else low
+
+
+def publish(tables: dict[str, Table], draw: Callable[[str, str], float], base: int = BASE) -> dict[str, Table]:
+    """Suppressed tables with every shown count and the shared total randomly rounded.
+
+    `draw(table, cell)` gives the uniform number for one cell (the total is ("total", "")),
+    the same for the same cohort; a shown count (5 or more) stays 5 or more.
+    """
+    out = {}
+    total_u = draw("total", "")
+    for name, t in tables.items():
+        cells = {k: random_round(v, draw(name, k), base) if isinstance(v, int) else v for k, v in t.cells.items()}
+        total = random_round(t.total, total_u, base) if isinstance(t.total, int) else t.total
+        out[name] = Table(cells, total)
+    return out

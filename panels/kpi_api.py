@@ -78,6 +78,12 @@ EQUALITY = shape("Equality", {
         "by": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": SMALL}},
         "ratio": {"type": "object", "additionalProperties": RATIO,
                   "description": "Ethnic groups against the partnership's population baseline (95% interval)"},
+        "ratios": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": RATIO},
+                   "description": "By dimension (ethnicity, gender, age_band): each group against the baseline"},
+        "basis": {"type": "string", "enum": ["stated", "all"]},
+        "bases": {"type": "object", "additionalProperties": {"type": "string", "enum": ["stated", "all"]},
+                  "description": "By dimension: shares of those with a stated value, or of all"},
+        "rounded_to": {"type": "integer", "description": "Shown counts and the total are multiples of this"},
     },
 })
 

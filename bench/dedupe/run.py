@@ -23,6 +23,8 @@ import statistics
 import sys
 import time
 
+import numpy as np
+
 from duplicates.matching import Matcher
 
 from .febrl import load
@@ -64,7 +66,22 @@ def _cpu() -> float:
     return u.ru_utime + u.ru_stime
 
 
+def reference_workload() -> float:
+    """Seconds for a fixed workload (numpy sorting and a Python loop, as the matcher mixes
+    them), timed beside the benchmark: the machine is shared, so its figures are also given
+    as a ratio to this, which moves with the load as they do."""
+    rng = np.random.default_rng(1)
+    t = time.perf_counter()
+    for _ in range(5):
+        np.sort(rng.random(2_000_000))
+        total = 0
+        for k in range(1_000_000):
+            total += k & 7
+    return time.perf_counter() - t
+
+
 def bench_generated(n: int) -> None:
+    ref_before = reference_workload()
     records, truth = generate(n)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t, cpu = time.perf_counter(), _cpu()
@@ -79,6 +96,9 @@ def bench_generated(n: int) -> None:
         f"cpu={cpu:.1f}s peak_rss={rss:.0f}MB (after generating: {rss0:.0f}MB) candidates={len(m._cand)}",
     )
     print(f"{'':<44} {bands(pairs, truth)}", flush=True)
+    ref = (ref_before + reference_workload()) / 2
+    print(f"{'':<44} reference workload {ref:.2f}s (before/after {ref_before:.2f}s); "
+          f"fit+pairs = {secs / ref:.2f}x the reference (wall), cpu/wall {cpu / secs:.2f}", flush=True)
     # match_one latency: corrupted copies of register records, checked against the register
     rng = random.Random(99)
     queries = [_corrupt(rng, rec, 10_000_000 + k) for k, rec in enumerate(rng.sample(records, 1000))]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, Table, Vocab, compare_pairs
-from .explain import REVIEW_CAP_LOG2ODDS, Evidence, evidence, review_caps
+from .explain import MAX_RELATIVES_SHARE, REVIEW_CAP_LOG2ODDS, Evidence, evidence, relatives_shares, review_caps
 from .model import PRIOR_U, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,8 @@ class Matcher:
                 seen[rows] = True
         if confirmed is not None and len(confirmed):
             self.model.add_confirmed(np.asarray(confirmed, np.int8).reshape(-1, len(FIELDS)), max(expected, 1.0))
+        missing_dob = float((t.dob_code[bg] < 0).mean()) if nb else 0.0
+        self.model.relatives_share = relatives_shares(self._levels, missing_dob)
         n_cand = len(self._cand)
         self.model.lambda_candidates = expected / max(n_cand, 1)
         self.model.matches_per_record = expected / max(n, 1)
@@ -309,10 +311,16 @@ class Matcher:
     def _score(self, levels, codes, extra: int = 0):
         w, adj, kind = self._weights(levels, codes, extra)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
-        cap = review_caps(levels, self.relatives_rules)
+        cap = review_caps(levels, self.relatives_rules, self.lifted_caps)
         capped = np.minimum(total, np.where(cap >= 0, REVIEW_CAP_LOG2ODDS[np.maximum(cap, 0)], np.inf))
         cap_adj = capped - total  # <= 0: how much a cap took off
         return probability(capped), w, adj, kind, np.where(cap_adj < 0, cap, -1), cap_adj
+
+    @property
+    def lifted_caps(self) -> frozenset[str]:
+        """Relatives caps this register's own figures show to be unneeded (fewer than
+        MAX_RELATIVES_SHARE of the pairs they hold back are two people)."""
+        return frozenset(k for k, v in self.model.relatives_share.items() if v < MAX_RELATIVES_SHARE)
 
     @staticmethod
     def _evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float) -> list[Evidence]:

@@ -16,7 +16,8 @@ import numpy as np
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING
 from .model import RELATIVES, log2_odds
 
-__all__ = ["Evidence", "CAPS", "REVIEW_CAP_LOG2ODDS", "review_caps", "evidence", "strength"]
+__all__ = ["Evidence", "CAPS", "MAX_RELATIVES_SHARE", "REVIEW_CAP_LOG2ODDS", "relatives_shares", "review_caps",
+           "evidence", "strength"]
 
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
@@ -55,7 +56,7 @@ def _id_cols() -> list[int]:
     return [_COL[k] for k in ID_KINDS]
 
 
-def review_caps(levels: np.ndarray, relatives: bool = True) -> np.ndarray:
+def review_caps(levels: np.ndarray, relatives: bool = True, lifted: frozenset[str] = frozenset()) -> np.ndarray:
     """Per pair, the index in :data:`CAPS` of the first cap that applies, or -1.
 
     - two identifiers of one kind that both pass their check rules and differ: two people;
@@ -65,7 +66,8 @@ def review_caps(levels: np.ndarray, relatives: bool = True) -> np.ndarray:
       father and son at one address cannot be told apart from one person.
 
     ``relatives=False`` keeps only the identifier rule (for registers known to hold no
-    relatives, such as the FEBRL benchmarks; the service always applies all three).
+    relatives); ``lifted`` names relatives caps this register's own figures show to be
+    unneeded (:func:`relatives_shares`).
     """
     ids = levels[:, _id_cols()]
     # "agrees": the same, or one character apart (a slip in a long reference, not another person's)
@@ -76,9 +78,58 @@ def review_caps(levels: np.ndarray, relatives: bool = True) -> np.ndarray:
     g, f, d = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]], levels[:, _COL["date_of_birth"]]
     twins = np.isin(g, _GIVEN_DIFFERENT) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"]) & ~id_agrees
     dob_unknown = (d == _D[MISSING]) & ~id_agrees
+    if "twins_no_identifier" in lifted:
+        twins[:] = False
+    if "dob_unknown_no_identifier" in lifted:
+        dob_unknown[:] = False
     out = np.full(len(levels), -1, np.int64)
     for k, hit in reversed(list(enumerate((conflict, twins, dob_unknown)))):
         out[hit] = k
+    return out
+
+
+# A relatives cap is lifted only where the register's own figures say that fewer than this
+# share of the pairs it would hold back are two people: its verdicts are then still at least
+# 97% right (issue 17's calibration target for the "probably the same person" band).
+MAX_RELATIVES_SHARE = 0.03
+_MIN_PAIRS = 30  # fewer pairs in a stratum than this: too few to judge, the cap stays
+_DOB_NEAR = [_D[x] for x in ("swapped_day_month", "one_digit", "year_off")]
+
+
+def relatives_shares(levels: np.ndarray, dob_missing_rate: float) -> dict[str, float]:
+    """Per relatives cap, the estimated share of two different people among the pairs of
+    this register (candidate pairs' ``levels``) that the cap is about; 1.0 where too few.
+
+    A date of birth not known, at one address (same postcode, same whole name): the share
+    of duplicates lacking a date of birth on either side (from ``dob_missing_rate``, the
+    share of records lacking one, or from pairs an identifier shows to be one person,
+    whichever is larger) and the duplicates there with a known date of birth say how many
+    pairs should lack one; what is beyond that are same-named relatives (fathers and sons).
+    A register whose duplicates often lost the date of birth and that holds no such excess
+    (FEBRL) lifts the cap; one with same-named fathers and sons at one address keeps it.
+
+    The twins cap is never lifted: twins' records carry the same slips as a duplicate's, so
+    nothing in a register's figures tells twins from duplicates with another given name.
+    """
+    g, f = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]]
+    d, p = levels[:, _COL["date_of_birth"]], levels[:, _COL["postcode"]]
+    home = np.isin(f, _FAMILY_SAME) & (p == _P["exact"])
+    g_same = np.isin(g, _GIVEN_SAME)
+    near, exact = np.isin(d, _DOB_NEAR), d == _D["exact"]
+    out = {"twins_no_identifier": 1.0, "dob_unknown_no_identifier": 1.0}
+    known = int((home & g_same & (near | exact)).sum())
+    unknown = int((home & g_same & (d == _D[MISSING])).sum())
+    # how often a duplicate lacks a date of birth on either side: as if records lacked it at
+    # random, or as pairs an identifier shows to be one person lack it (a duplicate is often
+    # the poorer record); the larger reading, as either may understate it
+    r = 1.0 - (1.0 - min(max(dob_missing_rate, 0.0), 0.99)) ** 2
+    same_id = (levels[:, _id_cols()] == _ID["exact"]).any(axis=1)
+    if int(same_id.sum()) >= 3 * _MIN_PAIRS:
+        r = max(r, float((d[same_id] == _D[MISSING]).mean()))
+    r = min(r, 0.99)
+    if known >= _MIN_PAIRS and unknown >= _MIN_PAIRS:
+        expected = known * r / (1.0 - r)
+        out["dob_unknown_no_identifier"] = float(max(0.0, 1.0 - expected / unknown))
     return out
 
 

@@ -163,6 +163,9 @@ class FSModel:
     lambda_candidates: float = 0.05  # P(match) among blocked candidate pairs
     iterations: int = 0
     matches_per_record: float = 0.0  # expected duplicates per record (scales lambda_ to a register)
+    # per relatives cap, the estimated share of two people among the pairs it holds back
+    # (duplicates.matching.explain.relatives_shares); a cap not named here always applies
+    relatives_share: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def prior(cls) -> FSModel:
@@ -202,6 +205,7 @@ class FSModel:
             "u": {f: [float(x) for x in self.u[f]] for f in FIELDS},
             "lambda": float(self.lambda_), "lambda_candidates": float(self.lambda_candidates),
             "iterations": int(self.iterations), "matches_per_record": float(self.matches_per_record),
+            "relatives_share": {k: float(v) for k, v in self.relatives_share.items()},
             "levels": {f: list(LEVELS[f]) for f in FIELDS},
         }
 
@@ -216,6 +220,7 @@ class FSModel:
             lambda_=float(data["lambda"]), lambda_candidates=float(data["lambda_candidates"]),
             iterations=int(data.get("iterations", 0)),
             matches_per_record=float(data.get("matches_per_record", 0.0)),
+            relatives_share={k: float(v) for k, v in (data.get("relatives_share") or {}).items()},
         )
 
     def add_confirmed(self, levels: np.ndarray, weight: float) -> None:

@@ -239,3 +239,55 @@ def test_confirmed_pairs_train_the_model():
     trained = Matcher(records).fit(confirmed=np.asarray([row] * 50, np.int8))
     g = LEVELS["given_name"].index("disagree")
     assert trained.model.m["given_name"][g] > plain.model.m["given_name"][g]
+
+
+# -- relatives caps judged on the register's own figures (FEBRL: no relatives) ----------------
+
+def _same_name_no_dob(records, truth):
+    """Pairs of one register with the same whole name and postcode, one date of birth missing."""
+    rec = {r.id: r for r in records}
+    return [(a, b) for a, b in sorted(truth) if rec[a].given_name == rec[b].given_name
+            and rec[a].family_name == rec[b].family_name and rec[a].postcode and rec[a].postcode == rec[b].postcode
+            and (rec[a].date_of_birth is None) != (rec[b].date_of_birth is None)
+            and not any(getattr(rec[a], k) and getattr(rec[a], k) == getattr(rec[b], k)
+                        for k in ("pnc", "cro", "nomis", "crn"))]
+
+
+def test_the_hard_register_keeps_every_relatives_cap():
+    """Twins and same-named fathers and sons are in it: the figures say so, no cap is lifted."""
+    records, _truth = generate(20_000, seed=8)
+    m = Matcher(records).fit()
+    assert m.lifted_caps == frozenset()
+    assert m.model.relatives_share["dob_unknown_no_identifier"] > 0.5, m.model.relatives_share
+
+
+def test_a_register_without_relatives_lifts_the_unknown_dob_cap_only():
+    """No same-named relatives, no identifiers (as FEBRL without them), and one record in ten
+    without a date of birth: the cap on a missing date of birth is lifted (its pairs would be
+    duplicates); the twins cap stays (nothing tells twins from duplicates with another given
+    name)."""
+    import random
+
+    records, truth = generate(20_000, seed=8, hard_rate=0.0, dob_lost=0.0)
+    rng = random.Random(3)
+    records = [dataclasses.replace(r, pnc=None, cro=None, nomis=None, crn=None,
+                                   date_of_birth=None if rng.random() < 0.1 else r.date_of_birth) for r in records]
+    m = Matcher(records).fit()
+    assert m.lifted_caps == frozenset({"dob_unknown_no_identifier"}), m.model.relatives_share
+    found = {(p.a, p.b) for p in m.pairs(min_score=0.5)}
+    no_dob = _same_name_no_dob(records, truth)
+    assert len(no_dob) > 20 and len(set(no_dob) & found) / len(no_dob) > 0.9
+    # stored with the model, so a run with the stored parameters lifts the same caps
+    from duplicates.matching.model import FSModel
+
+    stored = FSModel.from_json(m.model.to_json())
+    assert Matcher(records).fit(model=stored).lifted_caps == m.lifted_caps
+    legacy = m.model.to_json()
+    del legacy["relatives_share"]  # a model stored before the shares were: every cap applies
+    assert Matcher(records).fit(model=FSModel.from_json(legacy)).lifted_caps == frozenset()
+
+
+def test_a_small_register_keeps_the_caps(register):
+    """Too few pairs to judge from: the caps stay (the service's tests and small registers)."""
+    m = Matcher(register).fit()
+    assert m.lifted_caps == frozenset()

@@ -4,7 +4,7 @@ Created empty: every nominal without the marker row is indexed by the first sear
 scope holds it (search.index.index_missing), so the backfill needs the keys only at run time.
 
 Revision ID: c8d2e4f6a1b3
-Revises: b3f1c7e2a9d4
+Revises: 7e4a2c9d5b13
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c8d2e4f6a1b3'
-down_revision = 'b3f1c7e2a9d4'
+down_revision = '7e4a2c9d5b13'
 branch_labels = None
 depends_on = None
 

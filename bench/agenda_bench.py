@@ -141,8 +141,8 @@ def main() -> None:
 
     from core import clock
     from core.extensions import db
+    from partnership.loading import load
     from sharing.crypto import ensure_data_keys
-    from sharing.partnership import load
     from tests.support import clock_at, partnership_data
     from wsgi import create_app
 

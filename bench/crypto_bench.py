@@ -65,9 +65,9 @@ def main() -> None:
     from cohort.services import create_nominal, refer
     from core import clock
     from core.extensions import db
+    from partnership.loading import load
     from sharing.blind_index import blind_index
     from sharing.crypto import ensure_data_keys, keyring
-    from sharing.partnership import load
     from sharing.policy import Policy
     from tests.support import clock_at, partnership_data
     from wsgi import create_app

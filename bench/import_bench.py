@@ -30,8 +30,8 @@ def run(url: str, rows: int, reimport: bool) -> float:
     from core import clock
     from core.extensions import db
     from panels.models import Panel
+    from partnership.loading import load
     from sharing.crypto import ensure_data_keys
-    from sharing.partnership import load
     from sharing.policy import Policy
     from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows
     from tests.conftest import reset_schema, test_overrides

@@ -81,8 +81,8 @@ def ratio_to_health(times: dict[str, list[float]], path: str) -> float:
 def main() -> None:
     from core import clock
     from core.extensions import db
+    from partnership.loading import load
     from sharing.crypto import ensure_data_keys
-    from sharing.partnership import load
     from tests.support import clock_at, login
     from wsgi import create_app
 

@@ -120,8 +120,8 @@ def main() -> None:
     from core.extensions import db
     from notifications.jobs import send_due
     from notifications.models import OutboxEmail
+    from partnership.loading import load
     from sharing.crypto import ensure_data_keys
-    from sharing.partnership import load
     from tests.support import clock_at, partnership_data
     from wsgi import create_app
 

@@ -86,8 +86,8 @@ def run(url: str, nominals: int, due_share: float) -> float:
     from core.db import immediate_transactions
     from core.extensions import db
     from lifecycle import retention
+    from partnership.loading import load
     from sharing.crypto import ensure_data_keys
-    from sharing.partnership import load
     from tests.conftest import reset_schema, test_overrides
     from tests.support import clock_at, partnership_data
     from wsgi import create_app

@@ -40,8 +40,8 @@ FAMILY = ("O'Brien", "Smith", "Wojciechowski-Kaczmarek", "Khan", "Jones", "Murph
 
 
 def build_app(url: str):
-    from core.app import create_app
     from core.extensions import db
+    from wsgi import create_app
 
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench-secret-key-0123456789abcdefghij",
@@ -71,7 +71,7 @@ def seed(app, n: int) -> None:
     from core import clock
     from core.extensions import db
     from panels.models import Panel
-    from sharing.partnership import load
+    from partnership.loading import load
     from tests.support import partnership_data
 
     rnd = random.Random(2026)

@@ -1,7 +1,7 @@
 """The JSON API blueprint (/api/v1): bearer tokens, JSON errors, one policy, declared shapes.
 
-Feature packages add their routes in `<feature>/api.py` using `api`; they are imported by
-load_api_routes() before the blueprint is registered.
+Feature packages add their routes in `<feature>/api.py` using `api`; the composition root
+(wsgi.py, API_MODULES) imports them before it registers the blueprint.
 
 How to declare an endpoint
 --------------------------
@@ -46,7 +46,6 @@ anyone listing the endpoint there::
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,8 +56,6 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-API_MODULES = ("auth.api", "cohort.api", "duplicates.api", "panels.api", "sharing.api", "notifications.api",
-               "lifecycle.api", "chronology.api", "search.api", "documents.api")
 
 SHAPES: dict[str, dict[str, Any]] = {}  # name -> JSON Schema: the document's components/schemas
 REF = "#/components/schemas/"
@@ -125,15 +122,6 @@ def _require_token():
         audit.refused("api: no valid token")  # refusals are logged, this one too
         abort(401, "Send a valid API token: Authorization: Bearer <token>")
     return None
-
-
-def load_api_routes() -> None:
-    for name in API_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
 
 
 # -- validating a request against its declaration -------------------------------------------

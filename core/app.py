@@ -1,13 +1,14 @@
-"""The application factory: configuration, extensions, blueprints. Nothing starts at import."""
+"""The shared application: configuration, extensions, templates, errors; no feature (wsgi.py wires them in)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from flask import Flask, g, has_request_context, request, send_from_directory
+from flask import Flask, has_request_context, request, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,10 +24,14 @@ ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"  # as Flask's url_for quotes an anchor
 log = logging.getLogger(__name__)
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(overrides: dict[str, Any] | None = None, *, wire: Callable[[Flask], None] | None = None) -> Flask:
+    """The shared infrastructure; `wire` adds the features (wsgi.py, the one module that knows them all).
+
+    Core imports no feature: the features are wired in by the composition root, after the
+    extensions and before the error handlers and security headers, which apply to all of them.
+    """
     from core.db import configure_engine, engine_options
     from core.logs import configure_logging
-    from sharing.crypto import Keyring, load_master_key
 
     cfg = build_config(overrides)
     check_production(cfg)
@@ -50,33 +55,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                         cfg["PUBLIC_URL"])
     _trust_proxies(app, cfg["TRUSTED_PROXIES"])
 
-    _import_models()
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.extensions["keyring"] = Keyring(load_master_key(cfg))
 
     app.url_map.converters["int"] = DatabaseId
     _configure_templates(app)
-    _register_request_hooks(app)
-    _register_blueprints(app)
+    _register_core_routes(app)
+    if wire is not None:
+        wire(app)
 
     from core.errors import register_error_handlers
     from core.security import register_security_headers
 
     register_error_handlers(app)
     register_security_headers(app)
-
-    from core.cli import register_cli
-
-    register_cli(app)
-
-    from panels.scheduler import maybe_start_in_process
-
-    maybe_start_in_process(app)
     return app
 
 
@@ -133,18 +129,6 @@ class DatabaseId(IntegerConverter):
             raise NotFound() from None
 
 
-def _import_models() -> None:
-    """Import every feature's models so metadata (and Alembic) sees all tables."""
-    import auth.models  # noqa: F401
-    import cohort.models  # noqa: F401
-    import documents.models  # noqa: F401
-    import equality.models  # noqa: F401
-    import lifecycle.models  # noqa: F401
-    import notifications.models  # noqa: F401
-    import panels.models  # noqa: F401
-    import sharing.models  # noqa: F401
-
-
 def _configure_templates(app: Flask) -> None:
     from core.security import csp_nonce
     from core.templating import register_template_helpers
@@ -173,19 +157,11 @@ def _configure_templates(app: Flask) -> None:
     register_template_helpers(app)
 
 
-def _register_request_hooks(app: Flask) -> None:
-    from auth.decorators import load_request_user
-    from sharing.crypto import ensure_data_keys
+def _register_core_routes(app: Flask) -> None:
+    """One commit per request, the built assets and the health check: what every feature relies on."""
+    from core.security import reject_nul_bytes
 
-    @app.before_request
-    def _before():
-        from core.security import reject_nul_bytes
-
-        reject_nul_bytes()
-        if not app.extensions.get("keys_ready"):
-            ensure_data_keys()
-            app.extensions["keys_ready"] = True
-        load_request_user()
+    app.before_request(reject_nul_bytes)
 
     @app.after_request
     def _commit(resp):
@@ -204,43 +180,3 @@ def _register_request_hooks(app: Flask) -> None:
     def healthz():
         db.session.execute(db.text("SELECT 1"))
         return {"status": "ok"}
-
-    @app.context_processor
-    def _context():
-        from sharing.policy import current_policy
-
-        return {"current_user": g.get("user"), "policy": current_policy()}
-
-
-def _register_blueprints(app: Flask) -> None:
-    import auth.routes
-    import cohort.io_routes
-    import cohort.routes
-    import duplicates.routes
-    import panels.routes
-    import sharing.routes
-    from core.api import api, load_api_routes
-
-    for bp in (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp):
-        app.register_blueprint(bp)
-    app.register_blueprint(duplicates.routes.bp)
-    import notifications.routes
-
-    app.register_blueprint(notifications.routes.bp)
-    import dashboards.routes
-
-    app.register_blueprint(dashboards.routes.bp)
-    import chronology.routes
-    import search.routes
-
-    app.register_blueprint(chronology.routes.bp)
-    app.register_blueprint(search.routes.bp)
-    import documents.routes
-
-    app.register_blueprint(documents.routes.bp)
-    import lifecycle.routes
-
-    app.register_blueprint(lifecycle.routes.bp)
-    load_api_routes()
-    csrf.exempt(api)
-    app.register_blueprint(api)

@@ -222,7 +222,7 @@ def runner(app):
 
 @pytest.fixture
 def partnership(app):
-    from sharing.partnership import load
+    from partnership.loading import load
 
     clock.set_now(clock_at("2026-11-23T10:00:00"))
     load(partnership_data())

@@ -14,7 +14,7 @@ from tests.support import clock_at, login
 def test_the_demo_fills_every_month_and_indicator(app, client):
     from auth.models import User
     from auth.tokens import create_token
-    from core.demo import load_demo
+    from demo.cli import load_demo
     from sharing.crypto import ensure_data_keys
 
     clock.set_now(clock_at("2026-12-04T09:00"))

@@ -19,7 +19,7 @@ _refs = itertools.count(1)
 @pytest.fixture
 def lifecycle_partnership(app, tmp_path):
     """IOM keeps exited people 30 days, MAPPA 0 days; a DPO at LACS; the journal in tmp_path."""
-    from sharing.partnership import load
+    from partnership.loading import load
 
     data = partnership_data()
     data["panels"][0]["retention_days_after_exit"] = 30

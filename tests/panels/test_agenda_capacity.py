@@ -11,7 +11,7 @@ from core.extensions import db
 from panels import agenda as agendas
 from panels import meetings as mtg
 from panels.models import AgendaItem, Meeting
-from sharing.partnership import PartnershipError, load
+from partnership.loading import PartnershipError, load
 from tests.support import partnership_data
 
 DEC2 = dt.date(2026, 12, 2)

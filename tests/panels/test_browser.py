@@ -110,7 +110,7 @@ def test_kpi_charts_load_under_the_csp(sqlite_only, partnership, page_for):
 
 def test_coordinator_pulls_up_and_reorders_by_keyboard_without_a_reload(sqlite_only, make_case, meeting_on,
                                                                          page_for, partnership, held_meeting):
-    from sharing.partnership import load
+    from partnership.loading import load
     from tests.support import partnership_data
 
     data = partnership_data()
@@ -184,7 +184,7 @@ def test_the_whole_sitting_by_keyboard(sqlite_only, make_case, meeting_on, page_
     """Referral -> decision -> agenda within capacity -> meeting mode (attendee, outcomes, an
     action) -> close -> the action carried to the next agenda; keyboard only; axe on each page."""
     from core import clock
-    from sharing.partnership import load
+    from partnership.loading import load
     from tests.conftest import clock_at
     from tests.support import partnership_data
 
@@ -302,7 +302,7 @@ def test_new_pages_have_no_serious_axe_violations(sqlite_only, make_case, meetin
     """The action status, inclusion review, reopen, agenda (both lists, carried actions) and
     dashboard (inclusion reviews due) pages."""
     from panels.actions import create_action
-    from sharing.partnership import load
+    from partnership.loading import load
     from sharing.policy import Policy
     from tests.support import partnership_data
 

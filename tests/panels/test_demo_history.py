@@ -16,7 +16,7 @@ from tests.conftest import clock_at
 
 
 def test_demo_history_gives_every_panel_a_year_of_meetings(app):
-    from core.demo import load_demo
+    from demo.cli import load_demo
     from sharing.crypto import ensure_data_keys
 
     clock.set_now(clock_at("2026-12-04T09:00:00"))

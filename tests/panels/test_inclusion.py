@@ -13,7 +13,7 @@ from core import clock
 from core.extensions import db
 from panels import agenda as agendas
 from panels.models import InclusionReview
-from sharing.partnership import load
+from partnership.loading import load
 from tests.conftest import clock_at
 from tests.support import partnership_data
 

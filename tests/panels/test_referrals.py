@@ -12,7 +12,7 @@ from cohort.models import Case
 from core.extensions import db
 from panels import agenda as agendas
 from panels.models import Referral
-from sharing.partnership import load
+from partnership.loading import load
 from tests.support import partnership_data
 
 MARAC_CRITERIA = [

@@ -212,7 +212,7 @@ def test_reflected_query_strings_are_not_echoed_raw(app, world):
 
 def test_next_parameter_cannot_send_anyone_elsewhere(app):
     from core import clock
-    from sharing.partnership import load
+    from partnership.loading import load
     from tests.support import clock_at, partnership_data
 
     clock.set_now(clock_at("2026-11-23T10:00:00"))

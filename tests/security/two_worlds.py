@@ -26,7 +26,7 @@ _NONCE = re.compile(rb'nonce="[^"]*"|nonce-[A-Za-z0-9+/=_-]+')
 
 
 def load_partnership(data: dict) -> None:
-    from sharing.partnership import load
+    from partnership.loading import load
 
     clock.set_now(clock_at("2026-11-23T10:00:00"))
     load(data)

@@ -188,7 +188,7 @@ def test_suspend_reactivate_end(login_as, partnership):
 
 
 def test_matrix_page_combines_agreements_in_force(login_as, partnership):
-    from sharing.partnership import load
+    from partnership.loading import load
     from tests.support import partnership_data
 
     data = partnership_data()

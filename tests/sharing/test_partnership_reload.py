@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.extensions import db
+from partnership.loading import load
 from sharing.models import Isa
-from sharing.partnership import load
 from tests.support import partnership_data
 
 

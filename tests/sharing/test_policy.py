@@ -13,9 +13,9 @@ import pytest
 
 from core import clock
 from core.extensions import db
+from partnership.loading import load
 from sharing.crypto import CATEGORIES
 from sharing.models import Isa
-from sharing.partnership import load
 from sharing.policy import Policy
 from tests.support import clock_at, login, partnership_data
 

@@ -1,0 +1,1 @@
+"""The demo partnership and its synthetic data (`flask demo load`, `make run`)."""

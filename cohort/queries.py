@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from flask import abort
 from rapidfuzz import fuzz, process
@@ -172,18 +174,21 @@ def inclusion_overdue_ids(panel: Panel, views, today: dt.date, readable: set[str
                                     v["status"], today)}
 
 
+_OTHER_PANELS = (
+    db.select(Case.nominal_id, Panel.code).join(Panel, Panel.id == Case.panel_id)
+    .where(Case.nominal_id.in_(db.bindparam("nominal_ids", expanding=True)),
+           Case.panel_id.in_(db.bindparam("seen", expanding=True)), Case.status != "exited")
+    .order_by(Panel.code)
+)
+
+
 def other_panel_codes(nominal_ids: list[int], exclude_panel_id: int, policy: Policy) -> dict[int, list[str]]:
     """nominal id -> codes of the other panels, of those this viewer may be told of
     (gateway.visible_other_panels), where the nominal has an active case (one query)."""
     seen = visible_other_panel_ids(policy, exclude_panel_id)
     if not nominal_ids or not seen:
         return {}
-    rows = db.session.execute(
-        db.select(Case.nominal_id, Panel.code)
-        .join(Panel, Panel.id == Case.panel_id)
-        .where(Case.nominal_id.in_(nominal_ids), Case.panel_id.in_(seen), Case.status != "exited")
-        .order_by(Panel.code)
-    ).all()
+    rows = db.session.execute(_OTHER_PANELS, {"nominal_ids": list(nominal_ids), "seen": list(seen)}).all()
     out: dict[int, list[str]] = {}
     for nominal_id, code in rows:
         out.setdefault(nominal_id, []).append(code)
@@ -320,41 +325,118 @@ def rag_counts(panel_id: int) -> dict[str, int]:
 FLAG_FIELDS = ("referral_date", "last_engagement", "next_review")
 
 
+# The fields the flags are drawn from (each flag is kept only where its category is read).
+FLAG_FIELDS = ("referral_date", "last_engagement", "next_review")
+_STATEMENTS_KEPT = 256
+_page_statements: OrderedDict[tuple, tuple] = OrderedDict()
+_page_statements_lock = threading.Lock()
+
+
+def _live(rag: str | None = None):
+    """count(*) of the panel's live cases (of one RAG): an uncorrelated subquery, run once a statement."""
+    stmt = db.select(func.count()).select_from(Case).where(Case.panel_id == db.bindparam("panel_id"),
+                                                           Case.status != "exited")
+    return (stmt.where(Case.rag == rag) if rag else stmt).correlate(None).scalar_subquery()
+
+
+def _page_statement(panel: Panel, policy: Policy, params: TrackerParams, readable: set[str], today: dt.date,
+                    fields: tuple[str, ...]) -> tuple:
+    """(statement, filters ignored, wanted fields) for one page of the tracker: its rows (only the
+    columns shown and readable), the filtered count and the RAG counts in one statement.
+
+    A pure function of its arguments, so it is built once per shape and kept (a statement
+    object also keeps its SQLAlchemy cache key): building it cost more than running it."""
+    key = (panel.id, panel.inclusion_review_days, frozenset(readable), astuple(params), today, fields,
+           tuple(identity_panel_ids(policy)) if params.flag == "on_other_panels" else ())
+    with _page_statements_lock:
+        if key in _page_statements:
+            _page_statements.move_to_end(key)
+            return _page_statements[key]
+    ignored: list[str] = []
+    conditions = _filtered(panel, params, readable, today, ignored, policy)
+    wanted = tuple(dict.fromkeys((*fields, *FLAG_FIELDS)))
+    columns, lead = row_columns(readable, wanted)
+    total = db.select(func.count()).select_from(Case).where(*conditions).correlate(None).scalar_subquery()
+    columns.append(total.label("tracker_total"))
+    if "risk" in readable:
+        columns += [_live().label("live"), *(_live(rag).label(f"live_{rag}") for rag in RAGS)]
+    stmt = row_source(db.select(*columns), lead).where(*conditions)
+    stmt = _order(stmt, params, readable).limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)
+    built = (stmt, tuple(ignored), wanted)
+    with _page_statements_lock:
+        _page_statements[key] = built
+        while len(_page_statements) > _STATEMENTS_KEPT:
+            _page_statements.popitem(last=False)
+    return built
+
+
 def tracker_page(panel: Panel, policy: Policy, params: TrackerParams, fields: tuple[str, ...] = ()) -> TrackerPage:
     """One page of the tracker as this viewer may see it, with the case `fields` its columns
     show (the caller logs the view).
 
-    Statements do not grow with the page: the count, the page's rows (only the columns shown
-    and readable, as plain rows the gateway opens: no ORM objects), their other panels and
-    their inclusion decisions, and the RAG counts."""
+    Statements do not grow with the page: one for the page's rows (only the columns shown and
+    readable, as plain rows the gateway opens: no ORM objects) with the counts, one for their
+    other panels, one for their inclusion decisions (a panel that reviews inclusion)."""
     readable = policy.readable(panel.id)
     today = clock.today()
+    searched = bool(params.q)
+    if searched:  # logged and matched every time: drawn without the kept statements
+        return _searched_page(panel, policy, params, readable, today, fields)
+    stmt, ignored, wanted = _page_statement(panel, policy, params, readable, today, fields)
+    rows = db.session.execute(stmt, {"panel_id": panel.id}).all()
+    if rows:
+        total = rows[0].tracker_total
+        counts = _counts(rows[0]) if "risk" in readable else None
+    else:  # an empty page (nothing matches, or past the last page): count apart, and clamp
+        total = db.session.execute(db.select(func.count()).select_from(Case).where(
+            *_filtered(panel, params, readable, today, [], policy))).scalar_one()
+        counts = rag_counts(panel.id) if "risk" in readable else None
+        last = max(1, -(-total // PAGE_SIZE))
+        if params.page > last:
+            params.page = last
+            stmt, ignored, wanted = _page_statement(panel, policy, params, readable, today, fields)
+            rows = db.session.execute(stmt, {"panel_id": panel.id}).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return _page_of(panel, policy, params, readable, today, rows, wanted, total, pages, counts, False, list(ignored))
+
+
+def _counts(row) -> dict[str, int]:
+    red, amber, green = row.live_red or 0, row.live_amber or 0, row.live_green or 0
+    return {"red": red, "amber": amber, "green": green, "none": (row.live or 0) - red - amber - green}
+
+
+def _searched_page(panel: Panel, policy: Policy, params: TrackerParams, readable: set[str], today: dt.date,
+                   fields: tuple[str, ...]) -> TrackerPage:
     ignored: list[str] = []
     conditions = _filtered(panel, params, readable, today, ignored, policy)
-    searched = bool(params.q)
-    if searched:
-        found = search_panel(panel, policy, params.q)
-        conditions.append(Case.id.in_(found) if found else false())
+    found = search_panel(panel, policy, params.q)
+    conditions.append(Case.id.in_(found) if found else false())
     total = db.session.execute(db.select(func.count()).select_from(Case).where(*conditions)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(params.page, pages)
-    params.page = page
+    params.page = min(params.page, pages)
     wanted = tuple(dict.fromkeys((*fields, *FLAG_FIELDS)))
     columns, lead = row_columns(readable, wanted)
     stmt = row_source(db.select(*columns), lead).where(*conditions)
-    ordered = _order(stmt, params, readable).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    views = view_rows(db.session.execute(ordered).all(), policy, panel.id, panel.code, wanted)
+    ordered = _order(stmt, params, readable).limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)
+    rows = db.session.execute(ordered).all()
+    counts = rag_counts(panel.id) if "risk" in readable else None
+    return _page_of(panel, policy, params, readable, today, rows, wanted, total, pages, counts, True, ignored)
+
+
+def _page_of(panel: Panel, policy: Policy, params: TrackerParams, readable: set[str], today: dt.date, rows,
+             wanted: tuple[str, ...], total: int, pages: int, counts, searched: bool,
+             ignored: list[str]) -> TrackerPage:
+    """The page from its rows: the gateway's views of them, their flags and other panels."""
+    views = view_rows(rows, policy, panel.id, panel.code, wanted)
     others = other_panel_codes([v["nominal_id"] for v in views], panel.id, policy)
     overdue = inclusion_overdue_ids(panel, views, today, readable)
     shown_flags = [f for f, (_label, category) in FLAGS.items() if category in readable]
-
-    rows = []
+    out = []
     for view in views:
         flags = case_flags(view, today, view["nominal_id"] in others, view["id"] in overdue)
-        rows.append(TrackerRow(view, view["name"], [f for f in flags if f in shown_flags],
-                               others.get(view["nominal_id"], [])))
-    counts = rag_counts(panel.id) if "risk" in readable else None
-    return TrackerPage(panel, params, rows, total, pages, counts, readable, searched, ignored)
+        out.append(TrackerRow(view, view["name"], [f for f in flags if f in shown_flags],
+                              others.get(view["nominal_id"], [])))
+    return TrackerPage(panel, params, out, total, pages, counts, readable, searched, ignored)
 
 
 # Plain SQL: it runs on every poll, and building the ORM statement cost more than running it.

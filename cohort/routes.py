@@ -127,8 +127,9 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
         page = queries.tracker_page(panel, policy, replace(params), tuple(tracker_columns.fields_of(columns)))
         # Each row's cells are drawn once in Python from the gateway's view (tracker_columns.cells),
         # not by a template macro per cell.
-        rows = [(row, tracker_columns.cells(row.view, columns, tracker_columns.flag_tags(
-            row.flags, FLAGS, row.other_panels))) for row in page.rows]
+        tags = tracker_columns.FlagTags(FLAGS)
+        rows = [(row, tracker_columns.cells(row.view, columns, tags(row.flags, row.other_panels)))
+                for row in page.rows]
         drawn = render_template(
             "cohort/_tracker_results.html", panel=panel, page=page, rows=rows, columns=columns,
             pagination=_pagination(panel.code, page),

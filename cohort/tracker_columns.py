@@ -4,6 +4,7 @@ per user and panel. Name is always first; ref, status and flags need no grant.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -86,56 +87,64 @@ def fields_of(columns: list[Column]) -> list[str]:
 
 
 # -- cells: drawn in Python once per row, not by a template macro per cell ----------------
+# Plain strings, each value through markupsafe's escape once; the row is one Markup.
 
-# Markup concatenation (which escapes the plain side): Markup.format costs ten times as much.
-def _text(value) -> Markup:
-    return escape("" if value is None else value)
-
-
-def _date(value, missing: str = "") -> Markup:
-    return escape(format_date(value) if value else missing)
+def _text(value) -> str:
+    return "" if value is None else str(escape(value))
 
 
-def _capitalised(value) -> Markup:
-    return escape((value or "").capitalize())
+@functools.lru_cache(maxsize=4096)
+def _formatted(value) -> str:
+    return format_date(value)
 
 
-_NOT_SET = Markup('<span class="app-muted">Not set</span>')
-_TAG, _TAG_END = Markup('<strong class="govuk-tag '), Markup("</strong>")
-_CLOSE = Markup('">')
-_RAG_CELLS = {rag: _TAG + tag + _CLOSE + rag.capitalize() + _TAG_END for rag, tag in RAG_TAG.items()}
+def _date(value, missing: str = "") -> str:
+    return _formatted(value) if value else missing
 
 
-def _rag(view: Mapping) -> Markup:
+def _capitalised(value) -> str:
+    return str(escape((value or "").capitalize()))
+
+
+_NOT_SET = '<span class="app-muted">Not set</span>'
+_RAG_CELLS = {rag: f'<strong class="govuk-tag {tag}">{rag.capitalize()}</strong>' for rag, tag in RAG_TAG.items()}
+
+
+def _rag(view: Mapping) -> str:
     rag = view.get("rag")
     if not rag:
         return _NOT_SET
-    return _RAG_CELLS.get(rag) or _TAG + "govuk-tag--grey" + _CLOSE + rag.capitalize() + _TAG_END
+    return _RAG_CELLS.get(rag) or f'<strong class="govuk-tag govuk-tag--grey">{escape(rag.capitalize())}</strong>'
 
 
-_OFFICER, _OFFICER_END = Markup('<br><span class="govuk-body-s">'), Markup("</span>")
-
-
-def _lead(view: Mapping) -> Markup:
+def _lead(view: Mapping) -> str:
     officer = view.get("lead_officer")
     out = _text(view.get("lead_agency"))
-    return out + _OFFICER + officer + _OFFICER_END if officer else out
+    return f'{out}<br><span class="govuk-body-s">{escape(officer)}</span>' if officer else out
 
 
 FLAG_TAG = {"no_engagement_6m": "govuk-tag--red", "no_engagement_3m": "govuk-tag--orange",
             "review_due": "govuk-tag--orange", "inclusion_review_overdue": "govuk-tag--red"}
 
 
-def flag_tags(flags: list[str], labels: Mapping[str, tuple[str, str]], other_panels: list[str]) -> Markup:
-    """The flags of one row as GOV.UK tags (on other panels: which ones)."""
-    out = Markup("")
-    for flag in flags:
-        label = labels[flag][0] + (": " + ", ".join(other_panels) if flag == "on_other_panels" else "")
-        out += _TAG + "app-flag " + FLAG_TAG.get(flag, "govuk-tag--blue") + _CLOSE + label + _TAG_END
-    return out
+class FlagTags:
+    """The flags' GOV.UK tags, each label escaped once a page (on other panels: which ones)."""
+
+    def __init__(self, labels: Mapping[str, tuple[str, str]]):
+        self.tags = {flag: (f'<strong class="govuk-tag app-flag {FLAG_TAG.get(flag, "govuk-tag--blue")}">'
+                            f'{escape(label)}') for flag, (label, _category) in labels.items()}
+
+    def __call__(self, flags: list[str], other_panels: list[str]) -> str:
+        out = []
+        for flag in flags:
+            if flag == "on_other_panels":
+                out.append(f'{self.tags[flag]}: {escape(", ".join(other_panels))}</strong>')
+            else:
+                out.append(self.tags[flag] + "</strong>")
+        return "".join(out)
 
 
-CELLS: dict[str, Callable[[Mapping], Markup]] = {
+CELLS: dict[str, Callable[[Mapping], str]] = {
     "ref": lambda v: _text(v["ref"]),
     "rag": _rag,
     "status": lambda v: _capitalised(v["status"]),
@@ -151,7 +160,9 @@ CELLS: dict[str, Callable[[Mapping], Markup]] = {
 }
 
 
-def cells(view: Mapping, columns: list[Column], flags: Markup) -> list[Markup]:
-    """One row's cells, in the columns' order, from the gateway's view of the case (a field it
-    withholds is absent, and its column is never among `columns`)."""
-    return [flags if c.key == "flags" else CELLS[c.key](view) for c in columns]
+def cells(view: Mapping, columns: list[Column], flags: str) -> Markup:
+    """One row's cells (`<td>`s), in the columns' order, from the gateway's view of the case (a
+    field it withholds is absent, and its column is never among `columns`); `flags` drawn by
+    FlagTags. Every value is escaped."""
+    return Markup("".join(  # noqa: S704 - every value in it passed through markupsafe.escape
+        f'<td class="govuk-table__cell">{flags if c.key == "flags" else CELLS[c.key](view)}</td>' for c in columns))

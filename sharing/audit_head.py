@@ -9,9 +9,13 @@ with only database access can change neither. `flask audit verify` then fails wh
 log ends before the checkpoint's event or that event's hash differs.
 
 The file only moves forward (a worker committing an older head after a newer one was
-written leaves it alone), under an exclusive lock on a lock file beside it. A crash between
-the commit and the write leaves the checkpoint one commit behind: still checked, never a
-false alarm. A restore resets it to the restored head (`reset_to_database`).
+written leaves it alone), under an exclusive lock on a lock file beside it; readers take it
+shared. Every view appends, so the file is rewritten in place as one aligned write of one
+512-byte block (the JSON padded with spaces) rather than made anew and renamed, which cost
+more than the rest of a cached tracker page: readers under the lock never see half of it,
+and a block is written whole or not at all. A crash between the commit and the write
+leaves the checkpoint one commit behind: still checked, never a false alarm. A restore
+resets it to the restored head (`reset_to_database`).
 """
 
 from __future__ import annotations
@@ -102,11 +106,14 @@ def _reaches_checkpoint(path: Path, last: Head | None) -> bool:
     return at_checkpoint is not None and hmac.compare_digest(at_checkpoint, data["hash"])
 
 
+BLOCK = 512  # the checkpoint's size on disk: one block, written whole
+
+
 @contextlib.contextmanager
-def _locked(path: Path):
+def _locked(path: Path, shared: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -117,14 +124,23 @@ def _write(path: Path, head: Head | None, signature: str, *, force: bool) -> boo
     """Write the checkpoint unless (force aside) the file already holds a later head."""
     with _locked(path):
         if not force:
-            current = read_checkpoint(path)
+            current = _read(path)
             if isinstance(current, dict) and isinstance(current.get("seq"), int) and current["seq"] >= head.seq:
                 return False
         data = {"seq": head.seq if head else 0, "hash": head.hash if head else "", "signature": signature,
                 "written_at": clock.utcnow().isoformat(timespec="seconds")}
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True))
-        os.replace(tmp, path)
+        payload = json.dumps(data, sort_keys=True).encode()
+        if len(payload) <= BLOCK:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.pwrite(fd, payload.ljust(BLOCK), 0)
+                os.ftruncate(fd, BLOCK)  # a checkpoint left by an older version may be longer
+            finally:
+                os.close(fd)
+        else:  # not in one block (never with these fields): a new file, renamed into place
+            tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+            tmp.write_bytes(payload)
+            os.replace(tmp, path)
     log.info("access log head %s %s signature %s", data["seq"], data["hash"] or "-", signature)
     return True
 
@@ -155,6 +171,13 @@ def _after_rollback(session: Session, previous_transaction) -> None:
 
 def read_checkpoint(path: Path) -> dict | str | None:
     """The file's fields, None when there is none, or a string saying why it cannot be read."""
+    if not path.exists():
+        return None
+    with _locked(path, shared=True):
+        return _read(path)
+
+
+def _read(path: Path) -> dict | str | None:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:

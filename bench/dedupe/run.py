@@ -66,18 +66,18 @@ def _cpu() -> float:
     return u.ru_utime + u.ru_stime
 
 
-def reference_workload() -> float:
-    """Seconds for a fixed workload (numpy sorting and a Python loop, as the matcher mixes
-    them), timed beside the benchmark: the machine is shared, so its figures are also given
-    as a ratio to this, which moves with the load as they do."""
+def reference_workload() -> tuple[float, float]:
+    """(wall, CPU) seconds of a fixed workload (numpy sorting and a Python loop, as the matcher
+    mixes them), timed beside the benchmark: the machine is shared, so its figures are also
+    given as a ratio to this, which moves with the load as they do."""
     rng = np.random.default_rng(1)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _cpu()
     for _ in range(5):
         np.sort(rng.random(2_000_000))
         total = 0
         for k in range(1_000_000):
             total += k & 7
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _cpu() - cpu
 
 
 def bench_generated(n: int) -> None:
@@ -96,9 +96,11 @@ def bench_generated(n: int) -> None:
         f"cpu={cpu:.1f}s peak_rss={rss:.0f}MB (after generating: {rss0:.0f}MB) candidates={len(m._cand)}",
     )
     print(f"{'':<44} {bands(pairs, truth)}", flush=True)
-    ref = (ref_before + reference_workload()) / 2
-    print(f"{'':<44} reference workload {ref:.2f}s (before/after {ref_before:.2f}s); "
-          f"fit+pairs = {secs / ref:.2f}x the reference (wall), cpu/wall {cpu / secs:.2f}", flush=True)
+    ref_after = reference_workload()
+    ref, ref_cpu = (ref_before[0] + ref_after[0]) / 2, (ref_before[1] + ref_after[1]) / 2
+    print(f"{'':<44} reference workload {ref:.2f}s wall, {ref_cpu:.2f}s CPU; fit+pairs = "
+          f"{secs / ref:.1f}x its wall time, {cpu / ref_cpu:.1f}x its CPU time; cpu/wall {cpu / secs:.2f}",
+          flush=True)
     # match_one latency: corrupted copies of register records, checked against the register
     rng = random.Random(99)
     queries = [_corrupt(rng, rec, 10_000_000 + k) for k, rec in enumerate(rng.sample(records, 1000))]

@@ -8,6 +8,7 @@ changed attributes are written). The file's shape is declared once, in `partners
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,16 +117,23 @@ def load_file(path: str | Path) -> LoadResult:
     return load(read_file(path))
 
 
+def _upsert(held: dict[str, Any], code: str, make: Callable[[], Any], values: dict[str, Any], kind: str,
+            result: LoadResult) -> None:
+    """Create the record keyed `code` or change only what differs, and count it if either happened."""
+    obj = held.get(code)
+    created = obj is None
+    if created:
+        obj = held[code] = make()
+        db.session.add(obj)
+    if _set(obj, **values) or created:
+        result.bump(kind, created)
+
+
 def _load_agencies(spec: PartnershipFile, result: LoadResult) -> dict[str, Agency]:
     agencies = {a.code: a for a in db.session.execute(db.select(Agency)).scalars()}
     for a in spec.agencies:
-        obj = agencies.get(a.code)
-        created = obj is None
-        if created:
-            obj = agencies[a.code] = Agency(code=a.code, name=a.name, kind=a.kind)
-            db.session.add(obj)
-        if _set(obj, name=a.name, kind=a.kind) or created:
-            result.bump("agencies", created)
+        _upsert(agencies, a.code, lambda a=a: Agency(code=a.code, name=a.name, kind=a.kind),
+                dict(name=a.name, kind=a.kind), "agencies", result)
     db.session.flush()
     return agencies
 
@@ -154,13 +162,8 @@ def _panel_values(p: PanelSpec, spec: PartnershipFile, agencies: dict[str, Agenc
 def _load_panels(spec: PartnershipFile, agencies: dict[str, Agency], result: LoadResult) -> dict[str, Panel]:
     panels = {p.code: p for p in db.session.execute(db.select(Panel)).scalars()}
     for p in spec.panels:
-        obj = panels.get(p.code)
-        created = obj is None
-        if created:
-            obj = panels[p.code] = Panel(code=p.code, name=p.name, schedule=p.schedule)
-            db.session.add(obj)
-        if _set(obj, **_panel_values(p, spec, agencies)) or created:
-            result.bump("panels", created)
+        _upsert(panels, p.code, lambda p=p: Panel(code=p.code, name=p.name, schedule=p.schedule),
+                _panel_values(p, spec, agencies), "panels", result)
     db.session.flush()
     return panels
 

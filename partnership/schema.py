@@ -348,19 +348,6 @@ class UserSpec(_Spec):
         return self
 
 
-def _unique(field_name: str, key: Callable[[Any], Any]) -> Callable[[list], list]:
-    """A list-level check naming the second of two items with the same key."""
-    def check(items: list) -> list:
-        seen: set = set()
-        for i, item in enumerate(items):
-            k = key(item)
-            if k in seen:
-                raise _fail(f"{k} appears twice", where=f"[{i}].{field_name}")
-            seen.add(k)
-        return items
-    return check
-
-
 class PartnershipFile(_Spec):
     """The whole file: `partnership load FILE` (CONTRACT.md "Partnership file")."""
 
@@ -372,25 +359,21 @@ class PartnershipFile(_Spec):
     users: _section(UserSpec) = Field(default_factory=list)
     population: Any = None  # its own rules: equality.population.problems
 
-    @field_validator("agencies")
+    @field_validator("agencies", "panels", "isas", "users")
     @classmethod
-    def _agency_codes_once(cls, value: list[AgencySpec]) -> list[AgencySpec]:
-        return _unique("code", lambda a: a.code)(value)
+    def _each_named_once(cls, items: list, info: ValidationInfo) -> list:
+        """The second of two entries with the same key is named (a user's email, an agreement's ref...)."""
+        key = UNIQUE_KEYS[info.field_name]
+        seen: set = set()
+        for i, item in enumerate(items):
+            value = getattr(item, key)
+            if value in seen:
+                raise _fail(f"{value} appears twice", where=f"[{i}].{key}")
+            seen.add(value)
+        return items
 
-    @field_validator("panels")
-    @classmethod
-    def _panel_codes_once(cls, value: list[PanelSpec]) -> list[PanelSpec]:
-        return _unique("code", lambda p: p.code)(value)
 
-    @field_validator("isas")
-    @classmethod
-    def _refs_once(cls, value: list[IsaSpec]) -> list[IsaSpec]:
-        return _unique("ref", lambda i: i.ref)(value)
-
-    @field_validator("users")
-    @classmethod
-    def _emails_once(cls, value: list[UserSpec]) -> list[UserSpec]:
-        return _unique("email", lambda u: u.email)(value)
+UNIQUE_KEYS = {"agencies": "code", "panels": "code", "isas": "ref", "users": "email"}
 
 
 # -- from pydantic's errors to an administrator's list --------------------------------------------

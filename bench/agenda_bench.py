@@ -113,25 +113,34 @@ def time_save(app, meeting_id: int, rounds: int = 41) -> None:
     assert login(client, "coord").status_code == 302
     hx = {"HX-Request": "true"}
     times: dict[str, list[float]] = {"/healthz": [], "save": []}
+    cpu: dict[str, list[float]] = {"/healthz": [], "save": []}
     for i in range(rounds + 3):
         item = items[i % len(items)]
         data = {"outcome-rag": ("red", "amber", "green")[i % 3], "outcome-rationale": f"Bench decision {i}"}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         assert client.get("/healthz").status_code == 200
-        health = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        health, health_cpu = time.perf_counter() - t0, time.thread_time() - c0
+        t0, c0 = time.perf_counter(), time.thread_time()
         resp = client.post(f"/meetings/{meeting_id}/run/items/{item}", data=data, headers=hx)
-        save = time.perf_counter() - t0
+        save, save_cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert resp.status_code == 200 and b"discussed" in resp.data, resp.status_code
         if i >= 3:  # warm-up rounds: templates compiled, connections open
             times["/healthz"].append(health)
             times["save"].append(save)
+            cpu["/healthz"].append(health_cpu)
+            cpu["save"].append(save_cpu)
     ratio = statistics.median(s / h for s, h in zip(times["save"], times["/healthz"], strict=True))
     for name, values in times.items():
         ms = sorted(v * 1000 for v in values)
-        print(f"{name}: median {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms")
+        print(f"{name}: median {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms "
+              f"(this process's CPU: median {statistics.median(cpu[name]) * 1000:.1f} ms)")
     print(f"meeting-mode item save: {ratio:.1f}x /healthz (target < {SAVE_TARGET_RATIO:.0f}x: "
           f"{'met' if ratio < SAVE_TARGET_RATIO else 'NOT met'})")
+    # On a shared machine the wall-clock ratio follows the load (a longer request is more
+    # often preempted); the CPU ratio is this process's own work (SQLite runs in-process; a
+    # PostgreSQL server's work is not in it).
+    cpu_ratio = statistics.median(cpu["save"]) / max(statistics.median(cpu["/healthz"]), 1e-9)
+    print(f"meeting-mode item save, CPU time of this process: {cpu_ratio:.1f}x /healthz")
 
 
 def main() -> None:

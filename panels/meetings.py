@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import Date, bindparam
+
 from auth.models import Agency
 from cohort.models import RAGS, Action, Case
 from cohort.services import Invalid, Refused, change_rag
@@ -53,14 +55,18 @@ def panel_agencies(panel_id: int, on: dt.date | None = None) -> list[Agency]:
     return list(db.session.execute(db.select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)).scalars())
 
 
+_AGENCY_CHOICES = db.select(Agency.id, Agency.name).where(Agency.id.in_(
+    db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id).join(isa_panels, isa_panels.c.isa_id == Isa.id)
+    .where(isa_panels.c.panel_id == bindparam("panel_id"), agreements_in_force(bindparam("on", type_=Date)))
+)).order_by(Agency.name)
+_ITEM_ACTIONS = db.select(Action).where(Action.meeting_id == bindparam("meeting_id"),
+                                        Action.case_id == bindparam("case_id")).order_by(Action.id)
+
+
 def panel_agency_choices(panel_id: int, on: dt.date) -> list[tuple[int, str]]:
     """(id, name) of panel_agencies, by name: the action owner's choices, drawn at every
-    meeting-mode save, so plain columns rather than whole rows."""
-    ids = db.select(IsaGrant.agency_id).join(Isa, Isa.id == IsaGrant.isa_id).join(
-        isa_panels, isa_panels.c.isa_id == Isa.id
-    ).where(isa_panels.c.panel_id == panel_id, agreements_in_force(on))
-    return [(r.id, r.name) for r in db.session.execute(
-        db.select(Agency.id, Agency.name).where(Agency.id.in_(ids)).order_by(Agency.name))]
+    meeting-mode save, so plain columns from a statement built once."""
+    return [(r.id, r.name) for r in db.session.execute(_AGENCY_CHOICES, {"panel_id": panel_id, "on": on})]
 
 
 def record_attendance(meeting: Meeting, statuses: dict[int, str | None], user) -> None:
@@ -220,9 +226,7 @@ def meeting_actions(meeting: Meeting) -> dict[int, list[Action]]:
 
 def item_actions(meeting: Meeting, case_id: int) -> list[Action]:
     """The actions agreed at this meeting on one case (meeting mode draws them at every save)."""
-    return list(db.session.execute(
-        db.select(Action).where(Action.meeting_id == meeting.id, Action.case_id == case_id).order_by(Action.id)
-    ).scalars())
+    return list(db.session.execute(_ITEM_ACTIONS, {"meeting_id": meeting.id, "case_id": case_id}).unique().scalars())
 
 
 def save_minutes(meeting: Meeting, text: str, user) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import bindparam
+from sqlalchemy.orm import aliased, defaultload
 
 from auth.decorators import login_required, roles_required
 from cohort.models import Action, Case
@@ -87,8 +89,13 @@ def _coordinator(meeting_or_panel) -> None:
         abort(403)
 
 
-def _item(meeting: Meeting, item_id: int) -> AgendaItem:
-    item = db.session.get(AgendaItem, item_id)
+_LIGHT_ITEM = [defaultload(AgendaItem.case).lazyload("*")]
+
+
+def _item(meeting: Meeting, item_id: int, *, light: bool = False) -> AgendaItem:
+    """The meeting's item (404 otherwise); `light` loads its case without the case's own
+    relationships (nominal, agencies), for a save that reads only the case's columns."""
+    item = db.session.get(AgendaItem, item_id, options=_LIGHT_ITEM if light else None)
     if item is None or item.meeting_id != meeting.id:
         abort(404)
     return item
@@ -768,6 +775,31 @@ def _carried(meeting: Meeting, policy) -> list[dict]:
 
 # -- meeting mode: running the sitting ------------------------------------------------------------------
 
+def _run_list_statements():
+    """Meeting mode's list query, built once (it runs at every save: building and keying a
+    statement costs more than running it). Parameters: meeting_id, panel_id."""
+    other = aliased(Case, name="other_case")
+    base = (db.select(AgendaItem.id, AgendaItem.case_id, AgendaItem.discussed, AgendaItem.reasons,
+                      Case.nominal_id, Case.ref, other.panel_id.label("other_id"), Panel.code.label("other_code"))
+            .join(Case, Case.id == AgendaItem.case_id)
+            .outerjoin(other, (other.nominal_id == Case.nominal_id) & (other.panel_id != bindparam("panel_id"))
+                       & (other.status != "exited"))
+            .outerjoin(Panel, Panel.id == other.panel_id)
+            .where(AgendaItem.meeting_id == bindparam("meeting_id")))
+    return {
+        True: base.order_by(Case.ref, AgendaItem.case_id, Panel.code),  # reference order: every item
+        False: base.where(AgendaItem.for_discussion.is_(True)).order_by(AgendaItem.position, AgendaItem.case_id,
+                                                                        Panel.code),
+    }
+
+
+_RUN_LIST = _run_list_statements()
+# The items shown with their case and nominal (the name); the case's agencies are not drawn.
+_RUN_ITEMS = db.select(AgendaItem).where(AgendaItem.id.in_(bindparam("ids", expanding=True))).options(
+    defaultload(AgendaItem.case).lazyload(Case.lead_agency),
+    defaultload(AgendaItem.case).lazyload(Case.referring_agency))
+
+
 class _ItemRef:
     """An agenda item in meeting mode's list: its id and whether it was discussed. The list is
     read at every save; only the item shown is loaded whole (_run_detail)."""
@@ -780,21 +812,20 @@ class _ItemRef:
 
 def _run_rows(meeting: Meeting, policy) -> list[dict]:
     """The stored items for discussion in the order this viewer sees them (agendas.agenda_rows'
-    rule: a viewer shown the reference order gets every item, by reference), from plain
-    columns in one query. Names and case data are filled in by _run_detail for the rows shown."""
+    rule: a viewer shown the reference order gets every item, by reference), with each
+    person's other live panels (agendas.other_panels' rule), from plain columns in one query.
+    Names and case data are filled in by _run_detail for the rows shown."""
     if meeting.agenda_generated_at is None:
         return []
     neutral = agendas.order_is_neutral(meeting.panel_id, policy)
-    query = (db.select(AgendaItem.id, AgendaItem.case_id, AgendaItem.discussed, AgendaItem.reasons,
-                       Case.nominal_id, Case.ref)
-             .join(Case, Case.id == AgendaItem.case_id).where(AgendaItem.meeting_id == meeting.id))
-    if neutral:
-        query = query.order_by(Case.ref, AgendaItem.case_id)
-    else:
-        query = query.where(AgendaItem.for_discussion.is_(True)).order_by(AgendaItem.position, AgendaItem.case_id)
-    return [{"item": _ItemRef(r.id, r.discussed), "case_id": r.case_id, "nominal_id": r.nominal_id, "ref": r.ref,
-             "reasons": list(r.reasons or []), "position": i}
-            for i, r in enumerate(db.session.execute(query), start=1)]
+    rows: list[dict] = []
+    for r in db.session.execute(_RUN_LIST[neutral], {"meeting_id": meeting.id, "panel_id": meeting.panel_id}):
+        if not rows or rows[-1]["item"].id != r.id:
+            rows.append({"item": _ItemRef(r.id, r.discussed), "case_id": r.case_id, "nominal_id": r.nominal_id,
+                         "ref": r.ref, "reasons": list(r.reasons or []), "position": len(rows) + 1, "others": []})
+        if r.other_id is not None:
+            rows[-1]["others"].append((r.other_id, r.other_code))
+    return rows
 
 
 def _run_detail(meeting: Meeting, rows: list[dict | None], policy) -> None:
@@ -804,10 +835,9 @@ def _run_detail(meeting: Meeting, rows: list[dict | None], policy) -> None:
     wanted = [r for r in rows if r is not None and "name" not in r]
     if not wanted:
         return
-    items = {i.id: i for i in db.session.execute(
-        db.select(AgendaItem).where(AgendaItem.id.in_([r["item"].id for r in wanted]))).unique().scalars()}
-    others = agendas.other_panels([r["nominal_id"] for r in wanted], meeting.panel_id)
-    drafts = [agendas.ItemDraft(r["case_id"], r["nominal_id"], r["reasons"], others.get(r["nominal_id"], []),
+    ids = [r["item"].id for r in wanted]
+    items = {i.id: i for i in db.session.execute(_RUN_ITEMS, {"ids": ids}).unique().scalars()}
+    drafts = [agendas.ItemDraft(r["case_id"], r["nominal_id"], r["reasons"], r["others"],
                                 position=r["position"], for_discussion=True, ref=r["ref"]) for r in wanted]
     shown = {d["case_id"]: d for d in agendas.agenda_rows(
         meeting, drafts, policy, cases={i.case_id: i.case for i in items.values()})}
@@ -916,7 +946,7 @@ def run_item(meeting_id: int, item_id: int):
     """Save the outcome and move to the next item (htmx swaps the item panel; no reload)."""
     meeting = _meeting(meeting_id)
     _coordinator(meeting)
-    item = _item(meeting, item_id)
+    item = _item(meeting, item_id, light=True)
     form = OutcomeForm(prefix="outcome")
     if not form.validate_on_submit():
         return _run_answer(meeting, item.id, 422, outcome=form)

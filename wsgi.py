@@ -31,6 +31,7 @@ from core.app import create_app as create_core_app
 from core.config import ConfigError
 from core.extensions import csrf
 from panels.scheduler import maybe_start_in_process
+from sharing import audit
 from sharing.crypto import Keyring, ensure_data_keys, load_master_key
 from sharing.policy import current_policy
 
@@ -67,6 +68,7 @@ def wire_features(app: Flask) -> None:
     for name in MODEL_MODULES:
         importlib.import_module(name)
     app.extensions["keyring"] = Keyring(load_master_key(app.config))
+    app.extensions["access_log"] = audit  # core's error pages and API record refusals through it
     _register_request_hooks(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)

@@ -117,9 +117,7 @@ def _require_token():
     if declared is not None and declared.public:
         return None
     if g.get("user") is None:
-        from sharing import audit
-
-        audit.refused("api: no valid token")  # refusals are logged, this one too
+        current_app.extensions["access_log"].refused("api: no valid token")  # refusals are logged, this one too
         abort(401, "Send a valid API token: Authorization: Bearer <token>")
     return None
 

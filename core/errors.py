@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import Forbidden, HTTPException
+
+from core.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +38,10 @@ def wants_json() -> bool:
 
 def error_response(status: int, message: str | None = None, headers: dict[str, str] | None = None):
     """The error as JSON (API) or a page, with `headers` (Allow on 405, WWW-Authenticate on 401)."""
-    from core.extensions import db
-    from sharing import audit
-
     try:
         db.session.rollback()
-        if status in (401, 403, 404):
-            audit.write_pending()
+        if status in (401, 403, 404) and "access_log" in current_app.extensions:
+            current_app.extensions["access_log"].write_pending()  # the refusals held back, after the rollback
     except Exception:  # the database itself may be what failed
         log.exception("could not write refusal to the access log")
         db.session.rollback()

@@ -33,7 +33,7 @@ from core import clock
 from core.extensions import db
 from equality import categories as cat
 from equality.models import PopulationCount
-from equality.suppression import BASE, Table, protect, publish
+from equality.suppression import BASE, HIDDEN, Table, protect, publish, reveals_change
 from panels.jobs import add_months, london_date, month_end_utc
 from panels.models import Panel
 from sharing import audit
@@ -55,6 +55,7 @@ class Report:
     ratios: dict[str, dict[str, dict]] = field(default_factory=dict)  # dimension -> group -> ratio
     basis: dict[str, str] = field(default_factory=dict)  # dimension -> "stated" or "all"
     baselines: dict[str, bool] = field(default_factory=dict)  # dimension -> a baseline is loaded
+    withheld: bool = False  # beside the last month shown, the figures would point at who moved
 
     @property
     def baseline(self) -> bool:
@@ -84,13 +85,16 @@ def ethnicity_groups(population: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def _cohort_nominal_ids(panel_id: int, as_of: dt.datetime, day: dt.date) -> list[int]:
-    rows = db.session.execute(
+def _case_rows(panel_id: int) -> list:
+    return db.session.execute(
         db.select(Case.nominal_id, Case.status, Case.referral_date, Case.exited_on, Case.created_at)
         .where(Case.panel_id == panel_id)
     ).all()
+
+
+def _cohort_nominal_ids(panel_id: int, as_of: dt.datetime, day: dt.date, rows: list | None = None) -> list[int]:
     seen, out = set(), []
-    for r in rows:
+    for r in rows if rows is not None else _case_rows(panel_id):
         entered = r.created_at <= as_of or (r.referral_date is not None and r.referral_date <= day)
         live = r.exited_on > day if r.exited_on is not None else r.status != "exited"
         if entered and live and r.nominal_id not in seen:
@@ -100,35 +104,47 @@ def _cohort_nominal_ids(panel_id: int, as_of: dt.datetime, day: dt.date) -> list
 
 
 @unsealing("aggregate equality counts over a panel whose identity the viewer reads")
-def _people(nominal_ids: list[int]) -> list[tuple[str | None, str | None, dt.date | None]]:
-    out = []
+def _people(nominal_ids: list[int]) -> dict[int, tuple[str | None, str | None, dt.date | None]]:
+    out = {}
     for start in range(0, len(nominal_ids), 500):
         for n in db.session.execute(db.select(Nominal).where(Nominal.id.in_(nominal_ids[start:start + 500]))).scalars():
-            out.append((n.ethnicity, n.gender, n.date_of_birth))
+            out[n.id] = (n.ethnicity, n.gender, n.date_of_birth)
     return out
 
 
 def counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime]:
     """Unsuppressed counts by dimension (never shown as they are: see `report`)."""
-    tables, as_of, _ids = _counts(panel, month, now)
+    tables, as_of, _ids = _Counter(panel)(month, now)
     return tables, as_of
 
 
-def _counts(panel: Panel, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime,
-                                                                     list[int]]:
-    as_of = min(month_end_utc(month), now)
-    day = london_date(as_of)
-    groups = ethnicity_groups(baseline())
-    eth_order = list(dict.fromkeys([*baseline(), *groups.values()]))
-    tables = {"ethnicity": dict.fromkeys(eth_order, 0), "gender": dict.fromkeys(cat.GENDERS, 0),
-              "age_band": dict.fromkeys(cat.AGE_BANDS, 0)}
-    ids = _cohort_nominal_ids(panel.id, as_of, day)
-    for ethnicity, gender, dob in _people(ids):
-        recorded = cat.normalise_ethnicity(ethnicity or "") or cat.NOT_STATED  # as written by a form or script
-        tables["ethnicity"][groups.get(recorded, cat.NOT_STATED)] += 1
-        tables["gender"][cat.gender_group(gender)] += 1
-        tables["age_band"][cat.age_band(dob, day)] += 1
-    return tables, as_of, ids
+class _Counter:
+    """Counts a panel's cohort month by month from one read of its cases and people."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.rows = _case_rows(panel.id)
+        self.people = _people(sorted({r.nominal_id for r in self.rows}))
+        self.groups = ethnicity_groups(baseline())
+        self.eth_order = list(dict.fromkeys([*baseline(), *self.groups.values()]))
+
+    def first_month(self) -> dt.date | None:
+        days = [london_date(r.created_at) for r in self.rows] + [r.referral_date for r in self.rows if r.referral_date]
+        return min(days).replace(day=1) if days else None
+
+    def __call__(self, month: dt.date, now: dt.datetime) -> tuple[dict[str, dict[str, int]], dt.datetime, list[int]]:
+        as_of = min(month_end_utc(month), now)
+        day = london_date(as_of)
+        tables = {"ethnicity": dict.fromkeys(self.eth_order, 0), "gender": dict.fromkeys(cat.GENDERS, 0),
+                  "age_band": dict.fromkeys(cat.AGE_BANDS, 0)}
+        ids = _cohort_nominal_ids(self.panel.id, as_of, day, self.rows)
+        for nominal_id in ids:
+            ethnicity, gender, dob = self.people[nominal_id]
+            recorded = cat.normalise_ethnicity(ethnicity or "") or cat.NOT_STATED  # as written by a form or script
+            tables["ethnicity"][self.groups.get(recorded, cat.NOT_STATED)] += 1
+            tables["gender"][cat.gender_group(gender)] += 1
+            tables["age_band"][cat.age_band(dob, day)] += 1
+        return tables, as_of, ids
 
 
 def rounding_draw(panel: Panel, month: dt.date, nominal_ids: list[int]):
@@ -171,24 +187,53 @@ def _ratios(table: Table, population: dict[str, int]) -> tuple[dict[str, dict], 
 
 
 def report(panel: Panel, month: dt.date, now: dt.datetime | None = None) -> Report:
-    """The published figures for one panel and month: suppressed, rounded counts and ratios."""
-    raw, as_of, ids = _counts(panel, month, now or clock.utcnow())
-    tables = publish(protect(raw), rounding_draw(panel, month, ids))
-    out = Report(panel.code, month, as_of, tables)
+    """The published figures for one panel and month: suppressed, rounded counts and ratios,
+    or withheld when, beside the last month shown, they would give away who joined or left."""
+    now = now or clock.utcnow()
+    counter = _Counter(panel)
+    tables, as_of, withheld = _released(counter, month, now)
+    out = Report(panel.code, month, as_of, tables, withheld=withheld)
     for dimension in DIMENSIONS:
         population = baseline(dimension)
-        out.ratios[dimension], out.basis[dimension] = _ratios(tables[dimension], population)
         out.baselines[dimension] = bool(population)
+        out.ratios[dimension], out.basis[dimension] = ({}, "stated") if withheld else _ratios(
+            tables[dimension], population)
     return out
 
 
+def _published(counter: _Counter, month: dt.date, now: dt.datetime):
+    raw, as_of, ids = counter(month, now)
+    return publish(protect(raw), rounding_draw(counter.panel, month, ids)), as_of, ids
+
+
+def _released(counter: _Counter, month: dt.date, now: dt.datetime) -> tuple[dict[str, Table], dt.datetime, bool]:
+    """The month's tables and whether they are withheld, checking each month from the panel's
+    first against the last one shown before it (equality.suppression: releases one after another)."""
+    first = counter.first_month()
+    shown = None  # (tables, cohort ids) of the last month shown
+    current = first if first is not None and first < month else month
+    while True:
+        tables, as_of, ids = _published(counter, current, now)
+        withheld = False
+        if shown is not None:
+            before, before_ids = shown
+            joined, left = len(set(ids) - before_ids), len(before_ids - set(ids))
+            withheld = any(reveals_change(before[d], tables[d], len(before_ids), len(ids), joined, left)
+                           for d in DIMENSIONS)
+        if current >= month:
+            if withheld:
+                return {d: Table(dict.fromkeys(t.cells, HIDDEN), HIDDEN) for d, t in tables.items()}, as_of, True
+            return tables, as_of, False
+        if not withheld:
+            shown = (tables, set(ids))
+        current = add_months(current, 1)
 def as_json(r: Report) -> dict:
     total = next(iter(r.tables.values())).total
     return {
         "panel": r.panel, "month": r.month.strftime("%Y-%m"), "as_of": r.as_of.isoformat(timespec="seconds") + "Z",
         "total": total, "by": {name: dict(t.cells) for name, t in r.tables.items()},
         "ratio": r.ratios.get("ethnicity", {}), "basis": r.basis.get("ethnicity", "stated"),
-        "ratios": r.ratios, "bases": r.basis, "rounded_to": BASE,
+        "ratios": r.ratios, "bases": r.basis, "rounded_to": BASE, "withheld": r.withheld,
     }
 
 

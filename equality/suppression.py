@@ -136,3 +136,50 @@ def publish(tables: dict[str, Table], draw: Callable[[str, str], float], base: i
         total = random_round(t.total, total_u, base) if isinstance(t.total, int) else t.total
         out[name] = Table(cells, total)
     return out
+
+
+# -- releases one after another --------------------------------------------------------
+#
+# Rounding cannot hide a figure crossing the threshold: a group shown as 5 last month and
+# "<5" this month lost someone, and if the KPI page says one person left, that names their
+# group. So each month's tables are checked against the last month that was shown, by an
+# onlooker who knows both published tables, both exact totals and how many people joined
+# and left: for each group, which changes of its count fit both figures and the totals.
+# If some group's change is certain to be a small non-zero number (1 to 4 people, either
+# way), the month's figures are withheld (`Report.withheld`) and the next month is checked
+# against the last one shown instead.
+
+
+def _interval(value: int | str, total: int, base: int = BASE) -> tuple[int, int]:
+    if value == UNDER:
+        return 0, THRESHOLD - 1
+    if value == HIDDEN:
+        return THRESHOLD, total
+    return max(THRESHOLD, int(value) - (base - 1)), int(value) + (base - 1)
+
+
+def _tightened(table: Table, total: int) -> dict[str, tuple[int, int]]:
+    """Each cell's possible range from its figure, then from the table's sum (the exact total)."""
+    out = {k: _interval(v, total) for k, v in table.cells.items()}
+    for _ in range(3):
+        lo_sum, hi_sum = sum(lo for lo, _ in out.values()), sum(hi for _, hi in out.values())
+        out = {k: (max(lo, total - (hi_sum - hi)), min(hi, total - (lo_sum - lo))) for k, (lo, hi) in out.items()}
+    return out
+
+
+def reveals_change(before: Table, after: Table, total_before: int, total_after: int, joined: int, left: int) -> bool:
+    """True when an onlooker could tell that some group gained or lost 1-4 people between two releases."""
+    b, a = _tightened(before, total_before), _tightened(after, total_after)
+    # each group's change, from its two ranges (integer intervals, so their sums are intervals)
+    local = {}
+    for k, (lo1, hi1) in b.items():
+        lo2, hi2 = a.get(k, (0, 0))
+        local[k] = (max(-left, lo2 - hi1), min(joined, hi2 - lo1))
+    net = joined - left
+    lo_all, hi_all = sum(lo for lo, _ in local.values()), sum(hi for _, hi in local.values())
+    for lo, hi in local.values():
+        others_lo, others_hi = lo_all - lo, hi_all - hi
+        low, high = max(lo, net - others_hi), min(hi, net - others_lo)
+        if low <= high and not low <= 0 <= high and low > -THRESHOLD and high < THRESHOLD:
+            return True
+    return False

@@ -84,6 +84,9 @@ EQUALITY = shape("Equality", {
         "bases": {"type": "object", "additionalProperties": {"type": "string", "enum": ["stated", "all"]},
                   "description": "By dimension: shares of those with a stated value, or of all"},
         "rounded_to": {"type": "integer", "description": "Shown counts and the total are multiples of this"},
+        "withheld": {"type": "boolean", "description": "True when the month's figures are withheld (every count "
+                                                       "\"*\"): beside the last month shown they would point at "
+                                                       "who joined or left"},
     },
 })
 

@@ -175,3 +175,16 @@ def _nominal_columns(model) -> dict[str, str]:
         _NOMINAL_COLUMNS.update(_columns_of(inspect(model), fields, lambda f: "identity"))
         _NOMINAL_COLUMNS.update(_columns_of(inspect(model), CONTACT_FIELDS, lambda f: "contact"))
     return _NOMINAL_COLUMNS
+
+
+_BUMP_PANEL = text(
+    "INSERT INTO tracker_changes (panel_id, category, seq) VALUES (:panel_id, :category, 1)"
+    " ON CONFLICT (panel_id, category) DO UPDATE SET seq = tracker_changes.seq + 1"
+)
+
+
+def panel_written(panel_id: int, category: str) -> None:
+    """A write the case counters do not see (an inclusion decision, a row of its own that a
+    tracker flag is drawn from) moves the panel's change token for readers of `category`,
+    without moving any case's version (no one's form goes stale)."""
+    db.session.execute(_BUMP_PANEL, {"panel_id": panel_id, "category": category})

@@ -47,6 +47,10 @@ def record(case: Case, *, decision: str, reason: str, policy: Policy, meeting: M
     if item is not None:
         item.inclusion_decision = decision
     db.session.flush()
+    # The tracker's overdue flag is drawn from decisions (offending): its token must move.
+    from cohort.change_counter import panel_written
+
+    panel_written(case.panel_id, "offending")
     audit.record("change", user=policy.user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,
                  categories=["offending"], detail=f"inclusion review: {decision}")
     if meeting is None and decision == "remove":

@@ -511,9 +511,24 @@ def agenda_print(meeting_id: int):
         abort(404)
     agendas.log_view(meeting, rows, policy, action="print")
     items, info = agendas.split(rows)
+    marking = _register_agenda_print(meeting, rows, policy)
     return render_template("panels/agenda_print.html", title=f"Agenda: {meeting.panel.name}", meeting=meeting,
                            rows=items, info=info, capacity=meeting.panel.capacity, labels=agendas.REASON_LABELS,
-                           withheld=policy.withheld_message(meeting.panel_id))
+                           withheld=policy.withheld_message(meeting.panel_id), marking=marking)
+
+
+def _register_agenda_print(meeting: Meeting, rows: list[dict], policy) -> str:
+    """No shadow lists (issue 16): a printed agenda is for its meeting, so it is registered with that
+    purpose, to be destroyed a week after the meeting (within the register's 90 days); its marking."""
+    from lifecycle import register
+
+    today = clock.today()
+    held = meeting.date
+    destroy_by = min(max(held, today) + dt.timedelta(days=7), today + dt.timedelta(days=register.MAX_KEEP_DAYS))
+    rec = register.record_export(meeting.panel, policy.user, kind="print", purpose="panel_meeting",
+                                 destroy_by=destroy_by, case_ids=[r["case_id"] for r in rows],
+                                 note=f"agenda for the meeting of {held.isoformat()}")
+    return register.marking(rec)
 
 
 def _agenda_change(meeting_id: int, change) -> object:

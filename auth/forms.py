@@ -14,6 +14,7 @@ from wtforms import HiddenField, PasswordField, SelectField, SelectMultipleField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from auth.models import AGENCY_KINDS, ROLES
+from core.labels import label
 
 ROLE_LABELS = {
     "admin": "Administrator (users, agencies, agreements; sees no case data)",
@@ -23,7 +24,7 @@ ROLE_LABELS = {
     "auditor": "Auditor (reads the access log; sees no case data)",
     "dpo": "Data protection officer (subject access, rectification, export register)",
 }
-KIND_LABELS = {k: k.replace("_", " and " if k == "drugs_alcohol" else " ").capitalize() for k in AGENCY_KINDS}
+KIND_LABELS = {k: label(k) for k in AGENCY_KINDS}  # from the one label table (core.labels)
 PASSWORD_HINT = "Use 12 characters or more. Three or four unrelated words together are strong and easy to remember."
 
 

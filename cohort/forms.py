@@ -26,14 +26,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import HiddenInput
 
 from cohort.models import COHORT_TYPES, PATHWAYS, RISK_LEVELS
-from cohort.services import NEED_LEVELS
+from cohort.services import ENGAGEMENT_KINDS, NEED_LEVELS
 from core.forms import CATEGORY_LABELS, DATE_FORMAT, GovDateField  # noqa: F401
+from core.labels import label
 
-ENGAGEMENT_LABELS = {
-    "contact": "Face-to-face contact", "home_visit": "Home visit", "office_visit": "Office appointment",
-    "phone": "Phone call", "attempted": "Attempted contact (no engagement)", "other": "Other",
-}
-NEED_LABELS = {"need": "Need identified", "no_need": "No need", "met": "Need met"}
+# Words from the one label table (core.labels).
+ENGAGEMENT_LABELS = {k: label(k, "engagement") for k in ENGAGEMENT_KINDS}
+NEED_LABELS = {k: label(k) for k in ("need", "no_need", "met")}
 
 
 class VersionedForm(FlaskForm):

@@ -148,9 +148,8 @@ def _file_columns(headers: Iterable[str]) -> tuple[str, ...]:
 
 
 def _category_words(category: str) -> str:
-    """A category inside a sentence: "contact details", "risk data"."""
-    words = in_sentence(category)
-    return words if words.endswith("details") else f"{words} data"
+    """A category inside a sentence: "contact data", "substance misuse data"."""
+    return f"{in_sentence(category, 'category')} data"
 
 
 def _agency_code(policy: Policy) -> str:

@@ -6,12 +6,12 @@ from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from wtforms import DateField
 from wtforms.utils import unset_value
 
+from core.labels import label
+
 DATE_FORMAT = "%d %m %Y"
-CATEGORY_LABELS = {
-    "identity": "Identity", "contact": "Contact", "offending": "Offending", "risk": "Risk",
-    "health": "Health", "substance_misuse": "Substance misuse", "resettlement": "Resettlement",
-    "intelligence": "Intelligence",
-}
+# The ISA categories in words, from the one label table (core.labels).
+CATEGORY_LABELS = {c: label(c, "category") for c in (
+    "identity", "contact", "offending", "risk", "health", "substance_misuse", "resettlement", "intelligence")}
 
 
 class GovDateField(DateField):

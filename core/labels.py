@@ -5,7 +5,11 @@ equality-monitoring categories are stored and sent over the API as codes; pages 
 these words instead. `label(code)` is also the Jinja filter `label`. Add new codes here
 rather than spelling a label in a template, so a code reads the same on every page.
 A code with no entry is shown as a readable fallback ("mappa_l3" -> "Mappa l3"), never
-as a raw key with underscores.
+as a raw key with underscores. A code that reads differently in one context has a
+"kind:code" entry (`label("contact", "engagement")` -> "Face-to-face contact").
+
+`codes()` is every code the table knows (the part after "kind:" too): the page crawls
+(tests/pages/test_every_page.py, tests/a11y/test_layout.py) fail when one is shown raw.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ LABELS: dict[str, str] = {
     # ISA categories
     "identity": "Identity",
     "contact": "Contact details",
+    "category:contact": "Contact",  # as a category name in a form or a heading: label(c, "category")
     "offending": "Offending",
     "risk": "Risk",
     "health": "Health",
@@ -136,24 +141,112 @@ LABELS: dict[str, str] = {
     "employment": "Employment",
     "lead_officer": "Lead officer",
     "next_review": "Next review",
+    "status": "Status",
+    "flags": "Flags",
+    "open_actions": "Open actions",
+    # Case, agreement, meeting and e-mail statuses; access outcomes
+    "referred": "Referred",
+    "active": "Active",
+    "paused": "Paused",
+    "exited": "Exited",
+    "draft": "Draft",
+    "suspended": "Suspended",
+    "ended": "Ended",
+    "expired": "Expired",
+    "scheduled": "Scheduled",
+    "published": "Published",
+    "closed": "Closed",
+    "queued": "Queued",
+    "claimed": "Being sent",
+    "sending": "Sending",
+    "sent": "Sent",
+    "failed": "Failed",
+    "uncertain": "Uncertain (may have been sent)",
+    "allowed": "Allowed",
+    # Engagement kinds (cohort.services.ENGAGEMENT_KINDS) and pathway needs
+    "engagement:contact": "Face-to-face contact",
+    "home_visit": "Home visit",
+    "office_visit": "Office appointment",
+    "phone": "Phone call",
+    "attempted": "Attempted contact (no engagement)",
+    "engagement:other": "Other",
+    "need": "Need identified",
+    "no_need": "No need",
+    "met": "Need met",
+    # Kinds of agency (auth.models.AGENCY_KINDS)
+    "police": "Police",
+    "probation": "Probation",
+    "council": "Council",
+    "housing": "Housing",
+    "dwp": "DWP",
+    "drugs_alcohol": "Drugs and alcohol",
+    "youth_justice": "Youth justice",
+    "prison": "Prison",
+    "other": "Other",
+    # Roles (auth.models.ROLES): label(role, "role")
+    "role:admin": "Administrator",
+    "role:coordinator": "Panel coordinator",
+    "role:practitioner": "Practitioner",
+    "role:analyst": "Data analyst",
+    "role:auditor": "Auditor",
+    "role:dpo": "Data protection officer",
+    "coordinator": "Panel coordinator",
+    "practitioner": "Practitioner",
+    "analyst": "Data analyst",
+    "auditor": "Auditor",
+    "dpo": "Data protection officer",
+    # Grants in an agreement: label(access, "access")
+    "access:": "No access",
+    "access:r": "Read",
+    "access:rw": "Read and write",
+    # Agenda reasons that read differently from the code's own label: label(reason, "reason")
+    "reason:amber": "Amber (for information)",
+    "reason:green": "Green (for information)",
+    # Export formats
+    "csv": "CSV",
+    "xlsx": "Excel (.xlsx)",
+    "export:print": "A print view",
+    # Where a RAG change came from (cohort.models.RagChange.source): label(source, "rag_source")
+    "rag_source:import": "from an imported list",
+    "rag_source:meeting": "at a panel meeting",
 }
 
 
-def in_sentence(code: object) -> str:
+def in_sentence(code: object, kind: str | None = None) -> str:
     """The label as it reads inside a sentence: "date of birth", but "PNC ID" and "RAG" kept."""
-    text = label(code)
+    text = label(code, kind)
     if len(text) > 1 and text[1].isupper():
         return text
     return text[:1].lower() + text[1:]
 
 
-def label(code: object) -> str:
-    """The words for a code; an unknown code reads as a sentence, not a raw key."""
+def label(code: object, kind: str | None = None) -> str:
+    """The words for a code; an unknown code reads as a sentence, not a raw key.
+
+    `kind` picks a reading where one code means two things (`label("admin", "role")` is
+    "Administrator", `label("admin")` the access-log action "Administration"): the table's
+    "kind:code" entry when there is one, else the code's own.
+    """
     if code is None:
         return ""
     text = str(code)
-    found = LABELS.get(text)
+    found = LABELS.get(f"{kind}:{text}") if kind else None
+    if found is None:
+        found = LABELS.get(text)
     if found is not None:
         return found
     words = text.replace("_", " ").replace("-", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def codes() -> set[str]:
+    """Every code the table has words for, without its "kind:" (the raw forms no page may show)."""
+    return {key.split(":", 1)[1] if ":" in key else key for key in LABELS} - {""}
+
+
+def as_words(text: object) -> str:
+    """Free text as it is, but a bare code (an access-log detail reading "referred") in words."""
+    if text is None:
+        return ""
+    value = str(text)
+    return label(value) if value in LABELS else value

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from core import clock
-from core.labels import label
+from core.labels import as_words, label
 
 RAG_TAG = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
 
@@ -40,6 +40,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(label, "label")
+    app.add_template_filter(as_words, "words")
     app.add_template_filter(lambda rag: RAG_TAG.get(rag or "", "govuk-tag--grey"), "rag_tag")
     app.add_template_global(clock.today, "today")
     app.add_template_global(_reveal, "reveal")

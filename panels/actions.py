@@ -18,14 +18,15 @@ from cohort.models import Action, Case
 from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
+from core.labels import label
 from panels.models import ActionUpdate, Meeting
 from sharing import audit
 from sharing.gateway import reveal
 from sharing.policy import Policy
 
 UPDATE_STATUSES = ("done", "in_progress", "could_not", "not_done")
-STATUS_LABELS = {"open": "Open", "done": "Done", "in_progress": "In progress", "could_not": "Could not be done",
-                 "not_done": "Not done", "cancelled": "Cancelled", "proposed": "Agreed (opens when the meeting closes)"}
+STATUS_LABELS = {k: label(k) for k in ("open", "done", "in_progress", "could_not", "not_done", "cancelled",
+                                        "proposed")}  # words from the one label table (core.labels)
 NOT_COMPLETED = ("could_not", "not_done")
 FINISHED = ("done", "cancelled")
 

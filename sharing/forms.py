@@ -27,7 +27,7 @@ from core.labels import label
 from sharing.crypto import CATEGORIES
 
 ACCESS_CHOICES = [("", "No access"), ("r", "Read"), ("rw", "Read and write")]
-ACCESS_LABELS = {"": "No access", "r": "Read", "rw": "Read and write"}
+ACCESS_LABELS = {a: label(a, "access") for a in ("", "r", "rw")}  # from the one label table (core.labels)
 
 
 def grant_field_name(agency_id: int, category: str) -> str:

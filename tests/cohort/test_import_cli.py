@@ -212,14 +212,14 @@ def test_categories_the_user_may_not_write_are_errors_naming_them(partnership, r
     # LACS (coord) may write identity, offending, risk and resettlement on IOM, but only... not contact.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="coord")
     assert result.exit_code == 1
-    assert ("Row 1 (the column names): address, postcode: LACS may not write contact details on the IOM panel"
+    assert ("Row 1 (the column names): address, postcode: LACS may not write contact data on the IOM panel"
             in result.output)
     # DWP may write nothing: every category it may neither write nor read is named. Identity and
     # resettlement it may read, so those columns alone would be accepted where unchanged
     # (tests/api/test_round_trip.py); without offending write the file is refused anyway.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="dwp")
     assert result.exit_code == 1
-    for category in ("offending data", "contact details", "risk data"):
+    for category in ("offending data", "contact data", "risk data"):
         assert f"DWP may not write {category}" in result.output
     assert "identity" not in result.output and "resettlement" not in result.output
     assert counts() == (0, 0, 0)

@@ -184,6 +184,6 @@ def test_preview_shows_only_columns_the_user_may_read(partnership, login_as, cli
     rows = synthetic_rows(1)
     url = preview_url(upload(client, csv_bytes(rows)))
     html = client.get(url).get_data(as_text=True)
-    assert "Row 1 (the column names): address, postcode: LACS may not write contact details on the IOM panel" in html
+    assert "Row 1 (the column names): address, postcode: LACS may not write contact data on the IOM panel" in html
     assert rows[0]["address"] not in html
     assert counts() == (0, 0)

@@ -46,6 +46,7 @@ from sharing.policy import Policy
 from sharing.queries import lapsed_sharing
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000_000  # past the last page anyway; keeps OFFSET inside a 64-bit integer
 NEW_REFERRAL_DAYS = 28
 NO_ENGAGEMENT_3M_DAYS = 91
 NO_ENGAGEMENT_6M_DAYS = 182
@@ -211,7 +212,7 @@ class TrackerParams:
     @classmethod
     def from_args(cls, args) -> TrackerParams:
         try:
-            page = max(1, int(args.get("page", 1)))
+            page = min(max(1, int(args.get("page", 1))), MAX_PAGE)
         except (TypeError, ValueError):
             page = 1
         p = cls(

@@ -232,3 +232,95 @@ def verify(batch: int = 5000) -> VerifyResult:
             prev_hash, expected_seq, checked, last_seq = ev.hash, ev.seq + 1, checked + 1, ev.seq
         db.session.expunge_all()
     return VerifyResult(True, checked)
+
+
+# -- events written before subjects: pseudonymised, and the chain sealed again -------------------
+
+class LegacyRefused(RuntimeError):
+    """The log does not verify: re-sealing it would launder whatever was done to it."""
+
+
+@dataclass
+class Pseudonymised:
+    events: int = 0  # events given their subject pseudonym
+    erased: int = 0  # of those, events whose person is erased: the number is dropped too
+    resealed: int = 0  # events whose hash was computed again (from the first such event on)
+    first_seq: int | None = None
+
+    def summary(self) -> str:
+        if not self.events:
+            return "No access-log events without a subject pseudonym: nothing to do."
+        return (f"{self.events} access-log event(s) written before the log carried pseudonyms now carry one "
+                f"({self.erased} of an erased person lost the number too); the chain was sealed again from "
+                f"event {self.first_seq} ({self.resealed} event(s)).")
+
+
+_LEGACY = (AccessEvent.subject == "") & AccessEvent.nominal_id.is_not(None)
+_FIELD_COLUMNS = [getattr(AccessEvent, f) for f in (*FIELDS, "subject", "hash")]
+
+
+def legacy_count() -> int:
+    """Events that name a person by number only (written before subjects): erasure cannot drop it."""
+    return db.session.execute(db.select(db.func.count()).select_from(AccessEvent).where(_LEGACY)).scalar_one()
+
+
+def pseudonymise_legacy(batch: int = 5000) -> Pseudonymised:
+    """Give every event written before the log carried subjects its keyed pseudonym, so the
+    chain covers the pseudonym instead of the nominal's number and erasure may drop the number
+    (at once for a person already erased), then seal the chain again from the first such event.
+
+    Refused unless the whole log verifies first (chain and head checkpoint): sealing a
+    tampered log again would hide what was done to it. Runs under the append lock in the
+    caller's transaction, appends an "admin" event saying what it did (sealed with the rest)
+    and moves the head checkpoint to the new head when the transaction commits.
+    """
+    from cohort.models import Nominal  # the log sits below cohort; only which ids still exist is read
+
+    _lock()
+    checked = verify()
+    if not checked.ok:
+        raise LegacyRefused(f"the access log does not verify ({checked.problem}): nothing was changed")
+    ok, message = audit_head.check()
+    if not ok:
+        raise LegacyRefused(f"the access log does not verify ({message}): nothing was changed")
+    out = Pseudonymised()
+    out.first_seq = db.session.execute(db.select(db.func.min(AccessEvent.seq)).where(_LEGACY)).scalar()
+    if out.first_seq is None:
+        return out
+    record("admin", purpose="audit pseudonymise",
+           detail=f"events written before the log carried pseudonyms given one; chain sealed again from event "
+                  f"{out.first_seq}")
+    before = db.session.execute(db.select(AccessEvent.hash).where(AccessEvent.seq == out.first_seq - 1)).scalar()
+    prev, last_seq = before or GENESIS, out.first_seq - 1
+    table = AccessEvent.__table__
+    rewrite = (table.update().where(table.c.seq == db.bindparam("b_seq"))
+               .values(subject=db.bindparam("b_subject"), nominal_id=db.bindparam("b_nominal"),
+                       prev_hash=db.bindparam("b_prev"), hash=db.bindparam("b_hash")))
+    while True:
+        rows = db.session.execute(
+            db.select(*_FIELD_COLUMNS).where(AccessEvent.seq > last_seq).order_by(AccessEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        shown = subjects_shown([r.seq for r in rows])
+        named = {r.nominal_id for r in rows if not r.subject and r.nominal_id is not None}
+        alive = set(db.session.execute(db.select(Nominal.id).where(Nominal.id.in_(named))).scalars()
+                    ) if named else set()
+        changes = []
+        for r in rows:
+            values = dict(r._mapping)
+            if not values["subject"] and values["nominal_id"] is not None:
+                values["subject"] = subject_of(values["nominal_id"])
+                out.events += 1
+                if values["nominal_id"] not in alive:  # erased already: the pseudonym is all that stays
+                    values["nominal_id"] = None
+                    out.erased += 1
+            values["prev_hash"] = prev
+            values["hash"] = _digest({**values, "nominals": shown.get(r.seq)})
+            changes.append({"b_seq": r.seq, "b_subject": values["subject"], "b_nominal": values["nominal_id"],
+                            "b_prev": prev, "b_hash": values["hash"]})
+            prev, last_seq = values["hash"], r.seq
+        db.session.execute(rewrite, changes)
+        out.resealed += len(changes)
+    audit_head.note_resealed(audit_head.Head(last_seq, prev))
+    return out

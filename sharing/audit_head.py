@@ -92,6 +92,15 @@ def note_append(last: Head | None, seq: int, chain_hash: str) -> None:
     db.session.info[_PENDING] = (path, _signature(Head(seq, chain_hash)), Head(seq, chain_hash))
 
 
+def note_resealed(head: Head) -> None:
+    """The chain was sealed again on purpose (`flask audit pseudonymise`, after the whole log
+    verified): the checkpoint moves to the new head when this transaction commits, though the
+    event it records now has another hash."""
+    path = head_file()
+    db.session.info[_PENDING] = (path, _signature(head), head)
+    log.warning("access log sealed again up to event %s (%s): the head checkpoint follows", head.seq, head.hash)
+
+
 def _reaches_checkpoint(path: Path, last: Head | None) -> bool:
     data = read_checkpoint(path)
     if not isinstance(data, dict) or data["seq"] == 0:

@@ -1,4 +1,4 @@
-"""`flask audit verify`, `flask keys ...`."""
+"""`flask audit verify`, `flask audit pseudonymise`, `flask keys ...`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,22 @@ def audit_verify() -> None:
     head = audit_head.database_head()
     if head is not None:
         click.echo(f"Last event {head.seq}: {head.hash}")
+
+
+@audit_cli.command("pseudonymise")
+def audit_pseudonymise() -> None:
+    """Give events written before the log carried pseudonyms their subject pseudonym (so erasure
+    can drop the person's number) and seal the chain again; refused unless the log verifies."""
+    try:
+        with immediate_transactions():  # SQLite: hold the append lock from the start
+            result = audit.pseudonymise_legacy()
+            db.session.commit()
+    except audit.LegacyRefused as exc:
+        db.session.rollback()
+        click.echo(f"Refused: {exc}", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
+    click.echo(f"Events still naming a person by number only: {audit.legacy_count()}")
 
 
 @keys_cli.command("init")

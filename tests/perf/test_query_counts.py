@@ -130,3 +130,38 @@ def test_agenda_and_meeting_pages_queries_do_not_grow_with_the_cohort(partnershi
     client.get(url)  # a draft agenda may be refreshed on first sight of the new cases
     large = _statements(count_queries, client, url)
     assert large == small, f"{page}: {small} statements for 2 cases, {large} for 14"
+
+
+@pytest.mark.parametrize("query", ["", "?flag=inclusion_review_overdue&sort=lead_agency&dir=desc"])
+def test_tracker_page_with_every_column_runs_the_same_statements_for_any_number_of_rows(
+        partnership, login_as, client, count_queries, app, query):
+    """Every column the viewer reads (lead officer, accommodation and employment are
+    ciphertexts), on a panel that reviews inclusion (the overdue flag reads the decisions):
+    still one statement for the rows and their counts, one for their other panels, one for
+    their inclusion decisions, however many rows the page shows."""
+    from cohort import tracker_columns
+    from partnership.loading import load
+    from tests.cohort.test_tracker_helpers import policy_for
+    from tests.support import partnership_data
+
+    data = partnership_data()
+    data["panels"][0] = {**data["panels"][0], "inclusion_review_days": 90}
+    load(data)
+    viewer = policy_for(partnership, "probation").user
+    tracker_columns.remember(viewer, "IOM", [c.key for c in tracker_columns.COLUMNS])
+    db.session.commit()
+    url = "/panels/IOM/tracker" + query
+    _add_cases(partnership, 2)
+    login_as("probation")
+    small = _drawn(count_queries, client, app, url)
+    _add_cases(partnership, 12)
+    large = _drawn(count_queries, client, app, url)
+    assert large == small, f"{small} statements for 2 cases, {large} for 14"
+    page = client.get(url).get_data(as_text=True)
+    assert page.count('<tr class="govuk-table__row">') == 15  # the header and every case, each row drawn
+    assert page.count("Inclusion review overdue</strong>") == 14  # referred in January, never decided
+    app.extensions.pop("cohort_page_cache", None)
+    with count_queries() as seen:
+        client.get(url)
+    rows = [s for s in seen.statements if "FROM cases" in s and "tracker_changes" not in s]
+    assert len(rows) <= 2, rows  # the page with its counts, and the rows' other panels

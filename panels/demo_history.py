@@ -37,6 +37,14 @@ RATIONALES = {
 ACTIONS = ["Home visit with the offender manager", "Refer to the housing options team", "Book a drug test",
            "Share the safety plan with partners", "Check benefit claim and ID documents", "Arrange a joint visit",
            "Update the risk management plan", "Offer a place on the employment programme"]
+SUMMARIES = [  # names no one: the executive summary is shared with every agency taking part
+    "The panel reviewed its priority cases. Housing remains the most common barrier; partners agreed to "
+    "escalate two cases to the housing options manager.",
+    "Engagement improved this month. The panel noted pressure on drug treatment places and asked health "
+    "partners to report waiting times at the next meeting.",
+    "Most agreed actions were completed. Partners will share safety plans earlier, before the meeting, so "
+    "discussion can focus on decisions.",
+]
 ATTENDEES = ["A. Patel", "B. Okafor", "C. Jones", "D. Kowalska", "E. Hughes", "F. Begum", "G. O'Neill", "H. Singh"]
 
 
@@ -94,6 +102,9 @@ def _sit(meeting: Meeting, rng: random.Random, user: User, policy: SystemLoad) -
                                due=meeting.date + dt.timedelta(days=rng.choice([14, 21, 28])), policy=policy)
     mtg.close_meeting(meeting, policy, confirm=True)
     meeting.closed_at = mtg.sat_at(meeting) + dt.timedelta(hours=3)
+    # Not drawn from rng: the rest of the history stays the same, seed for seed.
+    mtg.save_summary(meeting, SUMMARIES[meeting.date.month % len(SUMMARIES)], user)
+    meeting.summary_updated_at = meeting.closed_at
 
 
 def _report_on_actions(panel: Panel, rng: random.Random, policy: SystemLoad, today: dt.date) -> None:

@@ -29,6 +29,7 @@ def test_demo_history_gives_every_panel_a_year_of_meetings(app):
         held = db.session.execute(db.select(Meeting).filter_by(panel_id=panel.id, status="closed")).scalars().all()
         assert len(held) >= 8, panel.code  # monthly since the agreements began in April
         assert all(m.date < dt.date(2026, 12, 4) for m in held)
+        assert all(m.summary for m in held), panel.code  # each held meeting has its executive summary
         dec = next_meeting(panel, clock.today())
         drafts = agendas.draft_agenda(dec)
         assert sum(d.for_discussion for d in drafts) <= panel.capacity

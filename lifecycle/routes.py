@@ -177,11 +177,13 @@ def dpia_page(code: str):
 
 # What the rows erased with a case are, in words (lifecycle.erasure finds them from the schema;
 # a table added later reads as its name until it is given words here).
-ERASED_WITH_A_CASE = {
-    "actions": "actions", "agenda_items": "agenda items", "case_documents": "documents",
-    "case_events": "history entries", "engagements": "engagements", "export_subjects": "export register entries",
-    "inclusion_reviews": "inclusion reviews", "needs": "pathway needs", "notes": "notes",
-    "rag_changes": "RAG changes", "referrals": "referrals",
+ERASED_WITH_A_CASE = {  # table -> (one, many)
+    "actions": ("action", "actions"), "agenda_items": ("agenda item", "agenda items"),
+    "case_documents": ("document", "documents"), "case_events": ("history entry", "history entries"),
+    "engagements": ("engagement", "engagements"),
+    "export_subjects": ("export register entry", "export register entries"),
+    "inclusion_reviews": ("inclusion review", "inclusion reviews"), "needs": ("pathway need", "pathway needs"),
+    "notes": ("note", "notes"), "rag_changes": ("RAG change", "RAG changes"), "referrals": ("referral", "referrals"),
 }
 LISTED_REFS = 20
 
@@ -207,7 +209,8 @@ def _what_is_erased(case_ids: list[int]) -> list[str]:
         n = sum(db.session.execute(db.select(db.func.count()).select_from(child).where(column.in_(chunk)))
                 .scalar_one() for chunk in chunks(case_ids))
         if n:
-            counts.append(f"{n} {ERASED_WITH_A_CASE.get(child.name, label(child.name).lower())}")
+            one, many = ERASED_WITH_A_CASE.get(child.name, (label(child.name).lower(),) * 2)
+            counts.append(f"{n} {one if n == 1 else many}")
     if counts:
         lines.append("Recorded on those cases: " + ", ".join(counts) + ".")
     people = retention.people_affected(case_ids)
@@ -262,7 +265,7 @@ def retention_erase():
         return redirect(url_for(".retention_page"))
     n = len(the_plan.case_ids)
     return ask(Confirmation(
-        title=f"Erase {n} {'case' if n == 1 else 'cases'} past their retention period?",
+        title=f"Erase {n} {'case' if n == 1 else 'cases'} past {'its' if n == 1 else 'their'} retention period?",
         consequences=["This will erase, on every panel past its retention period:"],
         listed=_what_is_erased(the_plan.case_ids),
         warning="Erasing cannot be undone: the records are deleted, not hidden, and no one can bring them back.",

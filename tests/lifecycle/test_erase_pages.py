@@ -5,6 +5,10 @@ person's erasure request, as the DPO; nobody else reaches either."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
 
 from cohort.models import Case, Nominal
@@ -48,11 +52,11 @@ def test_retention_from_the_page_lists_what_goes_and_erases_only_when_confirmed(
     assert erase_link == "/retention/erase"
 
     asked = Page(dpo.get(erase_link))  # GET: the confirmation, nothing erased
-    assert asked.status == 200 and asked.h1 == ["Erase 1 case past their retention period?"]
+    assert asked.status == 200 and asked.h1 == ["Erase 1 case past its retention period?"]
     listed = [" ".join(li.get_text().split()) for li in asked.soup.select(".app-confirm-list li")]
     assert listed[0].startswith("IOM: 1 case (REF-Rp-IOM)")
     recorded = next(line for line in listed if line.startswith("Recorded on those cases: "))
-    assert "1 notes" in recorded and "1 actions" in recorded and "1 engagements" in recorded, recorded
+    assert "1 note" in recorded and "1 action," in recorded and "1 engagement," in recorded, recorded
     assert any("1 person no panel would still hold" in line for line in listed)
     assert "cannot be undone" in asked.visible_text()
     assert "REF-Rq-IOM" not in asked.visible_text()  # the case not due is not listed
@@ -128,4 +132,31 @@ def test_the_confirmed_erase_needs_its_csrf_token(lifecycle_partnership, strict_
     assert _held() == before
     token = token_in(asked.get_data(as_text=True))
     assert client.post("/retention/erase", data={"confirm": "yes", "csrf_token": token}).status_code == 302
+    assert _held() == (before[0] - 1, before[1] - 1)
+
+
+@pytest.mark.browser
+def test_in_chromium_the_dpo_is_asked_cancels_then_erases(lifecycle_partnership, page_for, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("browser tests run once, on SQLite")
+    case = make_person("IOM", "Br")
+    _exit(case, "2026-10-01")
+    before = _held()
+    page = page_for("dpo")
+    page.goto("/retention")
+    page.get_by_role("button", name="Erase what is past retention").click()
+    page.wait_for_url("**/retention/erase")
+    assert page.get_by_role("heading", level=1).inner_text() == "Erase 1 case past its retention period?"
+    items = page.locator(".app-confirm-list li").all_inner_texts()
+    assert items[0].startswith("IOM: 1 case (REF-Br-IOM)")
+    assert "cannot be undone" in page.locator(".govuk-warning-text").inner_text()
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=str(Path(os.environ["SCREENSHOTS"]) / "erase_confirmation.png"), full_page=True)
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_url("**/retention")
+    assert _held() == before
+    page.goto("/retention/erase")
+    page.get_by_role("button", name="Erase 1 case").click()
+    page.wait_for_url("**/retention")
+    assert "Erased: erased 1 case(s) (IOM 1)" in page.locator(".govuk-notification-banner").inner_text()
     assert _held() == (before[0] - 1, before[1] - 1)

@@ -11,7 +11,7 @@ from core.extensions import db
 from duplicates import candidates, keys
 from duplicates.matching import Matcher, Record
 from duplicates.matching.blocking import BlockIndex
-from tests.cohort.test_dedupe_helpers import (
+from tests.duplicates.test_dedupe_helpers import (
     MUST_MATCH,
     D,
     add_nominal,

@@ -11,7 +11,7 @@ from cohort.models import DuplicateCandidate
 from core.extensions import db
 from duplicates import candidates, jobs
 from sharing.models import AccessEvent
-from tests.cohort.test_dedupe_helpers import (
+from tests.duplicates.test_dedupe_helpers import (
     MUST_MATCH,
     MUST_NOT_MATCH,
     add_nominal,

@@ -12,7 +12,7 @@ from core import clock
 from core.extensions import db
 from duplicates import merging
 from sharing.models import AccessEvent
-from tests.cohort.test_dedupe_helpers import D, add_nominal, add_user, policy_for
+from tests.duplicates.test_dedupe_helpers import D, add_nominal, add_user, policy_for
 
 NOMINAL_COLUMNS = [c.name for c in Nominal.__table__.columns if c.name.endswith("_enc") or c.name.startswith("bi_")]
 

@@ -13,7 +13,7 @@ from core.extensions import db
 from duplicates import overlaps
 from panels.models import AgendaItem, Meeting, Panel
 from sharing.models import AccessEvent
-from tests.cohort.test_dedupe_helpers import D, add_nominal, add_user, panel, policy_for
+from tests.duplicates.test_dedupe_helpers import D, add_nominal, add_user, panel, policy_for
 
 
 def bearer(token: str) -> dict:

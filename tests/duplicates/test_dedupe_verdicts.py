@@ -12,7 +12,7 @@ from cohort.models import DedupeModel, DuplicateCandidate
 from core.extensions import db
 from duplicates.matching.compare import LEVELS
 from sharing.models import AccessEvent
-from tests.cohort.test_dedupe_helpers import D, add_nominal, make_background, pair_of, person
+from tests.duplicates.test_dedupe_helpers import D, add_nominal, make_background, pair_of, person
 
 
 def cli(runner, *args) -> str:

@@ -38,7 +38,7 @@ from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _he
 from core import clock
 from core.bulk import copy_rows
 from core.extensions import db
-from core.labels import in_sentence
+from core.labels import in_sentence, label
 from duplicates import keys as dedupe_keys
 from duplicates.matching.normalise import normalise_identifier
 from panels.models import Panel
@@ -48,7 +48,7 @@ from sharing.gateway import unsealing
 from sharing.policy import Policy
 
 IDENTIFIERS = ("pnc", "cro", "nomis", "crn")
-IDENTIFIER_LABELS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "CRN"}
+IDENTIFIER_LABELS = {k: label(k) for k in IDENTIFIERS}  # "PNC ID", ...: from the one label table
 NOMINAL_FIELDS = tuple(c for c in COLUMNS if FIELD_CATEGORY.get(c) in ("identity", "contact"))
 CASE_FIELDS = (
     "referral_date", "last_engagement", "order_end_date", "cohort_type", "mappa_category", "mappa_level",

@@ -37,7 +37,7 @@ from cohort.identifiers import (
     normalise_postcode,
     parse_date,
 )
-from core.labels import in_sentence
+from core.labels import in_sentence, label
 from equality.categories import normalise_ethnicity
 
 __all__ = [
@@ -1018,7 +1018,7 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-_UNIQUE_IDENTIFIERS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "CRN"}
+_UNIQUE_IDENTIFIERS = {k: label(k) for k in ("pnc", "cro", "nomis", "crn")}  # from the one label table
 
 
 def validate_rows(

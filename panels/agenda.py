@@ -24,6 +24,7 @@ from cohort.models import Action, Case
 from cohort.serialise import FIELD_CATEGORY
 from core import clock
 from core.extensions import db
+from core.labels import label
 from notifications import services as notifications
 from panels.models import AgendaItem, InclusionReview, Meeting, Panel, Referral
 from sharing import audit
@@ -36,20 +37,7 @@ PRIORITY = ("referral_awaiting_decision", "new_referral", "actions_outstanding",
             "no_engagement_3m", "review_due", "inclusion_review_due", "amber", "green")
 DISCUSSION = PRIORITY[:8]
 REASONS = PRIORITY + ("on_other_panels", "added_by_coordinator")
-REASON_LABELS = {
-    "referral_awaiting_decision": "Referral awaiting decision",
-    "new_referral": "New referral",
-    "actions_outstanding": "Actions outstanding",
-    "red": "Red",
-    "no_engagement_6m": "No engagement for 6+ months",
-    "no_engagement_3m": "No engagement for 3+ months",
-    "review_due": "Review due",
-    "inclusion_review_due": "Inclusion review due",
-    "amber": "Amber (for information)",
-    "green": "Green (for information)",
-    "on_other_panels": "On other panels",
-    "added_by_coordinator": "Added by the coordinator",
-}
+REASON_LABELS = {r: label(r, "reason") for r in REASONS}  # words from the one label table (core.labels)
 # The category a reason reveals: a viewer who may not read it does not see the reason.
 # "on_other_panels" is also filtered by which panels the viewer may be told of
 # (gateway.visible_other_panels); "added_by_coordinator" reveals no case data.

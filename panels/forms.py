@@ -16,9 +16,10 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitFi
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from core.forms import DATE_FORMAT, GovDateField
+from core.labels import label
 from panels.models import ATTENDANCE
 
-ATTENDANCE_LABELS = {"present": "Present", "by_report": "By report", "apologies": "Apologies", "absent": "Absent"}
+ATTENDANCE_LABELS = {a: label(a) for a in ("present", "by_report", "apologies", "absent")}  # from core.labels
 
 
 class MoveMeetingForm(FlaskForm):

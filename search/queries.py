@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
-from sqlalchemy import or_, tuple_
+from sqlalchemy import case, literal, or_, tuple_
 
 from cohort.models import Case, Nominal, NominalBlockKey
 from cohort.services import identity_panel_ids
@@ -106,12 +106,14 @@ def candidate_ids(q: str, policy: Policy) -> tuple[list[int], bool]:
         return [], False
     scope = db.select(Case.nominal_id).where(Case.panel_id.in_(panels))
     index_missing(scope)  # people imported in bulk since the last search (usually none)
-    conds = _index_conditions(q) + _block_conditions(q)
+    indexed = _index_conditions(q)
+    conds = indexed + _block_conditions(q)
     exact: list[int] = []
-    if conds:
+    if conds:  # those matching the most indexes first ("William Smith" before other Williams)
+        matched = sum((case((cond, 1), else_=0) for cond in indexed), start=literal(0))
         exact = list(db.session.execute(
             db.select(Nominal.id).where(Nominal.id.in_(scope), Nominal.merged_into_id.is_(None), or_(*conds))
-            .order_by(Nominal.id).limit(MAX_CANDIDATES + 1)
+            .order_by(matched.desc(), Nominal.id).limit(MAX_CANDIDATES + 1)
         ).scalars())
     ranked, more = ranked_candidates(q, scope, MAX_CANDIDATES)
     seen = set(exact)

@@ -116,3 +116,14 @@ def test_the_best_ranked_candidates_are_decrypted_first(login_as, client, partne
     login_as("police")
     html = search(client, "Sparky").get_data(as_text=True)
     assert names(html)[0] == "Ann Target"
+
+
+def test_exact_index_matches_that_match_more_of_the_query_come_first(login_as, client, partnership, monkeypatch):
+    """Twelve Williams recorded first match the given-name index only; William Smith matches
+    both: with room for three candidates he is among them."""
+    for i in range(12):
+        make_case(partnership, given="William", family=f"Other{chr(97 + i)}", ref=f"IOM-W{i}", commit=False)
+    make_case(partnership, given="William", family="Smith", ref="IOM-WS")
+    monkeypatch.setattr(queries, "MAX_CANDIDATES", 3)
+    login_as("police")
+    assert names(search(client, "William Smith").get_data(as_text=True))[0] == "William Smith"

@@ -130,9 +130,15 @@ def _tracker_context(panel, params: TrackerParams, token: str | None = None) -> 
         tags = tracker_columns.FlagTags(FLAGS)
         rows = [(row, tracker_columns.cells(row.view, columns, tags(row.flags, row.other_panels)))
                 for row in page.rows]
+        # The table's head and the pagination show no case data: drawn once per query, columns
+        # and number of pages, and kept (page_cache) across changes to the cohort.
+        shape = (panel.code, astuple(page.params), frozenset(page.readable), tuple(c.key for c in columns))
+        head = page_cache().get_or_make(("tracker-head", *shape), lambda: Markup(render_template(  # noqa: S704
+            "cohort/_tracker_head.html", part="head", panel=panel, page=page, columns=columns)))
+        pager = page_cache().get_or_make(("tracker-pager", *shape, page.pages), lambda: Markup(render_template(  # noqa: S704
+            "cohort/_tracker_head.html", part="pager", pagination=_pagination(panel.code, page))))
         drawn = render_template(
-            "cohort/_tracker_results.html", panel=panel, page=page, rows=rows, columns=columns,
-            pagination=_pagination(panel.code, page),
+            "cohort/_tracker_results.html", panel=panel, page=page, rows=rows, head=head, pager=pager,
             rows_url=url_for(".tracker_rows", code=panel.code, **page.params.query(), since=token),
         )
         html = Markup(drawn)  # noqa: S704 - the output of an autoescaping template, placed in the page again

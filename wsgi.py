@@ -33,6 +33,7 @@ from core.extensions import csrf
 from panels.scheduler import maybe_start_in_process
 from sharing import audit
 from sharing.crypto import Keyring, ensure_data_keys, load_master_key
+from sharing.gateway import reveal
 from sharing.policy import current_policy
 
 __all__ = ["create_app"]
@@ -92,3 +93,8 @@ def _register_request_hooks(app: Flask) -> None:
     @app.context_processor
     def _context() -> dict[str, Any]:
         return {"current_user": g.get("user"), "policy": current_policy()}
+
+    @app.template_global("reveal")
+    def _reveal(obj: Any, attr: str) -> Any:
+        """`reveal(note, "body")` in a template: the value if the viewer may read it, else None."""
+        return reveal(obj, attr, current_policy())

@@ -28,14 +28,6 @@ def format_datetime(value: dt.datetime | None) -> str:
     return local.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
 
 
-def _reveal(obj, attr: str):
-    """`reveal(note, "body")` in a template: the value if the viewer may read it, else None."""
-    from sharing.gateway import reveal
-    from sharing.policy import current_policy
-
-    return reveal(obj, attr, current_policy())
-
-
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
@@ -43,4 +35,3 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(as_words, "words")
     app.add_template_filter(lambda rag: RAG_TAG.get(rag or "", "govuk-tag--grey"), "rag_tag")
     app.add_template_global(clock.today, "today")
-    app.add_template_global(_reveal, "reveal")

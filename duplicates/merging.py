@@ -22,6 +22,7 @@ from typing import Any
 from cohort.models import Case, CaseEvent, DuplicateCandidate, Merge, Nominal
 from core import clock
 from core.extensions import db
+from core.labels import label
 from duplicates.candidates import MERGED, OPEN, Scope, cases_by_nominal
 from duplicates.keys import index_block_keys
 from duplicates.matching.normalise import normalise_name
@@ -33,7 +34,7 @@ from sharing.policy import Policy
 # Identity and contact details filled on the kept record when it has none.
 FILL_FIELDS = ("given_name", "family_name", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn", "address",
                "postcode")
-IDENTIFIER_LABELS = {"pnc": "PNC ID", "cro": "CRO number", "nomis": "NOMIS number", "crn": "CRN"}
+IDENTIFIER_LABELS = {k: label(k) for k in ("pnc", "cro", "nomis", "crn")}  # from the one label table
 BLIND_INDEXES = ("bi_pnc", "bi_cro", "bi_nomis", "bi_crn", "bi_dob", "bi_given", "bi_family", "bi_given_phon",
                  "bi_family_phon")
 

@@ -25,7 +25,7 @@ import hmac
 from collections.abc import Iterable
 from itertools import chain
 
-from sqlalchemy import case, delete, event, exists, func, insert, tuple_
+from sqlalchemy import case, delete, event, exists, func, insert, inspect, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
@@ -35,7 +35,7 @@ from duplicates.matching.nicknames import GROUPS
 from duplicates.matching.normalise import name_tokens, phonetic_key
 from search.models import NameToken
 from sharing.blind_index import register_indexer
-from sharing.gateway import unsealing
+from sharing.gateway import unsealed, unsealing
 
 TOKEN_BITS = 16
 VERSION = "v1"  # bump when the tokens change: every nominal is then indexed again by the searches
@@ -100,8 +100,31 @@ def nominal_tokens(nominal) -> set[tuple[str, int]]:
 @register_indexer
 def index_name_tokens(nominal) -> None:
     """Recompute a nominal's tokens (run by sharing.blind_index.index_nominal); the rows are
-    written when it is next flushed (:func:`_write_pending`)."""
+    written when it is next flushed (:func:`_write_pending`), or, for one the importer
+    inserts in bulk without the ORM, when the transaction commits (:func:`_write_bulk_inserted`)."""
     nominal._search_name_tokens = nominal_tokens(nominal)
+    if inspect(nominal).transient and nominal.uid:  # by uid: the importer drops its objects batch by batch
+        db.session().info.setdefault("search_transient", {})[nominal.uid] = nominal._search_name_tokens
+
+
+@event.listens_for(Session, "before_commit")
+def _write_bulk_inserted(session) -> None:
+    """Tokens of nominals indexed while transient and inserted since by uid, outside the ORM
+    (cohort.importing's bulk insert): found by uid, written in the same transaction."""
+    waiting: dict[str, set[tuple[str, int]]] = session.info.pop("search_transient", None) or {}
+    uids = sorted(waiting)
+    found: dict[int, set[tuple[str, int]]] = {}
+    for start in range(0, len(uids), BATCH):
+        for nominal_id, uid in session.execute(db.select(Nominal.id, Nominal.uid).where(
+                Nominal.uid.in_(uids[start:start + BATCH]))):
+            found[nominal_id] = waiting[uid]
+    if found:
+        _replace(session.connection(), found)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_bulk_inserted(session, _previous) -> None:
+    session.info.pop("search_transient", None)  # those rows were rolled back with the transaction
 
 
 @event.listens_for(Session, "after_flush")
@@ -111,8 +134,10 @@ def _write_pending(session, _context) -> None:
     if not pending:
         return
     _replace(session.connection(), {o.id: o._search_name_tokens for o in pending})
+    waiting = session.info.get("search_transient") or {}
     for o in pending:
         o._search_name_tokens = None
+        waiting.pop(o.uid, None)  # indexed while transient, then added: written here already
 
 
 def _replace(connection, tokens: dict[int, set[tuple[str, int]]]) -> None:
@@ -148,9 +173,25 @@ def index_missing(scope) -> int:
             done += len(people)
         except IntegrityError:
             pass  # another search indexed them at the same moment
-    if done:
-        db.session.commit()
+        db.session.commit()  # each chunk kept, should the request be cut short
     return done
+
+
+def backfill(connection) -> int:
+    """Index every live nominal through `connection` (the migration creating the table runs
+    it, so an upgraded register is searchable by one word from its first search)."""
+    session = Session(bind=connection)
+    ids = list(connection.execute(db.select(Nominal.id).where(Nominal.merged_into_id.is_(None))
+                                  .order_by(Nominal.id)).scalars())
+    with unsealed("indexing every nominal's name words once, when the search's index is created"):
+        for start in range(0, len(ids), BATCH):
+            people = session.execute(db.select(Nominal).where(Nominal.id.in_(ids[start:start + BATCH])).options(
+                load_only(Nominal.id, Nominal.uid, Nominal.given_name_enc, Nominal.family_name_enc,
+                          Nominal.aliases_enc))).scalars().all()
+            _replace(connection, {n.id: nominal_tokens(n) for n in people})
+            session.expunge_all()
+    session.close()
+    return len(ids)
 
 
 def query_tokens(q: str) -> set[tuple[str, int]]:

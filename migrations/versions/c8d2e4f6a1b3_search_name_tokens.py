@@ -1,7 +1,8 @@
 """people search: name-word tokens (search_name_tokens), so a one-word query reaches names and aliases
 
-Created empty: every nominal without the marker row is indexed by the first search whose
-scope holds it (search.index.index_missing), so the backfill needs the keys only at run time.
+Backfilled here (search.index.backfill: every live nominal's names decrypted once, with the
+instance's keys); any nominal still without the marker row is indexed by the first search
+whose scope holds it (search.index.index_missing).
 
 Revision ID: c8d2e4f6a1b3
 Revises: 7e4a2c9d5b13
@@ -28,6 +29,9 @@ def upgrade():
     )
     with op.batch_alter_table('search_name_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_search_name_tokens_kind_token', ['kind', 'token'], unique=False)
+    from search.index import backfill
+
+    backfill(op.get_bind())
 
 
 def downgrade():

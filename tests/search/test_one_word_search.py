@@ -1,8 +1,9 @@
 """One-word people search through the page and the API: a given name, a family name, a
 nickname, an alias (a street name), a middle name and a one-typo word reach the person
 through the search's name-word tokens, without decrypting everyone; people imported in bulk
-(outside the ORM) are found too; candidates are ranked so a crowd of near names does not
-push out the exact one."""
+(outside the ORM) have their tokens written in the import's transaction; people without tokens
+(recorded before the index) are indexed by the first search, or by the migration's backfill;
+candidates are ranked so a crowd of near names does not push out the exact one."""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def test_people_imported_in_bulk_are_found_by_one_word(partnership, login_as, cl
     login_as("probation")
     assert client.post(preview_url(upload(client, csv_bytes(rows)))).status_code == 302
     db.session.rollback()
-    assert db.session.scalar(db.select(db.func.count()).select_from(NameToken)) == 0  # the bulk path bypassed the ORM
+    markers = db.select(db.func.count()).select_from(NameToken).where(NameToken.kind == index.VERSION)
+    assert db.session.scalar(markers) == 30  # written with the bulk insert's transaction, not left to a search
     html = search(client, "Tinker").get_data(as_text=True)
     assert len(names(html)) == 1 and "alias Tinker" in html
     given = rows[7]["given_name"]
@@ -127,3 +129,14 @@ def test_exact_index_matches_that_match_more_of_the_query_come_first(login_as, c
     monkeypatch.setattr(queries, "MAX_CANDIDATES", 3)
     login_as("police")
     assert names(search(client, "William Smith").get_data(as_text=True))[0] == "William Smith"
+
+
+def test_the_migration_backfills_everyone_alive(app, crowd):
+    """search.index.backfill, as the migration creating the table runs it on its connection."""
+    db.session.execute(db.delete(NameToken))
+    db.session.commit()
+    with db.engine.begin() as connection:
+        assert index.backfill(connection) == 4
+    markers = db.select(db.func.count()).select_from(NameToken).where(NameToken.kind == index.VERSION)
+    assert db.session.scalar(markers) == 4
+    assert index.index_missing(db.select(Nominal.id)) == 0

@@ -76,7 +76,7 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
             db.session.commit()
         if plan.errors:
             for error in plan.errors:
-                click.echo(str(error), err=True)
+                click.echo(error.line, err=True)
             _fail(f"{len(plan.errors)} problem(s) in {file.name}; nothing was imported")
         if dry_run:
             click.echo(f"Dry run: {plan.data_rows} row(s) are valid and would give {plan.summary()}. "
@@ -97,13 +97,14 @@ def _purposes() -> list[str]:
 @click.option("--panel", "code", required=True, help="Panel code, e.g. IOM.")
 @click.option("--as", "email", required=True, help="E-mail address of the user the export acts as.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--purpose", required=True, type=click.Choice(_purposes()),
-              help="Why the export is made (recorded in the export register and marked in the file).")
+@click.option("--purpose", default=None, type=click.Choice(_purposes()),
+              help="Why the export is made (recorded in the export register and marked in the file). "
+                   "Without it the export is recorded as 'not stated', for the DPO to follow up.")
 @click.option("--destroy-by", "destroy_by", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="YYYY-MM-DD: the date every copy will be destroyed by (default 30 days, at most 90).")
 @click.option("--note", default="", help="More about the purpose (no personal data).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def export_command(code: str, email: str, fmt: str, purpose: str, destroy_by, note: str, output: Path) -> None:
+def export_command(code: str, email: str, fmt: str, purpose: str | None, destroy_by, note: str, output: Path) -> None:
     """Export the panel's cohort as that user may see it (withheld categories left out), for a purpose:
     entered in the export register, and marked inside the file with who, when, why and destroy by."""
     from cohort.exporting import export_file
@@ -113,7 +114,11 @@ def export_command(code: str, email: str, fmt: str, purpose: str, destroy_by, no
     from sharing.policy import Policy
 
     day = destroy_by.date() if destroy_by is not None else None
-    problems = register.check(purpose, day or register.default_destroy_by())
+    # CONTRACT.md's command takes no purpose: a script using it still exports, recorded as unstated.
+    purpose = purpose or register.UNSTATED
+    problems = register.check(purpose, day or register.default_destroy_by(), unstated_allowed=True)
+    if purpose == register.UNSTATED:
+        click.echo("No --purpose given: the export register records this export's purpose as not stated.", err=True)
     if problems:
         raise click.UsageError("; ".join(p.replace("The destroy-by date", "--destroy-by") for p in problems))
     ensure_data_keys()
@@ -126,7 +131,7 @@ def export_command(code: str, email: str, fmt: str, purpose: str, destroy_by, no
             db.session.commit()
             _fail(f"{email} does not take part in the {panel.code} panel under any agreement in force")
         made = export_file(panel, policy, fmt, purpose=purpose, destroy_by=day, note=note,
-                           source="command line: flask cohort export")
+                           source="command line: flask cohort export", unstated_allowed=True)
         db.session.commit()  # the register and access-log rows first: no export leaves without its record
     try:
         output.write_bytes(made.data)

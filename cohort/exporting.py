@@ -133,7 +133,7 @@ def _export_rows(panel: Panel, policy: Policy, columns: list[str]) -> tuple[list
 
 
 def export_file(panel: Panel, policy: Policy, fmt: str, *, purpose: str, destroy_by: dt.date | None = None,
-                note: str = "", source: str = "") -> Export:
+                note: str = "", source: str = "", unstated_allowed: bool = False) -> Export:
     """The export, registered (purpose required), marked inside and logged; formulas neutralised.
 
     `purpose` is one of lifecycle.models.EXPORT_PURPOSES (the caller checks it and says what is
@@ -143,7 +143,7 @@ def export_file(panel: Panel, policy: Policy, fmt: str, *, purpose: str, destroy
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    problems = register.check(purpose, destroy_by or register.default_destroy_by())
+    problems = register.check(purpose, destroy_by or register.default_destroy_by(), unstated_allowed=unstated_allowed)
     if problems:
         raise ValueError("; ".join(problems))
     columns = export_columns(panel, policy)

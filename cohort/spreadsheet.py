@@ -200,7 +200,8 @@ class RowError:
     header as written for an unknown one), and ``ref`` the row's own ref cell as the
     importer typed it (None when it is empty or unreadable): quoting it back shows the
     importer only their own input, whoever else the service holds.
-    Every message reads ``Row 7 (ref IOM-0032): date of birth: ...``.
+    Every message on a page reads ``Row 7 (ref IOM-0032): date of birth: ...``; the command
+    line prints :attr:`line` (``row 7: date_of_birth: ... (ref IOM-0032)``, CONTRACT.md's shape).
     """
 
     row: int
@@ -222,6 +223,15 @@ class RowError:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.column_words}: {self.problem}"
+
+    @property
+    def line(self) -> str:
+        """The command line's form, CONTRACT.md's ``row N: column: problem`` with the ref after it.
+
+        Scripts parse this line, so it keeps the column's key; people read `str()` on the pages.
+        """
+        ref = f" (ref {self.ref})" if self.ref and self.row != 1 else ""
+        return f"row {self.row}: {self.column}: {self.problem}{ref}"
 
 
 @dataclass

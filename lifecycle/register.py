@@ -32,10 +32,14 @@ def default_destroy_by(today: dt.date | None = None) -> dt.date:
     return (today or clock.today()) + dt.timedelta(days=DEFAULT_KEEP_DAYS)
 
 
-def check(purpose: str | None, destroy_by: dt.date | None) -> list[str]:
-    """Problems with a chosen purpose and destroy-by date (empty when both are fine)."""
+def check(purpose: str | None, destroy_by: dt.date | None, *, unstated_allowed: bool = False) -> list[str]:
+    """Problems with a chosen purpose and destroy-by date (empty when both are fine).
+
+    `unstated_allowed`: the contract's `flask cohort export` takes no purpose; its export is
+    still made and registered, as "not stated", for the DPO to follow up.
+    """
     out = []
-    if purpose not in EXPORT_PURPOSES:
+    if purpose not in EXPORT_PURPOSES and not (unstated_allowed and purpose == UNSTATED):
         out.append(f"Choose why you are exporting (purpose: one of {', '.join(EXPORT_PURPOSES)})")
     today = clock.today()
     if destroy_by is None:

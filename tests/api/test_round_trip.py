@@ -19,7 +19,6 @@ import pytest
 from cohort.importing import read_only_columns
 from cohort.models import Case
 from core.extensions import db
-from core.labels import in_sentence
 from sharing.policy import Policy
 
 NEW_VALUES = {"postcode": "MD1 9ZZ", "address": "1 Changed Street, Midtown"}  # valid, and different
@@ -120,9 +119,9 @@ def test_round_trip(demo, tmp_path, email):
         changed, number = edited(rows, column, NEW_VALUES.get(column, "Changed by the importer"))
         refused = import_rows(demo, tmp_path, email, panel, changed)
         assert refused.exit_code == 1
-        problems = [line for line in refused.output.splitlines() if line.startswith("Row ")]
-        where = f"Row {number} (ref {changed[number - 1][rows[0].index('ref')]}): {in_sentence(column)}: "
-        assert len(problems) == 1 and problems[0].startswith(where), refused.output
+        problems = [line for line in refused.output.splitlines() if line.startswith("row ")]
+        where, ref = f"row {number}: {column}: ", f"(ref {changed[number - 1][rows[0].index('ref')]})"
+        assert len(problems) == 1 and problems[0].startswith(where) and problems[0].endswith(ref), refused.output
         assert "may only read" in problems[0]
         assert snapshot(panel) == before
 

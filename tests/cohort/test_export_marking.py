@@ -134,11 +134,9 @@ def test_print_shows_the_marking_at_the_top_and_the_bottom(cohort, login_as, cli
     assert (rec.kind, rec.rows) == ("print", 4)
 
 
-def test_the_command_line_needs_a_purpose(cohort, runner, tmp_path):
+def test_the_command_line_records_its_purpose(cohort, runner, tmp_path):
     out = tmp_path / "out.xlsx"
     base = ["cohort", "export", "--panel", "IOM", "--as", "probation@test.example", "-o", str(out)]
-    missing = runner.invoke(args=base)
-    assert missing.exit_code == 2 and "Missing option '--purpose'" in missing.output
     wrong = runner.invoke(args=[*base, "--purpose", "curiosity"])
     assert wrong.exit_code == 2 and "'curiosity' is not one of" in wrong.output
     too_long = runner.invoke(args=[*base, "--purpose", "legal_request", "--destroy-by", "2027-09-01"])
@@ -233,3 +231,16 @@ def test_an_export_for_an_agency_is_the_same_in_worlds_differing_only_in_what_it
         assert a["dwp"][i] == b["dwp"][i], what
     # the check has teeth: probation, which reads all of it, sees the worlds differ
     assert a["probation"][0] != b["probation"][0] and a["probation"][3] != b["probation"][3]
+
+
+def test_the_contracts_command_without_a_purpose_still_exports_recorded_as_not_stated(cohort, runner, tmp_path):
+    """CONTRACT.md's `cohort export --panel --as --format -o` names no purpose: scripts keep working,
+    the register says 'not stated' (the DPO's list shows it) and the file is marked all the same."""
+    out = tmp_path / "out.csv"
+    done = runner.invoke(args=["cohort", "export", "--panel", "IOM", "--as", "probation@test.example",
+                               "--format", "csv", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "purpose as not stated" in done.output
+    rec = _records()[0]
+    assert (rec.kind, rec.purpose, rec.rows) == ("csv", "not_stated", 4)
+    assert MARKING_PREFIX in out.read_text(encoding="utf-8-sig").splitlines()[-1]

@@ -53,10 +53,13 @@ def test_bad_rows_in_the_middle_of_10000_write_nothing_and_every_error_is_printe
     result = run_import(runner, write(tmp_path, "big.csv", csv_bytes(rows)))
 
     assert result.exit_code == 1, result.output
-    # The header is row 1: list index 4999 is row 5001; each message quotes the row's ref.
-    assert "Row 5001 (ref IOM-05000): PNC ID: " in result.output
-    assert "Row 5002 (ref IOM-05001): date of birth: '31/02/1990' is not a date" in result.output
-    assert "Row 5003 (ref IOM-05002): RAG: must be red, amber or green" in result.output
+    # CONTRACT.md's `row N: column: problem`, the header being row 1 (list index 4999 is row 5001),
+    # each line ending with the row's own ref.
+    lines = result.output.splitlines()
+    assert any(ln.startswith("row 5001: pnc: ") and ln.endswith("(ref IOM-05000)") for ln in lines), result.output
+    assert "row 5002: date_of_birth: '31/02/1990' is not a date" in result.output
+    assert "(ref IOM-05001)" in result.output
+    assert "row 5003: rag: must be red, amber or green (not 'purple') (ref IOM-05002)" in result.output
     assert "3 problem(s) in big.csv; nothing was imported" in result.output
     assert counts() == before
     assert db.session.scalar(db.select(db.func.count(AccessEvent.id)).filter_by(action="import")) == 1
@@ -142,7 +145,7 @@ def test_invalid_pnc_check_character_is_refused(partnership, runner, tmp_path):
     rows[1]["pnc"] = good[:-1] + ("A" if good[-1] != "A" else "B")
     result = run_import(runner, write(tmp_path, "bad.csv", csv_bytes(rows)))
     assert result.exit_code == 1
-    assert "Row 3 (ref IOM-00002): PNC ID: " in result.output and "check" in result.output.lower()
+    assert "row 3: pnc: " in result.output and "(ref IOM-00002)" in result.output and "check" in result.output.lower()
     assert counts() == (0, 0, 0)
 
 
@@ -212,7 +215,7 @@ def test_categories_the_user_may_not_write_are_errors_naming_them(partnership, r
     # LACS (coord) may write identity, offending, risk and resettlement on IOM, but only... not contact.
     result = run_import(runner, write(tmp_path, "iom.csv", csv_bytes(synthetic_rows(2))), user="coord")
     assert result.exit_code == 1
-    assert ("Row 1 (the column names): address, postcode: LACS may not write contact data on the IOM panel"
+    assert ("row 1: address, postcode: LACS may not write contact data on the IOM panel"
             in result.output)
     # DWP may write nothing: every category it may neither write nor read is named. Identity and
     # resettlement it may read, so those columns alone would be accepted where unchanged
@@ -242,10 +245,10 @@ def test_rows_that_cannot_be_resolved_are_errors(partnership, runner, tmp_path):
     assert result.exit_code == 1
     out = result.output
     ref = first[0]["ref"]
-    assert f"Row 2 (ref NEW-1): ref: this person (matched on PNC ID) is already on the IOM panel as {ref}" in out
-    assert f"Row 3 (ref {ref}): ref: case {ref} is a different person" in out
-    assert "Row 4 (ref NEW-2): family name: enter a given name or family name" in out
-    assert "Row 5 (ref NEW-3): lead agency: no agency has the code 'NOPE'" in out
+    assert f"row 2: ref: this person (matched on PNC ID) is already on the IOM panel as {ref} (ref NEW-1)" in out
+    assert f"row 3: ref: case {ref} is a different person" in out
+    assert "row 4: family_name: enter a given name or family name" in out
+    assert "row 5: lead_agency: no agency has the code 'NOPE'" in out
     assert counts() == (2, 2, 2)
 
 

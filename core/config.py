@@ -74,6 +74,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_FROM": env.get("MAIL_FROM") or None,
         # An e-mail its sender may have delivered before dying: resend it (same Message-ID), not mark it uncertain.
         "NOTIFICATIONS_RESEND_UNCERTAIN": env.get("NOTIFICATIONS_RESEND_UNCERTAIN", "0") in ("1", "true", "yes"),
+        # Equality figures rounded to 5 and months withheld against differencing (README: equality).
+        "EQUALITY_ROUNDING": env.get("EQUALITY_ROUNDING", "0") in ("1", "true", "yes"),
     }
     if overrides:
         cfg.update(overrides)

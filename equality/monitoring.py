@@ -8,9 +8,13 @@ aggregates, but the sharing invariant says nothing an agency is shown may depend
 its agreements withhold, and these depend on identity; an agency without identity read on
 the panel is refused, whatever the numbers.
 
-Published counts are suppressed (equality.suppression: under 5 as "<5", secondary "*") and
-then randomly rounded to a multiple of 5, keyed on the exact cohort, so that no two views
-(months, panels, or sums of them) can be subtracted to give a count under 5.
+Published counts are suppressed (equality.suppression: under 5 as "<5", secondary "*"), so no
+count under 5 can be read off one table or worked out from its totals: the figures are exact
+otherwise, as CONTRACT.md's `GET /kpis/equality` gives them to the partnership's analysts.
+With EQUALITY_ROUNDING on (for figures released beyond the partnership) they are then randomly
+rounded to a multiple of 5, keyed on the exact cohort, and a month whose figures beside the
+last month shown would point at who joined or left is withheld, so that no two views (months,
+panels, or sums of them) can be subtracted to give a count under 5.
 
 Ratios compare each group's share of the cohort with its share of the partnership file's
 `population` (a risk ratio with a 95% Katz log interval), for every dimension the baseline
@@ -27,6 +31,8 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass, field
+
+from flask import current_app
 
 from cohort.models import Case, Nominal
 from core import clock
@@ -201,14 +207,25 @@ def report(panel: Panel, month: dt.date, now: dt.datetime | None = None) -> Repo
     return out
 
 
+def rounding_on() -> bool:
+    """EQUALITY_ROUNDING: differencing protection for figures released beyond the partnership."""
+    return bool(current_app.config.get("EQUALITY_ROUNDING"))
+
+
 def _published(counter: _Counter, month: dt.date, now: dt.datetime):
     raw, as_of, ids = counter(month, now)
-    return publish(protect(raw), rounding_draw(counter.panel, month, ids)), as_of, ids
+    tables = protect(raw)
+    if rounding_on():
+        tables = publish(tables, rounding_draw(counter.panel, month, ids))
+    return tables, as_of, ids
 
 
 def _released(counter: _Counter, month: dt.date, now: dt.datetime) -> tuple[dict[str, Table], dt.datetime, bool]:
     """The month's tables and whether they are withheld, checking each month from the panel's
     first against the last one shown before it (equality.suppression: releases one after another)."""
+    if not rounding_on():
+        tables, as_of, _ids = _published(counter, month, now)
+        return tables, as_of, False
     first = counter.first_month()
     shown = None  # (tables, cohort ids) of the last month shown
     current = first if first is not None and first < month else month
@@ -233,7 +250,7 @@ def as_json(r: Report) -> dict:
         "panel": r.panel, "month": r.month.strftime("%Y-%m"), "as_of": r.as_of.isoformat(timespec="seconds") + "Z",
         "total": total, "by": {name: dict(t.cells) for name, t in r.tables.items()},
         "ratio": r.ratios.get("ethnicity", {}), "basis": r.basis.get("ethnicity", "stated"),
-        "ratios": r.ratios, "bases": r.basis, "rounded_to": BASE, "withheld": r.withheld,
+        "ratios": r.ratios, "bases": r.basis, "rounded_to": BASE if rounding_on() else 1, "withheld": r.withheld,
     }
 
 

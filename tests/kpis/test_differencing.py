@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import random
 
+import pytest
+
 from equality.suppression import HIDDEN, UNDER, Table, protect, publish, random_round, reveals_change
 
 GROUPS = {"gender": ["Male", "Female", "Other", "Not stated"],
@@ -154,8 +156,14 @@ def _cohort_then_one_leaves(people, leaver_ref: str):
     db.session.commit()
 
 
+@pytest.fixture
+def rounding(app, monkeypatch):
+    """Release control on (EQUALITY_ROUNDING): figures meant for beyond the partnership."""
+    monkeypatch.setitem(app.config, "EQUALITY_ROUNDING", True)
+
+
 def test_a_month_whose_figures_would_name_the_leavers_group_is_withheld(app, partnership, client, api_token,
-                                                                        login_as):
+                                                                        login_as, rounding):
     # five women in November, one leaves: "5" then "<5" would say the one who left was a woman
     _cohort_then_one_leaves([("Female", 1990)] * 5 + [("Male", 1980)] * 14, "IOM-0")
     headers = {"Authorization": f"Bearer {api_token('analyst')}"}
@@ -168,7 +176,7 @@ def test_a_month_whose_figures_would_name_the_leavers_group_is_withheld(app, par
     assert 'id="equality-withheld"' in page and "equality-gender" not in page
 
 
-def test_a_month_after_one_person_left_through_the_api(app, partnership, client, api_token):
+def test_a_month_after_one_person_left_through_the_api(app, partnership, client, api_token, rounding):
     """End to end: last month and this month, one person gone; the figures do not name their group."""
     _cohort_then_one_leaves([("Female", 1990)] * 7 + [("Male", 1980)] * 14 + [("Other", 2000)] * 1, "IOM-0")
     token = api_token("analyst")
@@ -178,3 +186,13 @@ def test_a_month_after_one_person_left_through_the_api(app, partnership, client,
                           headers={"Authorization": f"Bearer {token}"}).get_json()
         got[month] = Table(body["by"]["gender"], body["total"])
     assert pinned(bounds(got["2026-11"], 22), bounds(got["2026-12"], 21), 1) == [], got
+
+
+def test_exact_figures_by_default_are_never_withheld(app, partnership, client, api_token):
+    """Without EQUALITY_ROUNDING (the partnership's own analysts) counts are exact and every month shown."""
+    _cohort_then_one_leaves([("Female", 1990)] * 5 + [("Male", 1980)] * 14, "IOM-0")
+    headers = {"Authorization": f"Bearer {api_token('analyst')}"}
+    november = client.get("/api/v1/kpis/equality?panel=IOM&month=2026-11", headers=headers).get_json()
+    december = client.get("/api/v1/kpis/equality?panel=IOM&month=2026-12", headers=headers).get_json()
+    assert (november["total"], november["withheld"]) == (19, False) and november["by"]["gender"]["Female"] in (5, "*")
+    assert (december["total"], december["by"]["gender"]["Female"], december["withheld"]) == (18, "<5", False)

@@ -204,6 +204,16 @@ def _pagination(code: str, page) -> dict | None:
     return out
 
 
+def _unread_statement():
+    from notifications.models import Notification
+
+    return (db.select(db.func.count()).select_from(Notification)
+            .where(Notification.user_id == db.bindparam("user_id"), Notification.read_at.is_(None)))
+
+
+_UNREAD = _unread_statement()  # kept: every tracker page asks it
+
+
 @bp.route("/panels/<code>/tracker")
 @login_required
 def tracker(code: str):
@@ -226,11 +236,11 @@ def tracker(code: str):
 
     if cache_key is None or session.get("_flashes"):  # a search, or a message to show once
         return draw(ctx["refreshed"])
-    from notifications.services import unread_count
-
-    # The shell's key is the results' key less the change token, plus what the header shows.
+    # The shell's key is the results' key less the change token, plus what the header shows
+    # (its count of unread notifications, as notifications.services.unread_count counts them).
+    unread = db.session.execute(_UNREAD, {"user_id": g.user.id}).scalar_one()
     key = ("tracker-shell", cache_key[:2] + cache_key[3:], g.user_session.id, g.user.name, g.user.roles_csv,
-           can_refer, unread_count(g.user))
+           can_refer, unread)
 
     def draw_whole() -> _DrawnPage:
         stand_in, results = f"refreshed-{uuid.uuid4().hex}", f"results-{uuid.uuid4().hex}"

@@ -56,10 +56,9 @@ __all__ = [
     "neutralise",
     "write_csv",
     "write_xlsx",
+    "MARKING_COLUMN",
     "MARKING_PREFIX",
     "EXPORT_ONLY_COLUMNS",
-    "is_marking_row",
-    "blank_markings",
 ]
 
 # The cohort file's columns, in CONTRACT.md order (also the export order).
@@ -309,7 +308,7 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     else:
         table = _read_csv(data)
         check_name(filename, "csv")
-    return _tidy(blank_markings(table))
+    return _tidy(table)
 
 
 def _suffix(filename: str) -> str:
@@ -1166,34 +1165,25 @@ def validate_rows(
 # --- Export markings (issue 16: no shadow lists) ---------------------------------------
 #
 # Every export carries, inside the file, who made it, when, why and the date it must be
-# destroyed by: after the data, a blank row and then one row whose first cell starts with
-# MARKING_PREFIX and whose other cells are empty (and, in a workbook, the same words in the
-# printed page header and the document properties). A trailing row survives opening and
-# saving in any spreadsheet and leaves the header on row 1, so row numbers still match.
-# Read back, a marking row counts as a blank row: an unchanged export re-imports as it is.
-# The export's information columns (EXPORT_ONLY_COLUMNS) are read back and ignored.
+# destroyed by: a last column, `marking`, holding the same words on every row (and, in a
+# workbook, in the printed page header and the document properties). On every row, because
+# rows are what get copied, sorted and filtered into other sheets: each copied row keeps its
+# marking. The header stays row 1 and every data row is a case, so the file reads as a table
+# (csv.DictReader, a spreadsheet's filter) and row numbers still match.
+# The export's information columns (EXPORT_ONLY_COLUMNS, the marking too) are read back and ignored.
 
 MARKING_PREFIX = "Data protection marking:"
-EXPORT_ONLY_COLUMNS: tuple[str, ...] = ("status", "lead_officer", "next_review", "flags", "open_actions")
+MARKING_COLUMN = "marking"
+EXPORT_ONLY_COLUMNS: tuple[str, ...] = ("status", "lead_officer", "next_review", "flags", "open_actions",
+                                        MARKING_COLUMN)
 
 
-def is_marking_row(row: Sequence[str]) -> bool:
-    """True for an export's marking row (the prefix in the first cell, nothing else)."""
-    return bool(row) and str(row[0]).strip().startswith(MARKING_PREFIX) and not any(
-        str(c).strip() for c in row[1:])
-
-
-def blank_markings(table: list[list[str]]) -> list[list[str]]:
-    """The table with every marking row below the header made blank (blank rows are skipped)."""
-    for row in table[1:]:
-        if is_marking_row(row):
-            row[:] = [""] * len(row)
-    return table
-
-
-def marking_rows(marking: str | None) -> list[list[str]]:
-    """The rows an export ends with: a blank row, then the marking."""
-    return [[], [f"{MARKING_PREFIX} {marking}"]] if marking else []
+def _marked(headers: Sequence[str], rows: Iterable[Sequence[object]], marking: str | None):
+    """The headers and rows with the marking column added (unchanged without a marking)."""
+    if not marking:
+        return headers, rows
+    words = f"{MARKING_PREFIX} {marking}"
+    return [*headers, MARKING_COLUMN], ([*row, words] for row in rows)
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -1230,15 +1220,14 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], *, marki
     """A CSV export: UTF-8 with a BOM (so Excel reads accents correctly), CRLF line ends,
     every cell neutralised with :func:`neutralise`. Dates are written ISO ``YYYY-MM-DD``
     and lists (aliases) joined with ``"; "``, the forms :func:`read_table` reads back.
-    With ``marking``, the file ends with its marking row (see "Export markings").
+    With ``marking``, every row ends with it (see "Export markings").
     """
+    headers, rows = _marked(headers, rows, marking)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(_export_text(h)) for h in headers])
     for row in rows:
         writer.writerow([neutralise(_export_text(v)) for v in row])
-    for row in marking_rows(marking):
-        writer.writerow(row)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -1294,11 +1283,10 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_t
 
     if marking:  # on every printed page too ("&" is Excel's header code character)
         sheet.oddHeader.center.text = f"{MARKING_PREFIX} {marking}".replace("&", "&&")[:250]
+    headers, rows = _marked(headers, rows, marking)
     sheet.append([cell(h, header=True) for h in headers])
     for row in rows:
         sheet.append([cell(v) for v in row])
-    for row in marking_rows(marking):
-        sheet.append([cell(v, header=True) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -144,6 +144,7 @@ LABELS: dict[str, str] = {
     "status": "Status",
     "flags": "Flags",
     "open_actions": "Open actions",
+    "marking": "Data protection marking",
     # Case, agreement, meeting and e-mail statuses; access outcomes
     "referred": "Referred",
     "active": "Active",

@@ -98,9 +98,10 @@ def test_round_trip(demo, tmp_path, email):
     panel = panel_of(email)
     rows = export(demo, tmp_path, email, panel)
     assert len(rows) > 5, "the demo cohort gives every panel a few cases"
-    # the marking travels inside the file, as its last row, and comes back in with it
-    assert rows[-2] == [] and rows[-1][0].startswith("Data protection marking: Export no. ")
-    assert "for: Managing a case" in rows[-1][0] and "Destroy every copy by" in rows[-1][0]
+    # the marking travels inside the file, as the last column of every row, and comes back in with it
+    assert rows[0][-1] == "marking" and len({row[-1] for row in rows[1:]}) == 1
+    assert rows[1][-1].startswith("Data protection marking: Export no. ")
+    assert "for: Managing a case" in rows[1][-1] and "Destroy every copy by" in rows[1][-1]
     before = snapshot(panel)
     result = import_rows(demo, tmp_path, email, panel, rows)
     if not may_import(email):

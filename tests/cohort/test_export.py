@@ -65,7 +65,7 @@ def test_csv_export_headers_and_log(named, login_as, client):
     assert resp.data.startswith(b"\xef\xbb\xbf")
     headers, rows = exported(resp.data)
     assert headers == [*(c for c in COLUMNS if c not in ("accommodation", "employment")),
-                       "status", "lead_officer", "next_review", "flags", "open_actions"]
+                       "status", "lead_officer", "next_review", "flags", "open_actions", "marking"]
     assert len(rows) == 4 and rows[0][0] == named[0]["ref"]
     event = db.session.execute(db.select(AccessEvent).filter_by(action="export")).scalar_one()
     assert event.user_email == "police@test.example" and event.panel_code == "IOM"
@@ -78,7 +78,7 @@ def test_dwp_export_lacks_contact_and_risk(named, login_as, client):
         resp = client.get(f"/panels/IOM/export.{fmt}?purpose=panel_meeting")
         headers, rows = exported(resp.data)
         assert headers == ["ref", "given_name", "family_name", "aliases", "date_of_birth", "gender", "pnc", "cro",
-                           "nomis", "crn", "accommodation", "employment", "ethnicity", "status", "flags"]
+                           "nomis", "crn", "accommodation", "employment", "ethnicity", "status", "flags", "marking"]
         text = "\n".join(",".join(r) for r in rows)
         for row in named:
             assert row["address"] not in text and row["postcode"] not in text
@@ -93,7 +93,7 @@ def test_identity_withheld_gives_a_pseudonym_column(named, login_as, client):
     db.session.commit()
     login_as("dwp")
     headers, rows = exported(client.get("/panels/IOM/export.csv?purpose=panel_meeting").data)
-    assert headers == ["ref", "pseudonym", "accommodation", "employment", "status", "flags"]
+    assert headers == ["ref", "pseudonym", "accommodation", "employment", "status", "flags", "marking"]
     assert all(r[1].startswith("Nominal ") for r in rows)
     body = client.get("/panels/IOM/export.csv?purpose=panel_meeting").data.decode("utf-8-sig")
     for given, family in NAMES:

@@ -1,11 +1,11 @@
 """No shadow lists (issue 16) and the tracker's columns in exports (issue 18), through the pages and CLI.
 
 Every export and print is made for a purpose, is in the export register, and carries inside
-itself who made it, when, why and the destroy-by date: a CSV or workbook as its last row
-(which the importer reads back as a blank row, so the file still round-trips), a workbook
+itself who made it, when, why and the destroy-by date: a CSV or workbook in a last column on
+every row (which the importer reads back and ignores, so the file still round-trips), a workbook
 also in its printed page header and document properties, a print as a banner at the top
-and the bottom. A bare link asks for the purpose first; a wrong purpose or date is a 422,
-and the command line refuses to run without `--purpose`.
+and the bottom. A bare link asks for the purpose first; a wrong purpose or date is a 422;
+the command line records a missing `--purpose` as not stated.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from cohort.importing import apply_import, plan_import
 from cohort.models import Action, Case
-from cohort.spreadsheet import MARKING_PREFIX, read_table
+from cohort.spreadsheet import MARKING_COLUMN, MARKING_PREFIX, read_table
 from core import clock
 from core.extensions import db
 from lifecycle.models import ExportRecord
@@ -75,21 +75,22 @@ def test_a_wrong_purpose_or_date_is_refused_with_422(cohort, login_as, client, q
     assert _records() == []
 
 
-def test_csv_carries_its_marking_as_the_last_row_and_still_round_trips(cohort, partnership, login_as, client):
+def test_csv_carries_its_marking_on_every_row_and_still_round_trips(cohort, partnership, login_as, client):
     login_as("probation")
     resp = client.get(f"/panels/IOM/export.csv?{WHY}")
     assert resp.status_code == 200
     text = resp.data.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[-2] == [] and rows[-1] == [f"{MARKING_PREFIX} {MARKING}"]
-    assert len(rows) == 1 + 4 + 2
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 4 and [r["ref"] for r in rows] == [r["ref"] for r in cohort]  # a table: one row a case
+    assert {r[MARKING_COLUMN] for r in rows} == {f"{MARKING_PREFIX} {MARKING}"}
+    assert list(rows[0])[-1] == MARKING_COLUMN
     rec = _records()[0]
     assert (rec.kind, rec.purpose, rec.rows, rec.destroy_by) == ("csv", "panel_meeting", 4, dt.date(2026, 12, 23))
     event = db.session.execute(db.select(AccessEvent).filter_by(action="export")).scalar_one()
     assert "export no. 1" in event.purpose
-    # read back: the marking is a blank row; the unchanged file imports and changes nothing
+    # read back: the marking column is ignored; the unchanged file imports and changes nothing
     headers, table = read_table("export.csv", resp.data)
-    assert len(table) == 4 and not any(MARKING_PREFIX in cell for row in table for cell in row)
+    assert len(table) == 4 and headers[-1] == MARKING_COLUMN
     before = [(c.id, c.version) for c in db.session.execute(db.select(Case).order_by(Case.id)).scalars()]
     policy = policy_for(partnership, "probation")
     from panels.models import Panel
@@ -101,9 +102,6 @@ def test_csv_carries_its_marking_as_the_last_row_and_still_round_trips(cohort, p
     db.session.commit()
     assert "0 new case(s)" in result.summary()
     assert [(c.id, c.version) for c in db.session.execute(db.select(Case).order_by(Case.id)).scalars()] == before
-    # a marking row left in the middle by an edit (rows added after it) reads as blank too
-    moved = text.replace(f'"{MARKING_PREFIX}', f'\r\n"{MARKING_PREFIX}').replace("\r\n\r\n\r\n", "\r\n\r\n")
-    assert read_table("edited.csv", (moved + "IOM-09999,,\r\n").encode())[1][-1][0] == "IOM-09999"
 
 
 def test_xlsx_marking_in_the_sheet_the_printed_header_and_the_properties(cohort, login_as, client):
@@ -112,8 +110,9 @@ def test_xlsx_marking_in_the_sheet_the_printed_header_and_the_properties(cohort,
     book = openpyxl.load_workbook(io.BytesIO(data))
     sheet = book.worksheets[0]
     marking = MARKING.replace("23 Dec 2026", "10 Dec 2026")
-    last = [c.value for c in sheet[sheet.max_row]]
-    assert last[0] == f"{MARKING_PREFIX} {marking}" and not any(last[1:])
+    header = [c.value for c in sheet[1]]
+    assert header[-1] == MARKING_COLUMN and sheet.max_row == 5
+    assert {sheet.cell(r, len(header)).value for r in range(2, 6)} == {f"{MARKING_PREFIX} {marking}"}
     assert marking in sheet.oddHeader.center.text
     assert book.properties.description == marking and book.properties.subject == marking
     headers, table = read_table("export.xlsx", data)
@@ -151,7 +150,7 @@ def test_the_command_line_records_its_purpose(cohort, runner, tmp_path):
     book = openpyxl.load_workbook(out)
     assert "Export no. 1 by Pete Probation (NPS)" in book.properties.description
     sheet = book.worksheets[0]
-    assert sheet.cell(sheet.max_row, 1).value.startswith(f"{MARKING_PREFIX} Export no. 1 by Pete Probation")
+    assert sheet.cell(2, sheet.max_column).value.startswith(f"{MARKING_PREFIX} Export no. 1 by Pete Probation")
 
 
 def _prepare(partnership):
@@ -171,7 +170,7 @@ def test_information_columns_as_each_agency_may_read_them(cohort, partnership, l
     case = _prepare(partnership)
     login_as("probation")
     headers, rows = read_table("e.csv", client.get(f"/panels/IOM/export.csv?{WHY}").data)
-    assert headers[-5:] == ["status", "lead_officer", "next_review", "flags", "open_actions"]
+    assert headers[-6:] == ["status", "lead_officer", "next_review", "flags", "open_actions", MARKING_COLUMN]
     row = dict(zip(headers, next(r for r in rows if r[0] == case.ref), strict=True))
     assert row["status"] == "Active" and row["lead_officer"] == "DC Officer Tester"
     assert row["next_review"] == "2026-11-23" and row["open_actions"] == "2"
@@ -182,7 +181,7 @@ def test_information_columns_as_each_agency_may_read_them(cohort, partnership, l
     login_as("dwp")
     headers, rows = read_table("e.csv", client.get(f"/panels/IOM/export.csv?{WHY}").data)
     assert "lead_officer" not in headers and "next_review" not in headers and "open_actions" not in headers
-    assert headers[-2:] == ["status", "flags"]
+    assert headers[-3:] == ["status", "flags", MARKING_COLUMN]
     assert all(r[headers.index("flags")] == "" for r in rows)
     # the print shows the same columns
     login_as("probation")
@@ -243,4 +242,5 @@ def test_the_contracts_command_without_a_purpose_still_exports_recorded_as_not_s
     assert "purpose as not stated" in done.output
     rec = _records()[0]
     assert (rec.kind, rec.purpose, rec.rows) == ("csv", "not_stated", 4)
-    assert MARKING_PREFIX in out.read_text(encoding="utf-8-sig").splitlines()[-1]
+    assert all(line.endswith(",marking") or MARKING_PREFIX in line
+               for line in out.read_text(encoding="utf-8-sig").splitlines())

@@ -284,7 +284,7 @@ def test_cli_export_as_dwp_leaves_out_withheld_columns(partnership, runner, tmp_
     assert result.exit_code == 0, result.output
     header = out.read_bytes().decode("utf-8-sig").splitlines()[0]
     assert header == ("ref,given_name,family_name,aliases,date_of_birth,gender,pnc,cro,nomis,crn,"
-                      "accommodation,employment,ethnicity,status,flags")
+                      "accommodation,employment,ethnicity,status,flags,marking")
     db.session.rollback()
     event = db.session.execute(db.select(AccessEvent).filter_by(action="export")).scalar_one()
     assert event.user_email == "dwp@test.example" and "4 case(s)" in event.detail

@@ -16,14 +16,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional
 from auth.models import AGENCY_KINDS, ROLES
 from core.labels import label
 
-ROLE_LABELS = {
-    "admin": "Administrator (users, agencies, agreements; sees no case data)",
-    "coordinator": "Panel coordinator",
-    "practitioner": "Practitioner",
-    "analyst": "Data analyst",
-    "auditor": "Auditor (reads the access log; sees no case data)",
-    "dpo": "Data protection officer (subject access, rectification, export register)",
-}
+ROLE_LABELS = {r: label(r, "role_choice") for r in ROLES}  # with what each role may do (core.labels)
 KIND_LABELS = {k: label(k) for k in AGENCY_KINDS}  # from the one label table (core.labels)
 PASSWORD_HINT = "Use 12 characters or more. Three or four unrelated words together are strong and easy to remember."
 

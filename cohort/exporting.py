@@ -39,11 +39,10 @@ from sharing.policy import Policy
 STATUSES = ("referred", "active", "paused", "exited")
 PRINT_FIELDS = ("rag", "risk_level", "lead_agency", "lead_officer", "referral_date", "last_engagement",
                 "next_review", "order_end_date")
-PRINT_LABELS = {
-    "rag": "RAG", "risk_level": "Risk of serious harm", "lead_agency": "Lead agency", "lead_officer": "Lead officer",
-    "referral_date": "Referred", "last_engagement": "Last engagement", "next_review": "Next review",
-    "order_end_date": "Order ends", "flags": "Flags", "open_actions": "Open actions",
-}
+# The print's column headings: the label table's short "print:" readings where it has them.
+PRINT_LABELS = {f: label(f, "print") for f in (
+    "rag", "risk_level", "lead_agency", "lead_officer", "referral_date", "last_engagement", "next_review",
+    "order_end_date", "flags", "open_actions")}
 FORMATS = {
     "csv": "text/csv",  # Flask adds "; charset=utf-8" to text types itself
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

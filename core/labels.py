@@ -145,6 +145,17 @@ LABELS: dict[str, str] = {
     "flags": "Flags",
     "open_actions": "Open actions",
     "marking": "Data protection marking",
+    # Roles as offered on the user form, with what each may do
+    "role_choice:admin": "Administrator (users, agencies, agreements; sees no case data)",
+    "role_choice:coordinator": "Panel coordinator",
+    "role_choice:practitioner": "Practitioner",
+    "role_choice:analyst": "Data analyst",
+    "role_choice:auditor": "Auditor (reads the access log; sees no case data)",
+    "role_choice:dpo": "Data protection officer (subject access, rectification, export register)",
+    # Shorter headings for the printed cohort list
+    "print:risk_level": "Risk of serious harm",
+    "print:referral_date": "Referred",
+    "print:order_end_date": "Order ends",
     # Case, agreement, meeting and e-mail statuses; access outcomes
     "referred": "Referred",
     "active": "Active",

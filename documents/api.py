@@ -8,10 +8,6 @@ service either way.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, abort
-
 from cohort import queries
 from core.api import ID, api, endpoint, shape
 from documents import services
@@ -52,7 +48,6 @@ def case_documents(case_id: int):
     } for d in docs]}
 
 
-NOT_FOUND = "There is no document with that number on this case"
 CONTENT = ({"type": "string", "format": "binary"},
            "The document's bytes (Content-Disposition names the file; its kind is in the list)",
            "application/octet-stream")
@@ -65,17 +60,6 @@ CONTENT = ({"type": "string", "format": "binary"},
                           "on the case in a category the caller may read (the same answer)"})
 def document_content(case_id: int, document_id: int):
     policy = current_policy()
-    case = queries.case_or_404(case_id, policy)
-    doc = services.readable_document(case, document_id, policy)
-    if doc is None:
-        audit.refused("document: none readable with that number on the case", panel=case.panel, case_id=case.id)
-        abort(404, NOT_FOUND)
-    name, _content_type, data = services.content_of(doc, policy)
-    audit.record("export", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=[doc.category],
-                 detail=f"document {doc.id} downloaded ({doc.kind}, {doc.size} bytes)")
     # octet-stream whatever the kind: the client saves it, never renders it (the list gives its kind)
-    resp = Response(data, content_type="application/octet-stream")
-    resp.headers["Content-Disposition"] = f"attachment; filename=\"document\"; filename*=UTF-8''{quote(name)}"
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return services.download(queries.case_or_404(case_id, policy), document_id, policy,
+                             content_type="application/octet-stream")

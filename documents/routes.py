@@ -7,9 +7,7 @@ category, since the file leaves the service.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from auth.decorators import login_required
 from cohort import queries
@@ -22,7 +20,6 @@ from sharing.gateway import display_name
 from sharing.policy import current_policy
 
 bp = Blueprint("documents", __name__)
-NOT_FOUND = "There is no document with that number on this case"
 
 
 @bp.route("/cases/<int:case_id>/documents/new", methods=["GET", "POST"])
@@ -60,16 +57,4 @@ def upload(case_id: int):
 @login_required
 def download(case_id: int, document_id: int):
     policy = current_policy()
-    case = queries.case_or_404(case_id, policy)
-    doc = services.readable_document(case, document_id, policy)
-    if doc is None:
-        audit.refused("document: none readable with that number on the case", panel=case.panel, case_id=case.id)
-        abort(404, NOT_FOUND)
-    name, content_type, data = services.content_of(doc, policy)
-    audit.record("export", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=[doc.category],
-                 detail=f"document {doc.id} downloaded ({doc.kind}, {doc.size} bytes)")
-    resp = Response(data, content_type=content_type)
-    resp.headers["Content-Disposition"] = f"attachment; filename=\"document\"; filename*=UTF-8''{quote(name)}"
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return services.download(queries.case_or_404(case_id, policy), document_id, policy)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from flask import url_for
+from flask import Response, abort, url_for
 
 from chronology.timeline import EXTRA_SOURCES, Entry
 from cohort.models import Case
@@ -95,6 +96,28 @@ def readable_document(case: Case, document_id: int, policy: Policy) -> CaseDocum
 def content_of(doc: CaseDocument, policy: Policy) -> tuple[str, str, bytes]:
     """(download name, Content-Type, bytes) of a readable document, through the gateway."""
     return reveal(doc, "name", policy), KINDS[doc.kind][0], reveal(doc, "content", policy)
+
+
+NOT_FOUND = "There is no document with that number on this case"
+
+
+def download(case: Case, document_id: int, policy: Policy, *, content_type: str | None = None) -> Response:
+    """The document as an attachment, logged as an export of its category; 404 (logged as refused)
+    when it is not on the case or its category is withheld, the same answer either way.
+
+    `content_type` overrides the document's own (the API always answers octet-stream)."""
+    doc = readable_document(case, document_id, policy)
+    if doc is None:
+        audit.refused("document: none readable with that number on the case", panel=case.panel, case_id=case.id)
+        abort(404, NOT_FOUND)
+    name, own_type, data = content_of(doc, policy)
+    audit.record("export", panel=case.panel, nominal_id=case.nominal_id, case_id=case.id, categories=[doc.category],
+                 detail=f"document {doc.id} downloaded ({doc.kind}, {doc.size} bytes)")
+    resp = Response(data, content_type=content_type or own_type)
+    resp.headers["Content-Disposition"] = f"attachment; filename=\"document\"; filename*=UTF-8''{quote(name)}"
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def _chronology(case: Case, policy: Policy) -> Iterable[Entry]:

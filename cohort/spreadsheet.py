@@ -1030,27 +1030,9 @@ def _column_letter(index: int) -> str:
 _UNIQUE_IDENTIFIERS = {k: label(k) for k in ("pnc", "cro", "nomis", "crn")}  # from the one label table
 
 
-def validate_rows(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    max_name_length: int = 200,
-    today: dt.date | None = None,
-) -> tuple[list[CohortRow], list[RowError]]:
-    """Validate a whole cohort table; return the valid rows and EVERY error found.
-
-    Errors are numbered as spreadsheet rows (header = row 1, first data row = row 2).
-    Header problems (unknown, duplicate or missing columns, values under no header) are
-    reported on row 1. Rows that are entirely blank are skipped. Within the file a ``ref``
-    may appear once, and so may each PNC ID, CRO number, NOMIS number and CRN (the same
-    person twice on one panel list is a mistake the importer could not resolve). Dates of
-    birth, referral and last-engagement dates may not be in the future (``today`` defaults
-    to the service clock). The caller imports only when the error list is empty.
-    """
-    today = today or _today()
-    errors: list[RowError] = []
-
-    parsers: dict[str, Callable[[str], object]] = {
+def _parsers(max_name_length: int, today: dt.date) -> dict[str, Callable[[str], object]]:
+    """Each cohort column's parser: canonical value, or _Invalid saying what is wrong."""
+    return {
         "ref": _text_parser("ref"),
         "given_name": _name_parser(max_name_length),
         "family_name": _name_parser(max_name_length),
@@ -1077,7 +1059,11 @@ def validate_rows(
         "employment": _text_parser("employment", multiline=True),
     }
 
-    # Header: map each known column to its index; everything else is an error on row 1.
+
+def _read_header(headers: Sequence[str], rows: Sequence[Sequence[str]], known: Iterable[str],
+                 errors: list[RowError]) -> dict[str, int]:
+    """Each known column's index; everything else is an error on row 1."""
+    known = set(known)
     index_of: dict[str, int] = {}
     for i, header in enumerate(headers):
         key = _header_key(header)
@@ -1087,7 +1073,7 @@ def validate_rows(
             continue
         if key in EXPORT_ONLY_COLUMNS:  # an export's information columns: read back, ignored
             continue
-        if key not in parsers:
+        if key not in known:
             errors.append(RowError(1, header.strip(), "unknown column"))
         elif key in index_of:
             errors.append(RowError(1, key, "duplicate column"))
@@ -1096,69 +1082,106 @@ def validate_rows(
     for column in REQUIRED_COLUMNS:
         if column not in index_of:
             errors.append(RowError(1, column, "required column missing"))
-    columns = tuple(c for c in COLUMNS if c in index_of)
-    plan = [(c, index_of[c], parsers[c]) for c in columns if c != "ref"]
-    ref_index = index_of.get("ref")
-    unique = [(c, index_of[c]) for c in _UNIQUE_IDENTIFIERS if c in index_of]
+    return index_of
 
-    valid: list[CohortRow] = []
-    seen_refs: dict[str, int] = {}
-    seen_ids: dict[str, dict[str, int]] = {c: {} for c, _ in unique}
-    width = len(headers)
-    for offset, row in enumerate(rows):
-        number = offset + 2
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < width:
-            row = list(row) + [""] * (width - len(row))
-        row_errors: list[RowError] = []
+
+class _RowChecker:
+    """Checks data rows one by one, remembering the refs and identifiers seen so far."""
+
+    def __init__(self, index_of: dict[str, int], parsers: dict[str, Callable[[str], object]]) -> None:
+        self.columns = tuple(c for c in COLUMNS if c in index_of)
+        self.plan = [(c, index_of[c], parsers[c]) for c in self.columns if c != "ref"]
+        self.ref_index = index_of.get("ref")
+        self.parse_ref = parsers["ref"]
+        self.unique = [(c, index_of[c]) for c in _UNIQUE_IDENTIFIERS if c in index_of]
+        self.seen_refs: dict[str, int] = {}
+        self.seen_ids: dict[str, dict[object, int]] = {c: {} for c, _ in self.unique}
+
+    def check(self, number: int, row: Sequence[str]) -> tuple[CohortRow | None, list[RowError]]:
+        """The row's values (None when it has problems) and its problems, each quoting its ref."""
+        errors: list[RowError] = []
         values: dict[str, object] = {}
-
-        quoted: str | None = None  # the ref as typed, quoted in this row's messages once readable
-        if ref_index is not None:
-            ref = row[ref_index].strip()
-            if not ref:
-                row_errors.append(RowError(number, "ref", "is required"))
-            else:
-                try:
-                    ref = parsers["ref"](ref)
-                except _Invalid as exc:
-                    row_errors.append(RowError(number, "ref", str(exc)))
-                else:
-                    quoted = ref
-                    key = ref.casefold()
-                    if key in seen_refs:
-                        row_errors.append(RowError(number, "ref", f"is already used on row {seen_refs[key]}"))
-                    else:
-                        seen_refs[key] = number
-                values["ref"] = ref
-
-        for column, index, parse in plan:
+        quoted = self._ref(number, row, values, errors)
+        for column, index, parse in self.plan:
             raw = row[index].strip()
             if not raw:
                 continue
             try:
                 values[column] = parse(raw)
             except _Invalid as exc:
-                row_errors.append(RowError(number, column, str(exc)))
+                errors.append(RowError(number, column, str(exc)))
+        self._unique_identifiers(number, values, errors)
+        for error in errors:
+            error.ref = quoted
+        if errors or self.ref_index is None:
+            return None, errors
+        return CohortRow(row=number, columns=self.columns, **values), errors  # type: ignore[arg-type]
 
-        for column, _ in unique:
+    def _ref(self, number: int, row: Sequence[str], values: dict[str, object], errors: list[RowError]) -> str | None:
+        """Check the row's ref; return it as typed once it is readable (quoted in the row's messages)."""
+        if self.ref_index is None:
+            return None
+        ref = row[self.ref_index].strip()
+        if not ref:
+            errors.append(RowError(number, "ref", "is required"))
+            return None
+        try:
+            ref = self.parse_ref(ref)
+        except _Invalid as exc:
+            errors.append(RowError(number, "ref", str(exc)))
+            values["ref"] = ref
+            return None
+        key = ref.casefold()
+        if key in self.seen_refs:
+            errors.append(RowError(number, "ref", f"is already used on row {self.seen_refs[key]}"))
+        else:
+            self.seen_refs[key] = number
+        values["ref"] = ref
+        return ref
+
+    def _unique_identifiers(self, number: int, values: dict[str, object], errors: list[RowError]) -> None:
+        for column, _ in self.unique:
             value = values.get(column)
             if value is None:
                 continue
-            seen = seen_ids[column]
+            seen = self.seen_ids[column]
             if value in seen:
-                row_errors.append(
-                    RowError(number, column, f"same {_UNIQUE_IDENTIFIERS[column]} as row {seen[value]}")  # type: ignore[index]
-                )
+                errors.append(RowError(number, column, f"same {_UNIQUE_IDENTIFIERS[column]} as row {seen[value]}"))
             else:
-                seen[value] = number  # type: ignore[index]
+                seen[value] = number
 
-        for error in row_errors:
-            error.ref = quoted
+
+def validate_rows(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    max_name_length: int = 200,
+    today: dt.date | None = None,
+) -> tuple[list[CohortRow], list[RowError]]:
+    """Validate a whole cohort table; return the valid rows and EVERY error found.
+
+    Errors are numbered as spreadsheet rows (header = row 1, first data row = row 2).
+    Header problems (unknown, duplicate or missing columns, values under no header) are
+    reported on row 1. Rows that are entirely blank are skipped. Within the file a ``ref``
+    may appear once, and so may each PNC ID, CRO number, NOMIS number and CRN (the same
+    person twice on one panel list is a mistake the importer could not resolve). Dates of
+    birth, referral and last-engagement dates may not be in the future (``today`` defaults
+    to the service clock). The caller imports only when the error list is empty.
+    """
+    parsers = _parsers(max_name_length, today or _today())
+    errors: list[RowError] = []
+    checker = _RowChecker(_read_header(headers, rows, parsers, errors), parsers)
+    valid: list[CohortRow] = []
+    width = len(headers)
+    for offset, row in enumerate(rows):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width:
+            row = list(row) + [""] * (width - len(row))
+        checked, row_errors = checker.check(offset + 2, row)
         errors.extend(row_errors)
-        if not row_errors and ref_index is not None:
-            valid.append(CohortRow(row=number, columns=columns, **values))  # type: ignore[arg-type]
+        if checked is not None:
+            valid.append(checked)
     return valid, errors
 
 

@@ -284,14 +284,20 @@ class ExecutiveSummary:
     actions_agreed: int | None = None
 
 
+def summary_text(meeting: Meeting) -> str | None:
+    """The executive summary's text: written to be shared with every agency taking part, so
+    anyone shown the meeting may read it (the coordinator edits it; the print shows it)."""
+    with unsealed("the executive summary, written to be shared with every agency taking part"):
+        return meeting.summary
+
+
 def executive_summary(meeting: Meeting, policy: Policy) -> ExecutiveSummary:
     """What every agency taking part may be shown of the meeting. Which items are for
     discussion follows RAG and offending dates (agenda.ORDER_CATEGORIES), so those counts need
     both; RAG and disclosure counts need risk; the actions count needs offending."""
     from panels.agenda import ORDER_CATEGORIES
 
-    with unsealed("the executive summary, written to be shared with every agency taking part"):
-        text = meeting.summary
+    text = summary_text(meeting)
     present = sorted(a.agency.name for a in meeting.attendance if a.status in ATTENDED)
     out = ExecutiveSummary(text=text, updated_at=meeting.summary_updated_at, items=len(meeting.items),
                            agencies_present=present, attendees=len(meeting.attendees),

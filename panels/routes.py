@@ -53,7 +53,7 @@ from panels.services import (
     user_panels,
 )
 from sharing import audit
-from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, unsealed, visible_other_panels
+from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, visible_other_panels
 from sharing.policy import current_policy
 
 bp = Blueprint("panels", __name__)
@@ -350,8 +350,7 @@ def summary(meeting_id: int):
     _coordinator(meeting)
     form = SummaryForm(prefix="summary")
     if request.method == "GET":
-        with unsealed("the executive summary, written to be shared with every agency taking part"):
-            form.summary.data = meeting.summary
+        form.summary.data = mtg.summary_text(meeting)
     elif form.validate_on_submit():
         try:
             mtg.save_summary(meeting, form.summary.data, g.user)

@@ -26,6 +26,7 @@ MAY_UNSEAL = {
     "panels/meetings.py": "a decision applied with its recorder's grants",
     "panels/inclusion.py": "an inclusion decision's reason carried into the exit it decides (grant checked)",
     "search/queries.py": "scoring a bounded set of candidates the viewer may see (people search)",
+    "search/index.py": "the name-word tokens of people being indexed (kept, like the blind indexes, as keyed hashes)",
     "lifecycle/subject_access.py": "a subject access report for the data protection officer",
     "lifecycle/rectification.py": "a correction the data protection officer makes, with a reason",
 }

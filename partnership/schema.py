@@ -83,7 +83,7 @@ def _whole(low: int, high: int | None, words: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        if not _is_whole(value, low, high):
             raise _fail(words)
         return value
     return check

@@ -58,7 +58,9 @@ IOM_PEOPLE = [("Ivor", "Canary", "2001/0012345A"), ("Jane", "Dough", "2002/00222
 
 def _partnership() -> dict:
     base = partnership_data()
-    return partnership_data(panels=base["panels"] + [DIP], isas=base["isas"] + [DIP_ISA],
+    # IOM reviews inclusion after 30 days, so the overdue flag (drawn from offending dates) can show
+    iom = dict(base["panels"][0], inclusion_review_days=30)
+    return partnership_data(panels=[iom, *base["panels"][1:], DIP], isas=base["isas"] + [DIP_ISA],
                             users=base["users"] + EXTRA_USERS)
 
 
@@ -210,12 +212,13 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
         base = f"/panels/{code}/tracker"
         out += [(f"tracker {q}", f"{base}?{q}") for q in (
             "", "sort=rag", "sort=rag&dir=desc", "rag=red", "flag=review_due", "flag=new_referral",
-            "flag=no_engagement_3m", "flag=on_other_panels", "sort=last_engagement", "sort=next_review",
+            "flag=no_engagement_3m", "flag=on_other_panels", "flag=inclusion_review_overdue",
+            "sort=last_engagement", "sort=next_review",
             "sort=lead_agency", "q=Ivor", "q=2001/0012345A", "q=Secret Street")]
         out += [(f"api cases {q}", f"/api/v1/panels/{code}/cases?{q}") for q in ("", "rag=red", "status=active")]
         out += [("export csv", f"/panels/{code}/export.csv?purpose=panel_meeting"),
-                ("export xlsx", f"/panels/{code}/export.csv?format=xlsx&purpose=panel_meeting"),
                 ("print", f"/panels/{code}/print?purpose=panel_meeting"), ("panel", f"/panels/{code}")]
+    out += [("summary print", f"/meetings/{ids['meeting']}/summary/print")]
     out += [("api agenda", f"/api/v1/meetings/{ids['meeting']}/agenda"), ("api overlaps", "/api/v1/overlaps"),
             ("api panels", "/api/v1/panels")]
     return out

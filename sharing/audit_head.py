@@ -52,6 +52,13 @@ class Head:
     hash: str
 
 
+# The head each checkpoint file was last seen to hold by this process (written or read):
+# an append extending exactly that head reaches the checkpoint without reading the file
+# again (every view appends). Anything else -- rows cut off, another process's head, a
+# log made anew -- is checked against the file itself.
+_KNOWN: dict[Path, Head] = {}
+
+
 def head_file() -> Path:
     """AUDIT_HEAD_FILE, else beside the SQLite file, else the instance folder named for the database."""
     configured = current_app.config.get("AUDIT_HEAD_FILE")
@@ -92,6 +99,12 @@ def note_append(last: Head | None, seq: int, chain_hash: str) -> None:
     db.session.info[_PENDING] = (path, _signature(Head(seq, chain_hash)), Head(seq, chain_hash))
 
 
+def note_extended(seq: int, chain_hash: str) -> None:
+    """This transaction appended again after its own pending head (see pending_head)."""
+    path = db.session.info[_PENDING][0]
+    db.session.info[_PENDING] = (path, _signature(Head(seq, chain_hash)), Head(seq, chain_hash))
+
+
 def note_resealed(head: Head) -> None:
     """The chain was sealed again on purpose (`flask audit pseudonymise`, after the whole log
     verified): the checkpoint moves to the new head when this transaction commits, though the
@@ -101,14 +114,27 @@ def note_resealed(head: Head) -> None:
     log.warning("access log sealed again up to event %s (%s): the head checkpoint follows", head.seq, head.hash)
 
 
+def pending_head() -> Head | None:
+    """The head this transaction's own appends made (None when it has made none, or when the
+    log it extended did not reach the checkpoint): the next append in the same transaction,
+    under the lock the first one took, extends it without reading the head again."""
+    pending = db.session.info.get(_PENDING)
+    return pending[2] if pending is not None else None
+
+
 def _reaches_checkpoint(path: Path, last: Head | None) -> bool:
+    if last is not None and _KNOWN.get(path) == last:
+        return True
     data = read_checkpoint(path)
     if not isinstance(data, dict) or data["seq"] == 0:
         return True  # none yet (or unreadable: verify says so) -- nothing to extend
     if last is None or last.seq < data["seq"]:
         return False
     if last.seq == data["seq"]:
-        return hmac.compare_digest(last.hash, data["hash"])
+        reached = hmac.compare_digest(last.hash, data["hash"])
+        if reached:
+            _KNOWN[path] = last
+        return reached
     at_checkpoint = db.session.execute(
         db.select(AccessEvent.hash).where(AccessEvent.seq == data["seq"])
     ).scalar_one_or_none()
@@ -135,6 +161,7 @@ def _write(path: Path, head: Head | None, signature: str, *, force: bool) -> boo
         if not force:
             current = _read(path)
             if isinstance(current, dict) and isinstance(current.get("seq"), int) and current["seq"] >= head.seq:
+                _KNOWN.pop(path, None)  # another process is ahead: check against the file next time
                 return False
         data = {"seq": head.seq if head else 0, "hash": head.hash if head else "", "signature": signature,
                 "written_at": clock.utcnow().isoformat(timespec="seconds")}
@@ -150,6 +177,10 @@ def _write(path: Path, head: Head | None, signature: str, *, force: bool) -> boo
             tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
             tmp.write_bytes(payload)
             os.replace(tmp, path)
+        if head is not None:
+            _KNOWN[path] = head
+        else:
+            _KNOWN.pop(path, None)
     log.info("access log head %s %s signature %s", data["seq"], data["hash"] or "-", signature)
     return True
 

@@ -120,3 +120,35 @@ def test_restore_resets_the_checkpoint(runner, chain, partnership, tmp_path, eng
     assert f"Access log head checkpoint reset to event {chain}." in result.output
     code, out = _verify(runner)
     assert code == 0, out
+
+
+def test_appends_in_one_transaction_chain_on_each_other(runner, chain, partnership):
+    """A request that appends more than once (a meeting-mode save: the change, then the next
+    item shown) extends its own head; a savepoint rolled back in between takes its event
+    with it, and the next append reads the head again."""
+    police = partnership.user("police")
+    audit.record("change", user=police, panel="IOM", purpose="test", detail="first")
+    with db.session.begin_nested() as nested:
+        audit.record("view", user=police, panel="IOM", purpose="test", detail="undone")
+        nested.rollback()
+    audit.record("view", user=police, panel="IOM", nominal_ids=[7, 8], purpose="test", detail="second")
+    audit.record("view", user=police, panel="IOM", purpose="test", detail="third")
+    db.session.commit()
+    details = db.session.execute(db.select(AccessEvent.detail).where(AccessEvent.seq > chain)
+                                 .order_by(AccessEvent.seq)).scalars().all()
+    assert details == ["first", "second", "third"]
+    assert json.loads(head_file().read_text())["seq"] == chain + 3
+    code, out = _verify(runner)
+    assert code == 0 and f"Head checkpoint: event {chain + 3} matches." in out, out
+
+
+def test_a_cut_behind_the_writers_back_still_holds_the_checkpoint(runner, chain, partnership):
+    """The process remembers the head it last wrote; a log cut after that no longer extends it,
+    so the next append checks the file and leaves the checkpoint where it was."""
+    _raw("DELETE FROM access_events WHERE seq > :keep", keep=chain - 1)
+    audit.record("view", user=_police(), panel="IOM", purpose="test", detail="after the cut")
+    audit.record("view", user=_police(), panel="IOM", purpose="test", detail="and again")
+    db.session.commit()
+    assert json.loads(head_file().read_text())["seq"] == chain
+    code, out = _verify(runner)
+    assert code == 1 and f"event {chain} differs from the head checkpoint" in out, out

@@ -82,7 +82,6 @@ def _values(ev: AccessEvent) -> dict:
 
 _HEAD = db.select(AccessEvent.seq, AccessEvent.hash).order_by(AccessEvent.seq.desc()).limit(1)
 _INSERT = AccessEvent.__table__.insert()
-_INSERT_NOMINALS = AccessEventNominal.__table__.insert()
 
 
 def _lock() -> None:
@@ -153,17 +152,37 @@ def record(
         detail=detail[:4000],
         prev_hash=last.hash if last else GENESIS,
     )
-    shown = [{"event_seq": values["seq"], "nominal_id": n, "subject": subject_of(n)}
-             for n in _shown_nominals(nominal_ids, case_ids)]
-    values["hash"] = _digest({**values, "nominals": [row["subject"] for row in shown]})
+    key = keyring().derived_key("audit-subject")
+    shown = [(n, _subject(key, n)) for n in _shown_nominals(nominal_ids, case_ids)]
+    values["hash"] = _digest({**values, "nominals": [subject for _n, subject in shown]})
     # A Core insert: this runs on every view, and the ORM unit of work cost more than the row.
     db.session.execute(_INSERT, values)
-    if shown:
-        db.session.execute(_INSERT_NOMINALS, shown)
+    _insert_shown(values["seq"], shown)
     if continued is not None:
         audit_head.note_extended(values["seq"], values["hash"])
     else:
         audit_head.note_append(audit_head.Head(last.seq, last.hash) if last else None, values["seq"], values["hash"])
+
+
+_SHOWN_CHUNK = 500  # rows a statement: 1,500 parameters, far below either engine's limit
+
+
+@functools.lru_cache(maxsize=64)
+def _shown_sql(rows: int, mark: str) -> str:
+    values = ", ".join([f"({mark}, {mark}, {mark})"] * rows)
+    return f"INSERT INTO access_event_nominals (event_seq, nominal_id, subject) VALUES {values}"
+
+
+def _insert_shown(seq: int, shown: list[tuple[int, str]]) -> None:
+    """The people an event showed, as multi-row INSERTs sent to the driver as they are: a
+    tracker page's 50 rows are one statement, without the per-row parameter handling of an
+    executemany (which cost more than the rest of the append)."""
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    for start in range(0, len(shown), _SHOWN_CHUNK):
+        chunk = shown[start:start + _SHOWN_CHUNK]
+        connection.exec_driver_sql(_shown_sql(len(chunk), mark),
+                                   tuple(v for n, subject in chunk for v in (seq, n, subject)))
 
 
 def _shown_nominals(nominal_ids: Iterable[int], case_ids: Iterable[int]) -> list[int]:

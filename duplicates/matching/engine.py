@@ -19,7 +19,16 @@ import numpy as np
 
 from .blocking import DEFAULT_MAX_BLOCK, KEY_FIELDS, BlockIndex
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, Table, Vocab, compare_pairs
-from .explain import MAX_RELATIVES_SHARE, REVIEW_CAP_LOG2ODDS, Evidence, evidence, relatives_shares, review_caps
+from .explain import (
+    CAPS,
+    MAX_RELATIVES_SHARE,
+    Evidence,
+    cap_ceilings,
+    evidence,
+    relatives_shares,
+    review_caps,
+    twins_share,
+)
 from .model import PRIOR_U, FSModel, log2_odds, probability, relatives_adjustment
 
 log = logging.getLogger(__name__)
@@ -67,6 +76,7 @@ _TF_PSEUDO = 200.0
 _PHONETIC_MAX_WEIGHT = 1.5  # log2 Bayes factor: "weak evidence for"
 _TF_MIN = 1e-4
 _COL = {f: i for i, f in enumerate(FIELDS)}
+_TWINS_CAP = [c for c, _ in CAPS].index("twins_no_identifier")
 
 
 class Matcher:
@@ -117,6 +127,8 @@ class Matcher:
         self._fitted = False
         self._cand: np.ndarray | None = None
         self._levels: np.ndarray | None = None
+        # what the twins cap was judged on (explain.twins_share); empty with a stored model
+        self.twins_figures: dict[str, float] = {}
         bg = self._bg
         self._tf = {
             "given_name": self._counts(self.table.names.g_first[bg]),
@@ -227,6 +239,23 @@ class Matcher:
         self.model.matches_per_record = expected / max(n, 1)
         lam = expected / max(total, 1)
         self.model.lambda_ = float(min(max(lam, 1e-10), 0.5))
+        self._judge_twins()
+
+    def _judge_twins(self) -> None:
+        """The twins cap judged on the register (:func:`~.explain.twins_share`): the pairs it
+        would hold back are scored without caps, and the share of them twins can be is kept
+        with the model (so a stored model scores alike until it is retrained)."""
+        assert self._cand is not None and self._levels is not None
+        rows = np.flatnonzero(review_caps(self._levels) == _TWINS_CAP)
+        raw = np.zeros(len(self._levels))
+        if len(rows):
+            ia, ib = self._cand[rows, 0], self._cand[rows, 1]
+            w, adj, _ = self._weights(self._levels[rows], self._codes(self.table, ia, self.table, ib))
+            raw[rows] = probability(w.sum(axis=1) + adj + log2_odds(self.model.lambda_))
+        share, figures = twins_share(self._levels, raw, self.n_register)
+        self.model.relatives_share["twins_no_identifier"] = share
+        self.twins_figures = figures
+        log.info("twins cap: %s, at most %.0f%% twins", figures, 100 * share)
 
     # ----- scoring -----------------------------------------------------------------------
     def _tf_weight(self, f: str, codes: np.ndarray) -> np.ndarray:
@@ -312,7 +341,8 @@ class Matcher:
         w, adj, kind = self._weights(levels, codes, extra)
         total = w.sum(axis=1) + adj + log2_odds(self.model.lambda_)
         cap = review_caps(levels, self.relatives_rules, self.lifted_caps)
-        capped = np.minimum(total, np.where(cap >= 0, REVIEW_CAP_LOG2ODDS[np.maximum(cap, 0)], np.inf))
+        ceilings = cap_ceilings(self.model.relatives_share)
+        capped = np.minimum(total, np.where(cap >= 0, ceilings[np.maximum(cap, 0)], np.inf))
         cap_adj = capped - total  # <= 0: how much a cap took off
         return probability(capped), w, adj, kind, np.where(cap_adj < 0, cap, -1), cap_adj
 
@@ -322,9 +352,15 @@ class Matcher:
         MAX_RELATIVES_SHARE of the pairs they hold back are two people)."""
         return frozenset(k for k, v in self.model.relatives_share.items() if v < MAX_RELATIVES_SHARE)
 
-    @staticmethod
-    def _evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float) -> list[Evidence]:
-        return evidence(lv, w, adj, kind, cap, cap_adj)
+    @property
+    def twins_share(self) -> float:
+        """The highest share of twins among the pairs the twins cap holds back here (1.0: the
+        cap applies in full; below 1.0 a pair may reach one less this share; lifted below
+        MAX_RELATIVES_SHARE). A model stored before it was judged keeps the cap in full."""
+        return float(self.model.relatives_share.get("twins_no_identifier", 1.0))
+
+    def _evidence(self, lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float):
+        return evidence(lv, w, adj, kind, cap, cap_adj, self.twins_share)
 
     def _pairs_from(self, ids_a, ids_b, levels, codes, min_score, exclude, limit=None, extra: int = 0):
         p, w, adj, kind, cap, cap_adj = self._score(levels, codes, extra)

@@ -16,8 +16,8 @@ import numpy as np
 from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING
 from .model import RELATIVES, log2_odds
 
-__all__ = ["Evidence", "CAPS", "MAX_RELATIVES_SHARE", "REVIEW_CAP_LOG2ODDS", "relatives_shares", "review_caps",
-           "evidence", "strength"]
+__all__ = ["Evidence", "CAPS", "MAX_RELATIVES_SHARE", "REVIEW_CAP_LOG2ODDS", "TWIN_PAIRS_PER_PERSON", "cap_ceilings",
+           "relatives_shares", "review_caps", "twins_share", "evidence", "strength"]
 
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
@@ -108,8 +108,8 @@ def relatives_shares(levels: np.ndarray, dob_missing_rate: float) -> dict[str, f
     A register whose duplicates often lost the date of birth and that holds no such excess
     (FEBRL) lifts the cap; one with same-named fathers and sons at one address keeps it.
 
-    The twins cap is never lifted: twins' records carry the same slips as a duplicate's, so
-    nothing in a register's figures tells twins from duplicates with another given name.
+    The twins cap is judged separately, once the model is fitted (:func:`twins_share`); it
+    is 1.0 (the cap applies in full) here.
     """
     g, f = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]]
     d, p = levels[:, _COL["date_of_birth"]], levels[:, _COL["postcode"]]
@@ -130,6 +130,65 @@ def relatives_shares(levels: np.ndarray, dob_missing_rate: float) -> dict[str, f
     if known >= _MIN_PAIRS and unknown >= _MIN_PAIRS:
         expected = known * r / (1.0 - r)
         out["dob_unknown_no_identifier"] = float(max(0.0, 1.0 - expected / unknown))
+    return out
+
+
+# Twin births bound how many twin pairs a register can hold. About 1.6% of maternities in the
+# UK are multiple births, nearly all twins (ONS, births in England and Wales: 15-16 per 1,000
+# maternities since 2000), so about 3.1% of people are a twin and a register of N people holds
+# at most 0.016 N pairs of twins, even if every co-twin is in it too (fewer in practice).
+TWIN_PAIRS_PER_PERSON = 0.016
+_TWINS = [c for c, _ in CAPS].index("twins_no_identifier")
+
+
+def twins_share(levels: np.ndarray, raw_p: np.ndarray, n_register: int) -> tuple[float, dict[str, float]]:
+    """The highest share of twins among the pairs the twins cap holds back in this register,
+    and the figures behind it (``pairs``, ``twin_births``, ``explained_by_identifiers``).
+
+    ``levels`` are the candidate pairs' comparison levels, ``raw_p`` their scores before any
+    cap. The pairs held back are those with the twins pattern (same family name and date of
+    birth, another given name, no identifier agreeing) that would otherwise be verdicts
+    (``raw_p >= 0.5``). Two figures bound how many of them can be twins:
+
+    - twin births: at most :data:`TWIN_PAIRS_PER_PERSON` of the register's people;
+    - identifiers: twins never share one, so pairs with the pattern whose identifier agrees
+      are duplicates recorded with another given name; with the share of duplicates whose
+      identifier agrees (pairs with the same whole name and date of birth, nearly all
+      duplicates) they say how many such duplicates have no identifier agreeing, and only
+      what is beyond that can be twins (the way :func:`relatives_shares` judges a missing
+      date of birth).
+
+    The share is 1.0 (the cap applies in full) when fewer than 30 pairs are held back.
+    """
+    g, f, d = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]], levels[:, _COL["date_of_birth"]]
+    ids = levels[:, _id_cols()]
+    id_agrees = ((ids == _ID["exact"]) | (ids == _ID["typo"])).any(axis=1)
+    pattern = np.isin(g, _GIVEN_DIFFERENT) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"])
+    held = int((pattern & ~id_agrees & (raw_p >= 0.5)).sum())
+    births = TWIN_PAIRS_PER_PERSON * max(int(n_register), 1)
+    twins = min(float(held), births)
+    explained = 0.0
+    with_id = int((pattern & id_agrees).sum())
+    sure = np.isin(g, _GIVEN_SAME) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"])
+    if with_id >= _MIN_PAIRS and int(sure.sum()) >= 3 * _MIN_PAIRS:
+        r = float(id_agrees[sure].mean())
+        if r > 0:
+            explained = with_id * (1.0 - min(r, 0.99)) / r
+            twins = min(twins, max(0.0, held - explained))
+    figures = {"pairs": float(held), "twin_births": round(births, 1), "explained_by_identifiers": round(explained, 1)}
+    if held < _MIN_PAIRS:
+        return 1.0, figures
+    return float(twins / held), figures
+
+
+def cap_ceilings(shares: dict[str, float]) -> np.ndarray:
+    """Highest log2 odds a pair may reach under each cap of :data:`CAPS`, for a register
+    whose relatives shares are ``shares``: the twins cap lets a pair reach one less the
+    share of twins among the pairs it holds back (no more than that share can be twins),
+    and never less than its own level in :data:`CAPS`."""
+    out = REVIEW_CAP_LOG2ODDS.copy()
+    share = min(max(float(shares.get("twins_no_identifier", 1.0)), 0.0), 1.0)
+    out[_TWINS] = max(out[_TWINS], log2_odds(1.0 - share))
     return out
 
 
@@ -221,7 +280,9 @@ def household_text(kind: str, lv: np.ndarray) -> str:
     return f"relatives can share details{what}: could be relatives rather than one person"
 
 
-def cap_text(cap: int, lv: np.ndarray) -> str:
+def cap_text(cap: int, lv: np.ndarray, twins: float = 1.0) -> str:
+    """Why the cap ``cap`` took some of the pair's score; ``twins`` is the highest share of
+    twins among the pairs the twins cap holds back in this register (:func:`twins_share`)."""
     code = CAPS[cap][0]
     if code == "identifier_conflict":
         ids = [k for k in ID_KINDS if LEVELS[k][int(lv[_COL[k]])] == "disagree"]
@@ -230,14 +291,24 @@ def cap_text(cap: int, lv: np.ndarray) -> str:
                 "so this pair is at most a possible match for review")
     if code == "twins_no_identifier":
         family = "same family name" if int(lv[_COL["family_name"]]) == _F["exact"] else "similar family names"
-        return (f"{family}, same date of birth, different given names and no identifier in common: "
-                "could be twins, so this pair is at most a possible match for review")
+        said = f"{family}, same date of birth, different given names and no identifier in common: could be twins"
+        ceiling = 1.0 - twins
+        if ceiling <= CAPS[cap][1]:
+            return f"{said}, so this pair is at most a possible match for review"
+        few = (f"; this register holds more such pairs than twins can explain (twin births and the identifiers "
+               f"of such pairs allow at most {twins:.0%} of them to be twins)")
+        if ceiling < 0.5:
+            return f"{said}{few}, so this pair is at most a possible match for review"
+        return f"{said}{few}, so this pair counts as at most {ceiling:.0%} likely one person"
     return ("date of birth not known and no identifier in common: a same-named relative cannot be ruled out, "
             "so this pair is at most a possible match for review")
 
 
-def evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float) -> list[Evidence]:
-    """The evidence for one pair, strongest first (missing values last, with weight 0)."""
+def evidence(
+    lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap_adj: float, twins: float = 1.0
+) -> list[Evidence]:
+    """The evidence for one pair, strongest first (missing values last, with weight 0);
+    ``twins`` as for :func:`cap_text`."""
     ev: list[Evidence] = []
     for c, f in enumerate(FIELDS):
         level = LEVELS[f][int(lv[c])]
@@ -251,6 +322,6 @@ def evidence(lv: np.ndarray, w: np.ndarray, adj: float, kind: int, cap: int, cap
         text = f"{household_text(name, lv)}, so the shared details count for less: {strength(adj)}"
         ev.append(Evidence("household", name, round(float(adj), 3), text))
     if cap >= 0 and cap_adj < 0:
-        ev.append(Evidence("verdict", CAPS[cap][0], round(float(cap_adj), 3), cap_text(cap, lv)))
+        ev.append(Evidence("verdict", CAPS[cap][0], round(float(cap_adj), 3), cap_text(cap, lv, twins)))
     ev.sort(key=lambda e: (e.level == MISSING, -abs(e.weight), e.field))
     return ev

@@ -264,8 +264,8 @@ def test_the_hard_register_keeps_every_relatives_cap():
 def test_a_register_without_relatives_lifts_the_unknown_dob_cap_only():
     """No same-named relatives, no identifiers (as FEBRL without them), and one record in ten
     without a date of birth: the cap on a missing date of birth is lifted (its pairs would be
-    duplicates); the twins cap stays (nothing tells twins from duplicates with another given
-    name)."""
+    duplicates); the twins cap stays (its duplicates keep their given names, so too few pairs
+    show the twins pattern to judge it: tests/matching/test_twins_prior.py)."""
     import random
 
     records, truth = generate(20_000, seed=8, hard_rate=0.0, dob_lost=0.0)

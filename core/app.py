@@ -16,7 +16,13 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from core import clock
 from core.config import as_if_on, build_config, check_production
+from core.db import configure_engine, engine_options
+from core.errors import register_error_handlers
 from core.extensions import csrf, db, limiter, migrate
+from core.logs import configure_logging
+from core.nav import nav_items
+from core.security import csp_nonce, register_security_headers, reject_nul_bytes
+from core.templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_NAME = "Manage risk panels"
@@ -30,8 +36,6 @@ def create_app(overrides: dict[str, Any] | None = None, *, wire: Callable[[Flask
     Core imports no feature: the features are wired in by the composition root, after the
     extensions and before the error handlers and security headers, which apply to all of them.
     """
-    from core.db import configure_engine, engine_options
-    from core.logs import configure_logging
 
     cfg = build_config(overrides)
     check_production(cfg)
@@ -68,8 +72,6 @@ def create_app(overrides: dict[str, Any] | None = None, *, wire: Callable[[Flask
     if wire is not None:
         wire(app)
 
-    from core.errors import register_error_handlers
-    from core.security import register_security_headers
 
     register_error_handlers(app)
     register_security_headers(app)
@@ -130,8 +132,6 @@ class DatabaseId(IntegerConverter):
 
 
 def _configure_templates(app: Flask) -> None:
-    from core.security import csp_nonce
-    from core.templating import register_template_helpers
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -151,7 +151,6 @@ def _configure_templates(app: Flask) -> None:
     WTFormsHelpers(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.globals["service_name"] = SERVICE_NAME
-    from core.nav import nav_items
 
     app.jinja_env.globals["nav_items"] = nav_items
     register_template_helpers(app)
@@ -159,7 +158,6 @@ def _configure_templates(app: Flask) -> None:
 
 def _register_core_routes(app: Flask) -> None:
     """One commit per request, the built assets and the health check: what every feature relies on."""
-    from core.security import reject_nul_bytes
 
     app.before_request(reject_nul_bytes)
 

@@ -9,16 +9,18 @@ import json
 import click
 from flask.cli import AppGroup
 
+from auth.models import User
 from core.db import immediate_transactions
 from core.extensions import db
+from duplicates import candidates, keys
+from sharing import audit
+from sharing.crypto import ensure_data_keys
+from sharing.policy import Policy
 
 dedupe_cli = AppGroup("dedupe", help="Cross-panel duplicate detection.")
 
 
 def _policy_for(email: str | None):
-    from auth.models import User
-    from sharing.policy import Policy
-
     if not email:
         return None
     user = db.session.execute(db.select(User).filter_by(email=email.strip().lower())).scalar_one_or_none()
@@ -36,9 +38,6 @@ def _policy_for(email: str | None):
               help="Lowest probability listed.")
 def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
     """Find pairs of records that may be the same person; store them for the analysts' queue."""
-    from duplicates import candidates
-    from sharing.crypto import ensure_data_keys
-
     ensure_data_keys()
     with immediate_transactions():
         policy = _policy_for(as_email)
@@ -63,9 +62,6 @@ def run_command(as_json: bool, as_email: str | None, min_score: float) -> None:
 def retrain_command() -> None:
     """Fit the duplicate model again (EM over the register plus the pairs analysts confirmed)
     and keep it: every later run scores with these parameters until the next retrain."""
-    from duplicates import candidates
-    from sharing.crypto import ensure_data_keys
-
     ensure_data_keys()
     with immediate_transactions():
         row, _fitted = candidates.retrain()
@@ -78,10 +74,6 @@ def retrain_command() -> None:
               help="Every nominal, not only those without tokens (after the blocking keys change).")
 def reindex_command(everyone: bool) -> None:
     """Store the keyed hashes of the blocking keys the duplicate check pairs nominals by."""
-    from duplicates import keys
-    from sharing import audit
-    from sharing.crypto import ensure_data_keys
-
     ensure_data_keys()
     with immediate_transactions():
         count = keys.reindex(everyone)

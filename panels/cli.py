@@ -12,6 +12,11 @@ from flask.cli import AppGroup
 
 from core import clock
 from core.extensions import db
+from panels import jobs
+from panels.jobs import month_start, take_snapshot
+from panels.models import Panel
+from panels.scheduler import build_scheduler, run_forever
+from panels.services import panel_by_code, planned_dates
 
 panels_cli = AppGroup("panels", help="Panel schedules and meetings.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: agendas, reminders, snapshots.")
@@ -19,8 +24,6 @@ kpis_cli = AppGroup("kpis", help="KPI snapshots.")
 
 
 def _panel_or_exit(code: str):
-    from panels.services import panel_by_code
-
     panel = panel_by_code(code)
     if panel is None:
         click.echo(f"No panel with code {code!r}.", err=True)
@@ -30,8 +33,6 @@ def _panel_or_exit(code: str):
 
 def next_dates(panel, start: dt.date, count: int) -> list[dt.date]:
     """The next `count` meeting dates on or after `start`, after the bank-holiday policy."""
-    from panels.services import planned_dates
-
     days = max(400, 40 * count)
     while True:
         found = sorted(o.date for o in planned_dates(panel, start, start + dt.timedelta(days=days)) if o.date)
@@ -59,16 +60,12 @@ def schedule_command(code: str, start: str | None, count: int) -> None:
 @panels_cli.command("ensure-meetings")
 def ensure_meetings_command() -> None:
     """Create any missing meetings for the next 12 months on every panel."""
-    from panels.jobs import run_job
-
-    click.echo(f"Created {run_job('meetings')} meeting(s).")
+    click.echo(f"Created {jobs.run_job('meetings')} meeting(s).")
 
 
 @scheduler_cli.command("run")
 def scheduler_run() -> None:
     """Run the scheduler until stopped (catches up on missed runs first)."""
-    from panels.scheduler import run_forever
-
     click.echo("Scheduler running; stop with Ctrl-C.")
     run_forever(current_app._get_current_object())
 
@@ -78,8 +75,6 @@ def scheduler_run() -> None:
 @click.option("--at", "at", default=None, help="Run as if it were this instant (ISO, London time); for testing.")
 def scheduler_tick(names: tuple[str, ...], at: str | None) -> None:
     """Run the jobs once now (what the scheduler does on start) and print what they did."""
-    from panels import jobs
-
     unknown = [n for n in names if n not in jobs.JOBS]
     if unknown:
         click.echo(f"Unknown job(s): {', '.join(unknown)}; known: {', '.join(jobs.JOBS)}", err=True)
@@ -95,8 +90,6 @@ def scheduler_tick(names: tuple[str, ...], at: str | None) -> None:
 @scheduler_cli.command("jobs")
 def scheduler_jobs() -> None:
     """List the scheduled jobs and their triggers."""
-    from panels.scheduler import build_scheduler
-
     scheduler = build_scheduler(current_app._get_current_object())
     for job in scheduler.get_jobs():
         click.echo(f"{job.id}\t{job.trigger}")
@@ -107,9 +100,6 @@ def scheduler_jobs() -> None:
 @click.option("--panel", "code", default=None, help="One panel (default: every active panel).")
 def kpis_snapshot(month: str | None, code: str | None) -> None:
     """Take or retake the monthly snapshot: the panel at the month's end, or now for this month."""
-    from panels.jobs import month_start, take_snapshot
-    from panels.models import Panel
-
     today = clock.today()
     try:
         chosen = dt.date.fromisoformat(f"{month}-01") if month else month_start(today)

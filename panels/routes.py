@@ -14,11 +14,14 @@ from sqlalchemy.orm import aliased, defaultload
 
 from auth.decorators import login_required, roles_required
 from cohort.models import Action, Case
+from cohort.page_cache import page_cache
 from cohort.services import Invalid, Refused
 from core import clock
 from core.extensions import db
 from core.security import csp_nonce
 from dashboards.views import render_dashboard
+from equality import monitoring
+from lifecycle import register
 from panels import actions as acts
 from panels import agenda as agendas
 from panels import inclusion
@@ -41,6 +44,7 @@ from panels.forms import (
     attendance_form,
     referral_form,
 )
+from panels.kpis import Period, build_charts, compute, csv_rows, data_token, viewer_key
 from panels.models import AgendaItem, Meeting, Panel, Referral, Reminder
 from panels.services import (
     MeetingError,
@@ -55,6 +59,7 @@ from panels.services import (
 from sharing import audit
 from sharing.gateway import MINUTES_CATEGORY, display_name, may_read, reveal, visible_other_panels
 from sharing.policy import current_policy
+from sharing.queries import isa_warnings
 
 bp = Blueprint("panels", __name__)
 
@@ -120,10 +125,6 @@ def _counts(panel_ids: list[int]) -> dict[int, dict]:
 # -- dashboard and panels ---------------------------------------------------------------------------
 
 def _isa_warnings(today: dt.date) -> list[str]:
-    try:
-        from sharing.queries import isa_warnings
-    except ImportError:
-        return []
     out = []
     for w in isa_warnings(today) or []:
         if isinstance(w, str):
@@ -135,30 +136,15 @@ def _isa_warnings(today: dt.date) -> list[str]:
     return out
 
 
-try:
-    from sharing.queries import isa_warnings as _live_isa_warnings  # noqa: F401
-
-    _HAVE_LIVE_ISA_WARNINGS = True
-except ImportError:  # pragma: no cover
-    _HAVE_LIVE_ISA_WARNINGS = False
-
-
-def _reminders(panels: list[Panel], policy) -> list[Reminder]:
+def _reminders(panels: list[Panel]) -> list[Reminder]:
+    """The open flag reminders of these panels. Agreement reminders are not listed: they
+    repeat the live agreement warnings the dashboard shows above them (_isa_warnings)."""
     codes = {p.code for p in panels}
-    refs = {ref for p in panels for ref in policy.isa_refs(p.id)}
     rows = db.session.execute(
-        db.select(Reminder).where(Reminder.dismissed_at.is_(None)).order_by(Reminder.due, Reminder.id)
+        db.select(Reminder).where(Reminder.dismissed_at.is_(None), Reminder.kind == "flags")
+        .order_by(Reminder.due, Reminder.id)
     ).scalars()
-    out = []
-    for r in rows:
-        panel_flag = r.kind == "flags" and r.key.split(":")[0] in codes
-        # Agreement reminders repeat the live warnings shown above them; list them only
-        # when those are not available.
-        isa = (r.kind.startswith("isa_") and not _HAVE_LIVE_ISA_WARNINGS
-               and (r.key.split(":")[1] in refs or g.user.has_role("admin")))
-        if panel_flag or isa:
-            out.append(r)
-    return out
+    return [r for r in rows if r.key.split(":")[0] in codes]
 
 
 def _overdue_actions(panels: list[Panel], policy, today: dt.date, limit: int = 50) -> list[dict]:
@@ -190,7 +176,7 @@ def dashboard():
         audit.record("view", panel=row["case"].panel, nominal_id=row["case"].nominal_id, case_id=row["case"].id,
                      categories=["offending"], detail="dashboard: overdue action")
     return render_dashboard(upcoming=upcoming, published=published, overdue=overdue,
-                            isa_warnings=_isa_warnings(today), reminders=_reminders(panels, policy),
+                            isa_warnings=_isa_warnings(today), reminders=_reminders(panels),
                             inclusion_due=_inclusion_dashboard(panels, policy))
 
 
@@ -519,8 +505,6 @@ def agenda_print(meeting_id: int):
 def _register_agenda_print(meeting: Meeting, rows: list[dict], policy) -> str:
     """No shadow lists (issue 16): a printed agenda is for its meeting, so it is registered with that
     purpose, to be destroyed a week after the meeting (within the register's 90 days); its marking."""
-    from lifecycle import register
-
     today = clock.today()
     held = meeting.date
     destroy_by = min(max(held, today) + dt.timedelta(days=7), today + dt.timedelta(days=register.MAX_KEEP_DAYS))
@@ -1179,8 +1163,6 @@ KPI_ROLES = ("coordinator", "analyst")
 
 
 def _kpi_result():
-    from panels.kpis import Period, compute
-
     policy = current_policy()
     panels = user_panels(policy)
     code = request.args.get("panel") or ""
@@ -1197,9 +1179,6 @@ def _kpi_result():
 @roles_required(*KPI_ROLES)
 def kpis():
     """The KPI page; between changes a reload is served whole from the page cache (nonce filled in anew)."""
-    from cohort.page_cache import page_cache
-    from panels.kpis import build_charts, data_token, viewer_key
-
     policy = current_policy()
     mine = user_panels(policy)
     code = request.args.get("panel") or ""
@@ -1222,8 +1201,6 @@ def kpis():
 @roles_required(*KPI_ROLES)
 def kpi_chart(name: str):
     """One chart as an SVG file (the page draws the same chart inline)."""
-    from panels.kpis import build_charts
-
     _, _, result = _kpi_result()
     chart = build_charts(result).get(name)
     if chart is None:
@@ -1238,8 +1215,6 @@ def kpi_chart(name: str):
 @roles_required(*KPI_ROLES)
 def equality():
     """Equality monitoring for one panel and month (identity read on the panel needed)."""
-    from equality import monitoring
-
     policy = current_policy()
     panels = [p for p in user_panels(policy) if monitoring.may_see(p, policy)]
     code = request.args.get("panel") or (panels[0].code if panels else "")
@@ -1261,8 +1236,6 @@ def equality():
 def kpis_csv():
     import csv
     import io
-
-    from panels.kpis import csv_rows
 
     _, code, result = _kpi_result()
     buf = io.StringIO()

@@ -16,6 +16,7 @@ from auth.models import SYSTEM_AGENCY, Agency, User
 from core import clock
 from core.extensions import db
 from panels.models import Meeting, Panel
+from panels.schedule import occurrences
 from sharing import audit
 from sharing.policy import Policy
 
@@ -83,11 +84,6 @@ def _anchor(panel: Panel) -> dt.date:
 
 def planned_dates(panel: Panel, start: dt.date, until: dt.date):
     """Occurrences of the panel's rule between start and until, after the bank-holiday policy."""
-    try:
-        from panels.schedule import occurrences
-    except ImportError:  # pragma: no cover - only while the schedule module is missing
-        log.warning("panels.schedule is not available; no meetings planned for %s", panel.code)
-        return []
     found = occurrences(
         panel.schedule, min(_anchor(panel), start), until=until, policy=panel.bank_holidays, region=panel.region
     )

@@ -28,6 +28,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from core.extensions import db
+from sharing.models import DataKey
+
 log = logging.getLogger(__name__)
 
 FORMAT_V1 = 1
@@ -124,9 +127,6 @@ class Keyring:
             raise DecryptionError(f"data key {name} v{version} does not open with this master key") from exc
 
     def _load(self, name: str, version: int) -> AESGCM:
-        from core.extensions import db
-        from sharing.models import DataKey
-
         row = db.session.execute(
             db.select(DataKey).filter_by(name=name, version=version)
         ).scalar_one_or_none()
@@ -150,9 +150,6 @@ class Keyring:
             raise DecryptionError(f"no data key for {name}: run `flask db upgrade` / `flask keys init`") from exc
 
     def refresh_current(self) -> None:
-        from core.extensions import db
-        from sharing.models import DataKey
-
         rows = db.session.execute(
             db.select(DataKey.name, db.func.max(DataKey.version)).group_by(DataKey.name)
         ).all()
@@ -203,9 +200,6 @@ def ensure_data_keys(names: tuple[str, ...] = KEY_NAMES) -> int:
     Run before a request or command touches the session, so a key never exists only in
     a transaction that might roll back while ciphertexts made with it survive in memory.
     """
-    from core.extensions import db
-    from sharing.models import DataKey
-
     ring = keyring()
     created = 0
     with db.engine.begin() as conn:

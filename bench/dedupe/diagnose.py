@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     m = Matcher(records).fit()
     pairs = {(p.a, p.b): p for p in m.pairs(min_score=0.5)}
     print(f"fit+pairs {time.perf_counter() - t:.2f}s candidates={len(m._cand)}")
+    print(f"caps lifted: {sorted(m.lifted_caps)}; twins cap judged on {m.twins_figures}: "
+          f"at most {m.twins_share:.1%} twins")
     cand = {(int(a), int(b)) for a, b in m.ids[m._cand].tolist()}
     fn = sorted(truth - set(pairs))
     fp = sorted(set(pairs) - truth)

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from duplicates.matching import Matcher
+from duplicates.matching.explain import CAPS
 
 from .febrl import load
 from .generate import _corrupt, generate
@@ -54,11 +55,22 @@ def bands(pairs, truth: set) -> str:
             f"{band_p:.1%} true")
 
 
-def run_ours(records, truth, **kw) -> tuple[tuple[float, float, float], float, list]:
+def caps_state(m: Matcher) -> str:
+    """The relatives caps as this register's figures judged them."""
+    fig = m.twins_figures
+    floor = dict(CAPS)["twins_no_identifier"]
+    ceiling = "lifted" if "twins_no_identifier" in m.lifted_caps else f"ceiling {max(floor, 1 - m.twins_share):.1%}"
+    return (f"caps lifted: {', '.join(sorted(m.lifted_caps)) or 'none'}; twins cap: {fig.get('pairs', 0):.0f} "
+            f"pairs held back, twin births allow {fig.get('twin_births', 0):.0f}, identifiers explain "
+            f"{fig.get('explained_by_identifiers', 0):.0f}: at most {m.twins_share:.1%} twins, {ceiling}")
+
+
+def run_ours(records, truth, **kw) -> tuple[tuple[float, float, float], float, list, Matcher]:
     t = time.perf_counter()
-    pairs = Matcher(records, **kw).fit().pairs(min_score=REVIEW)
+    m = Matcher(records, **kw).fit()
+    pairs = m.pairs(min_score=REVIEW)
     secs = time.perf_counter() - t
-    return prf({(p.a, p.b) for p in pairs if p.score >= 0.5}, truth), secs, pairs
+    return prf({(p.a, p.b) for p in pairs if p.score >= 0.5}, truth), secs, pairs, m
 
 
 def _cpu() -> float:
@@ -96,6 +108,7 @@ def bench_generated(n: int) -> None:
         f"cpu={cpu:.1f}s peak_rss={rss:.0f}MB (after generating: {rss0:.0f}MB) candidates={len(m._cand)}",
     )
     print(f"{'':<44} {bands(pairs, truth)}", flush=True)
+    print(f"{'':<44} {caps_state(m)}", flush=True)
     ref_after = reference_workload()
     ref, ref_cpu = (ref_before[0] + ref_after[0]) / 2, (ref_before[1] + ref_after[1]) / 2
     print(f"{'':<44} reference workload {ref:.2f}s wall, {ref_cpu:.2f}s CPU; fit+pairs = "
@@ -136,8 +149,9 @@ def generated_frame(records):
 def compare_generated(n: int, no_compare: bool) -> None:
     """This matcher, recordlinkage ECM and Splink on one generated register, in one run."""
     records, truth = generate(n, seed=8)
-    (p, r, f), secs, pairs = run_ours(records, truth)
+    (p, r, f), secs, pairs, m = run_ours(records, truth)
     line(f"duplicates.matching generated n={n}", p, r, f, secs, bands(pairs, truth))
+    print(f"{'':<44} {caps_state(m)}", flush=True)
     if no_compare:
         return
     df = generated_frame(records)
@@ -264,10 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("febrl4", "febrl3"):
         for with_id in (True, False):
             records, truth = load(name, with_id)
-            (p, r, f), secs, pairs = run_ours(records, truth)
+            (p, r, f), secs, pairs, m = run_ours(records, truth)
             line(f"duplicates.matching {name} ids={with_id}", p, r, f, secs,
                  f"(true pairs {len(truth)}) {bands(pairs, truth)}")
-            (p, r, f), secs, _pairs = run_ours(records, truth, relatives_rules=False)
+            print(f"{'':<44} {caps_state(m)}", flush=True)
+            (p, r, f), secs, _pairs, _m = run_ours(records, truth, relatives_rules=False)
             line("  same, relatives rules off", p, r, f, secs)
             if not (args.quick or args.no_compare):
                 rl_ecm(name, with_id, None, truth)

@@ -15,11 +15,11 @@ from flask import Flask, g
 
 import auth.routes
 import chronology.routes
-import cohort.io_routes
 import cohort.routes
 import dashboards.routes
 import documents.routes
 import duplicates.routes
+import exchange.routes
 import lifecycle.routes
 import notifications.routes
 import panels.routes
@@ -41,14 +41,14 @@ __all__ = ["create_app"]
 # Every feature's tables, so the metadata (and Alembic) sees them all.
 MODEL_MODULES = ("auth.models", "sharing.models", "cohort.models", "panels.models", "notifications.models",
                  "documents.models", "equality.models", "lifecycle.models")
-BLUEPRINTS = (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, cohort.io_routes.bp, panels.routes.bp,
+BLUEPRINTS = (auth.routes.bp, sharing.routes.bp, cohort.routes.bp, exchange.routes.bp, panels.routes.bp,
               duplicates.routes.bp, notifications.routes.bp, dashboards.routes.bp, chronology.routes.bp,
               search.routes.bp, documents.routes.bp, lifecycle.routes.bp)
 # Each adds its routes to core.api's blueprint, which is registered after them.
 API_MODULES = ("auth.api", "cohort.api", "duplicates.api", "panels.api", "notifications.api", "lifecycle.api",
                "chronology.api", "search.api", "documents.api")
 # Each module's CLI_GROUPS become `flask <group> <command>`.
-CLI_MODULES = ("auth.cli", "sharing.cli", "partnership.cli", "cohort.cli", "duplicates.cli", "panels.cli",
+CLI_MODULES = ("auth.cli", "sharing.cli", "partnership.cli", "exchange.cli", "duplicates.cli", "panels.cli",
                "demo.cli", "lifecycle.backup", "notifications.cli", "lifecycle.cli")
 
 

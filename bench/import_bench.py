@@ -24,17 +24,17 @@ TARGET_SECONDS = 20.0
 
 
 def run(url: str, rows: int, reimport: bool) -> float:
-    from cohort.importing import apply_import, plan_import
     from cohort.models import Case, Nominal
-    from cohort.spreadsheet import read_table
     from core import clock
     from core.extensions import db
+    from exchange.importing import apply_import, plan_import
+    from exchange.spreadsheet import read_table
     from panels.models import Panel
     from partnership.loading import load
     from sharing.crypto import ensure_data_keys
     from sharing.policy import Policy
-    from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows
     from tests.conftest import reset_schema, test_overrides
+    from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows
     from tests.support import clock_at, partnership_data
     from wsgi import create_app
 

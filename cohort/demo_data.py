@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cohort.identifiers import make_cro, make_pnc
-from cohort.spreadsheet import COLUMNS
+from exchange.spreadsheet import COLUMNS
 
 __all__ = ["PANELS", "demo_cohort"]
 
@@ -490,7 +490,7 @@ def demo_cohort(seed: int = 2026, size: int = 300, *, today: dt.date | None = No
     on another panel under a nickname or with a typo and no identifiers (near-duplicates
     for the duplicate check). Each row is a dict of every cohort-file column (CONTRACT.md)
     to a string, "" where the list has no value, exactly as the rows of an imported file
-    would read, so they pass :func:`cohort.spreadsheet.validate_rows` panel by panel.
+    would read, so they pass :func:`exchange.spreadsheet.validate_rows` panel by panel.
     Dates are relative to ``today`` (default: the service clock); the same seed and day
     give the same cohort.
     """

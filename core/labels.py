@@ -116,7 +116,7 @@ LABELS: dict[str, str] = {
     "performance_report": "Performance or statistical report",
     "inspection_audit": "Inspection or audit",
     "legal_request": "A legal request (court, subject access, FOI)",
-    # Cohort file columns (cohort.spreadsheet.COLUMNS): headers, import messages, the preview
+    # Cohort file columns (exchange.spreadsheet.COLUMNS): headers, import messages, the preview
     "ref": "Ref",
     "given_name": "Given name",
     "family_name": "Family name",

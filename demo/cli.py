@@ -12,8 +12,8 @@ from flask.cli import AppGroup
 
 from auth.models import Agency, User
 from cohort.demo_data import demo_cohort
-from cohort.importing import import_demo_cohort
 from core.extensions import db
+from exchange.importing import import_demo_cohort
 from panels.demo_history import load_history
 from panels.jobs import backfill_snapshots
 from partnership.loading import load_file

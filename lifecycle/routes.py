@@ -18,12 +18,12 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from auth.decorators import login_required, roles_required
 from cohort import queries
-from cohort.exporting import FORMATS, export_file
 from cohort.models import Case, Nominal
 from core import clock
 from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
 from core.labels import label
+from exchange.exporting import FORMATS, export_file
 from lifecycle import dpia, register, retention, subject_access
 from lifecycle.forms import EXPORT_FORMATS, DestroyedForm, ExportForm, RectifyForm
 from lifecycle.models import ExportRecord
@@ -144,7 +144,7 @@ def export_choose(code: str):
         if problems:
             form.destroy_by.errors = [*form.destroy_by.errors, *problems]
         elif form.fmt.data == "print":
-            return redirect(url_for("cohort_io.print_snapshot", code=panel.code, purpose=form.purpose.data,
+            return redirect(url_for("exchange.print_snapshot", code=panel.code, purpose=form.purpose.data,
                                     destroy_by=form.destroy_by.data.isoformat()))
         else:
             return export_download(panel, policy, form.fmt.data, form.purpose.data, form.destroy_by.data,

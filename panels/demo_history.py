@@ -4,7 +4,7 @@ reviews dated at each sitting, actions agreed and reported on (some carried forw
 referrals decided or waiting. Deterministic (one seeded generator); synthetic, no real person.
 
 It runs as a system load through the same services the pages use, with the panel's
-coordinator as the author and the agreements not applied (cohort.importing.SystemLoad).
+coordinator as the author and the agreements not applied (exchange.importing.SystemLoad).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import datetime as dt
 import random
 
 from auth.models import User
-from cohort.importing import SystemLoad
 from cohort.models import Case
 from core import clock
 from core.extensions import db
+from exchange.importing import SystemLoad
 from panels import actions as acts
 from panels import agenda as agendas
 from panels import meetings as mtg

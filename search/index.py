@@ -110,7 +110,7 @@ def index_name_tokens(nominal) -> None:
 @event.listens_for(Session, "before_commit")
 def _write_bulk_inserted(session) -> None:
     """Tokens of nominals indexed while transient and inserted since by uid, outside the ORM
-    (cohort.importing's bulk insert): found by uid, written in the same transaction."""
+    (exchange.importing's bulk insert): found by uid, written in the same transaction."""
     waiting: dict[str, set[tuple[str, int]]] = session.info.pop("search_transient", None) or {}
     uids = sorted(waiting)
     found: dict[int, set[tuple[str, int]]] = {}

@@ -16,9 +16,9 @@ import re
 
 import pytest
 
-from cohort.importing import read_only_columns
 from cohort.models import Case
 from core.extensions import db
+from exchange.importing import read_only_columns
 from sharing.policy import Policy
 
 NEW_VALUES = {"postcode": "MD1 9ZZ", "address": "1 Changed Street, Midtown"}  # valid, and different
@@ -139,7 +139,7 @@ def test_read_only_columns_are_exercised(demo):
     for email, _ in ACCOUNTS:
         policy, panel = policy_of(email)
         if may_import(email):
-            from cohort.exporting import export_columns
+            from exchange.exporting import export_columns
 
             found[email] = read_only_columns(panel, tuple(export_columns(panel, policy)), policy)
     assert found["police@demo.example"] == ("accommodation", "employment")

@@ -8,8 +8,8 @@ import pytest
 
 from cohort.demo_data import PANELS, demo_cohort
 from cohort.identifiers import validate_crn, validate_cro, validate_nomis, validate_pnc
-from cohort.spreadsheet import COLUMNS, validate_rows
 from duplicates.matching.normalise import normalise_name
+from exchange.spreadsheet import COLUMNS, validate_rows
 
 TODAY = dt.date(2026, 11, 23)
 ID_COLUMNS = ("pnc", "cro", "nomis", "crn")

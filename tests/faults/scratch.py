@@ -50,7 +50,7 @@ def partnership_file(path: Path) -> Path:
 
 
 def cohort_csv(path: Path, rows: int, *, prefix: str = "IOM") -> Path:
-    from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows
+    from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows
 
     path.write_bytes(csv_bytes(synthetic_rows(rows, prefix=prefix)))
     return path

@@ -110,7 +110,7 @@ def test_merge_and_unmerge_keep_the_tokens(partnership):
 
 
 def test_import_writes_tokens_of_new_people(partnership, runner, tmp_path):
-    from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows
+    from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows
 
     path = tmp_path / "iom.csv"
     path.write_bytes(csv_bytes(synthetic_rows(5)))

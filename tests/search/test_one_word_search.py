@@ -13,9 +13,9 @@ from cohort.models import Nominal
 from core.extensions import db
 from search import index, queries
 from search.models import NameToken
-from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows
-from tests.cohort.test_import_pages import preview_url, upload, uploads  # noqa: F401 (uploads: a fixture)
 from tests.cohort.test_tracker_helpers import make_case
+from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows
+from tests.exchange.test_import_pages import preview_url, upload, uploads  # noqa: F401 (uploads: a fixture)
 from tests.search.test_people_search import names, search
 
 

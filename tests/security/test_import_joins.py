@@ -294,7 +294,7 @@ def test_refer_will_not_join_a_person_the_referrer_may_not_see(app, monkeypatch)
 
 
 def test_a_long_list_of_nominals_is_logged_whole_over_several_events(app, monkeypatch):
-    from cohort.importing import record_nominals
+    from exchange.importing import record_nominals
     from sharing import audit
     from sharing.models import AccessEvent
 

@@ -32,7 +32,7 @@ from tests.support import TEST_PASSWORD, login, partnership_data
 # Pages that show no case data, or whose content is by design the caller's own credentials.
 NOT_CASE_DATA = {
     "assets", "healthz", "auth.sign_in", "auth.set_up", "auth.totp", "auth.totp_setup", "auth.account",
-    "auth.change_password_page", "api.openapi_document", "api.reference_page", "cohort_io.preview",
+    "auth.change_password_page", "api.openapi_document", "api.reference_page", "exchange.preview",
 }
 # The auditor's pages list access events; every agency here holds no auditor.
 AUDITOR_ONLY = {"sharing.audit_log", "sharing.audit_log_csv", "sharing.nominal_lookup", "sharing.nominal_log"}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.spreadsheet import MAX_COLUMNS, MAX_ROWS
+from exchange.spreadsheet import MAX_COLUMNS, MAX_ROWS
 from tests.security.world import counts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def many(piece: str, n: int, chunk: int = 10_000) -> list[str]:
 CHILD = textwrap.dedent("""
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from cohort.spreadsheet import SpreadsheetError, read_table
+    from exchange.spreadsheet import SpreadsheetError, read_table
     path = sys.argv[1]
     with open(path, "rb") as f:
         data = f.read()
@@ -103,7 +103,7 @@ def read_in_1gb(tmp_path: Path, name: str, data: bytes) -> dict:
 
 
 def test_the_limits_leave_room_for_a_cohort_list():
-    from cohort.spreadsheet import COLUMNS
+    from exchange.spreadsheet import COLUMNS
 
     assert len(COLUMNS) < MAX_COLUMNS and MAX_ROWS > 10_000  # the 10,000-row import still fits
 
@@ -237,7 +237,7 @@ def test_rich_inline_text_is_still_read(tmp_path):
 
 
 def test_a_workbook_that_makes_the_reader_panic_is_a_refusal():
-    from cohort.spreadsheet import SpreadsheetError, read_table
+    from exchange.spreadsheet import SpreadsheetError, read_table
 
     # calamine panics (a BaseException, so a 500) on a shared-string cell with no index
     with pytest.raises(SpreadsheetError, match="could not be read"):

@@ -68,7 +68,7 @@ def test_wrong_types_and_garbage_are_clear_errors(coord):
 def test_a_name_that_does_not_match_the_content_is_refused_and_nothing_is_kept(app, coord, tmp_path, monkeypatch):
     """Type-checked by name as well as content: cohort.exe holding a perfectly good CSV, a
     workbook renamed .csv, a CSV renamed .xlsx... each a GOV.UK error summary, nothing kept."""
-    from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
+    from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
 
     monkeypatch.setattr(app, "instance_path", str(tmp_path))  # this test's own uploads folder
     stored = tmp_path / "uploads"

@@ -18,7 +18,7 @@ MAY_UNSEAL = {
     "duplicates/merging.py": "merging and unmerging one person's records",
     "duplicates/overlaps.py": "names of people on several of the viewer's panels",
     "cohort/queries.py": "search within the viewer's identity panels",
-    "cohort/importing.py": "an import compared with people the importer may see",
+    "exchange/importing.py": "an import compared with people the importer may see",
     "cohort/services.py": "a write compared with what is held, after its grant is checked",
     "cohort/routes.py": "the edit form's fields the user may write",
     "panels/kpis.py": "indicators over panels whose category the viewer reads",

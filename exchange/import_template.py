@@ -12,9 +12,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from auth.models import partner_agencies
-from cohort.spreadsheet import COHORT_TYPES, COLUMNS, FIELD_CATEGORY, RAG_VALUES, RISK_LEVELS, write_csv
 from core.extensions import db
 from core.labels import label
+from exchange.spreadsheet import COHORT_TYPES, COLUMNS, FIELD_CATEGORY, RAG_VALUES, RISK_LEVELS, write_csv
 from sharing.policy import Policy
 
 # Rows the drop-downs and date checks cover (a cohort file stops well before this).

@@ -1,11 +1,11 @@
 """Cohort export: a panel's cases as one viewer may see them, as CSV, XLSX or a print snapshot.
 
-Columns follow the cohort file (cohort.spreadsheet.COLUMNS), so an export can be edited and
+Columns follow the cohort file (exchange.spreadsheet.COLUMNS), so an export can be edited and
 imported again; a column whose category the viewer may not read is left out altogether
 (no placeholder), and where identity is withheld a "pseudonym" column stands in for the
 names. After them come the tracker's information columns (issue 18), again only those the
 viewer may read: status, lead officer, next review, flags and the count of open actions;
-the importer reads them back and ignores them (cohort.spreadsheet.EXPORT_ONLY_COLUMNS).
+the importer reads them back and ignores them (exchange.spreadsheet.EXPORT_ONLY_COLUMNS).
 Values come from the sharing gateway (cohort.serialise.case_dict, and the tracker's own
 flag rule), the one place that decides what a viewer sees, so an export for an agency is
 the same whatever the data its agreements withhold.
@@ -28,10 +28,10 @@ from auth.models import Agency
 from cohort.models import RAGS, Action, Case
 from cohort.queries import FLAGS, case_flags, inclusion_overdue_ids, other_panel_codes
 from cohort.serialise import case_dict
-from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, write_csv, write_xlsx
 from core import clock
 from core.extensions import db
 from core.labels import label
+from exchange.spreadsheet import COLUMNS, FIELD_CATEGORY, write_csv, write_xlsx
 from panels.models import Panel
 from sharing import audit
 from sharing.policy import Policy

@@ -1,6 +1,6 @@
 """Cohort import: plan a whole file against what is recorded, then apply it in one go.
 
-Planning validates every row (cohort.spreadsheet.validate_rows), checks that the importing
+Planning validates every row (exchange.spreadsheet.validate_rows), checks that the importing
 user may write every category the file touches, and decides for each row whether it
 creates a person or joins one already recorded -- ONLY on an exact PNC, CRO, NOMIS or CRN
 match, found through the blind indexes and confirmed by decrypting the candidates, never
@@ -34,13 +34,13 @@ from typing import Any
 from auth.models import Agency
 from cohort.models import Case, CaseEvent, Nominal, RagChange
 from cohort.services import visible_nominal_ids
-from cohort.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
 from core import clock
 from core.bulk import copy_rows
 from core.extensions import db
 from core.labels import in_sentence, label
 from duplicates import keys as dedupe_keys
 from duplicates.matching.normalise import normalise_identifier
+from exchange.spreadsheet import COLUMNS, FIELD_CATEGORY, CohortRow, RowError, _header_key, validate_rows
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import blind_index, index_nominal
@@ -271,7 +271,7 @@ def plan_import(
 ) -> ImportPlan:
     """Validate the whole file and decide what every row would do; write nothing.
 
-    Every problem is reported (`Row N (ref R): column: problem`, as cohort.spreadsheet.RowError
+    Every problem is reported (`Row N (ref R): column: problem`, as exchange.spreadsheet.RowError
     says it), including categories the user may not write; the plan is applicable only when `plan.errors` is empty.
     """
     valid, errors = validate_rows(headers, rows, today=today)

@@ -1,4 +1,4 @@
-"""Reading, validating and writing cohort spreadsheets (cohort.spreadsheet)."""
+"""Reading, validating and writing cohort spreadsheets (exchange.spreadsheet)."""
 
 import datetime as dt
 import io
@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from cohort.identifiers import make_cro, make_pnc
-from cohort.spreadsheet import (
+from exchange.spreadsheet import (
     COLUMNS,
     FIELD_CATEGORY,
     CohortRow,

@@ -10,7 +10,7 @@ import pytest
 from cohort.models import Case, Nominal
 from core.extensions import db
 from sharing.models import AccessEvent
-from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
+from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import zipfile
 import openpyxl
 import pytest
 
-from cohort.importing import apply_import, import_demo_cohort, plan_import
 from cohort.models import Case
-from cohort.spreadsheet import COLUMNS
 from core.extensions import db
+from exchange.importing import apply_import, import_demo_cohort, plan_import
+from exchange.spreadsheet import COLUMNS
 from sharing.models import AccessEvent, IsaGrant
-from tests.cohort.test_import_helpers import as_table, exported, synthetic_rows
 from tests.cohort.test_tracker_helpers import policy_for
+from tests.exchange.test_import_helpers import as_table, exported, synthetic_rows
 
 NAMES = [("Seán", "O'Brien"), ("Zoë", "Smith"), ("Lan", "Nguyễn Thị"), ("Łukasz", "Wojciechowski-Kaczmarek")]
 

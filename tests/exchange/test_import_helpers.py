@@ -9,7 +9,7 @@ import openpyxl
 from openpyxl.cell.cell import TYPE_STRING
 
 from cohort.identifiers import make_cro, make_pnc
-from cohort.spreadsheet import COLUMNS
+from exchange.spreadsheet import COLUMNS
 
 GIVEN = ["James", "Seán", "Zoë", "Łukasz", "Văn Minh", "Aoife", "Tyrone", "Imran", "Kelly", "Ioana"]
 FAMILY = ["O'Brien", "Smith", "Nguyễn Thị", "Wojciechowski-Kaczmarek", "Khan", "Okafor", "Campbell", "Popescu"]
@@ -84,7 +84,7 @@ def xlsx_bytes(rows: list[dict[str, str]], columns=COLUMNS) -> bytes:
 
 def exported(data: bytes) -> tuple[list[str], list[list[str]]]:
     """Read an export back (CSV or XLSX) as header + rows of strings."""
-    from cohort.spreadsheet import read_table
+    from exchange.spreadsheet import read_table
 
     return read_table("export.xlsx" if data.startswith(b"PK") else "export.csv", data)
 

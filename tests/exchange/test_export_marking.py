@@ -17,16 +17,16 @@ import io
 import openpyxl
 import pytest
 
-from cohort.importing import apply_import, plan_import
 from cohort.models import Action, Case
-from cohort.spreadsheet import MARKING_COLUMN, MARKING_PREFIX, read_table
 from core import clock
 from core.extensions import db
+from exchange.importing import apply_import, plan_import
+from exchange.spreadsheet import MARKING_COLUMN, MARKING_PREFIX, read_table
 from lifecycle.models import ExportRecord
 from sharing.models import AccessEvent
-from tests.cohort.test_export import import_rows
-from tests.cohort.test_import_helpers import synthetic_rows
 from tests.cohort.test_tracker_helpers import policy_for
+from tests.exchange.test_export import import_rows
+from tests.exchange.test_import_helpers import synthetic_rows
 from tests.security.two_worlds import fresh_world, without_nonces
 from tests.support import clock_at, login, partnership_data
 

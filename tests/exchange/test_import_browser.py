@@ -8,7 +8,7 @@ import pytest
 
 from cohort.models import Case, Nominal
 from core.extensions import db
-from tests.cohort.test_import_helpers import synthetic_rows, xlsx_bytes
+from tests.exchange.test_import_helpers import synthetic_rows, xlsx_bytes
 
 pytestmark = pytest.mark.browser
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

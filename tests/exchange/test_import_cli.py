@@ -10,7 +10,7 @@ from cohort.identifiers import make_pnc
 from cohort.models import Case, CaseEvent, Nominal, RagChange
 from core.extensions import db
 from sharing.models import AccessEvent
-from tests.cohort.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
+from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
 
 IOM_WRITER = "probation"  # NPS may write every category a cohort file holds on IOM
 
@@ -96,7 +96,7 @@ def test_a_list_of_several_batches_lands_row_for_row_and_ordinary_writes_carry_o
     """More rows than one bulk batch (PostgreSQL: ids from the sequence and COPY): every case
     holds its own row's person, history and RAG, and the ids the import took do not collide
     with the next record the service writes in the ordinary way."""
-    from cohort.importing import BATCH
+    from exchange.importing import BATCH
 
     rows = synthetic_rows(2 * BATCH + 37)
     rows[-1]["pnc"] = ""  # an empty identifier is NULL, not an empty ciphertext
@@ -129,8 +129,8 @@ def test_a_failed_bulk_write_raises_what_an_insert_would(partnership):
     SQLAlchemy's (IntegrityError here), so error handlers treat them alike on both engines."""
     from sqlalchemy.exc import IntegrityError
 
-    from cohort.importing import _bulk_insert
     from core import clock
+    from exchange.importing import _bulk_insert
 
     orphan = CaseEvent(case_id=999_999, at=clock.utcnow(), user_id=None, kind="imported")
     with pytest.raises(IntegrityError):

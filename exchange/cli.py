@@ -49,8 +49,8 @@ def _user_and_panel(email: str, code: str):
 @click.option("--dry-run", is_flag=True, help="Validate and say what would happen; write nothing.")
 def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
     """Import a CSV or XLSX cohort list onto a panel (all-or-nothing)."""
-    from cohort.importing import apply_import, plan_import, record_preview
-    from cohort.spreadsheet import SpreadsheetError, read_table
+    from exchange.importing import apply_import, plan_import, record_preview
+    from exchange.spreadsheet import SpreadsheetError, read_table
     from sharing.crypto import ensure_data_keys
     from sharing.policy import Policy
 
@@ -107,7 +107,7 @@ def _purposes() -> list[str]:
 def export_command(code: str, email: str, fmt: str, purpose: str | None, destroy_by, note: str, output: Path) -> None:
     """Export the panel's cohort as that user may see it (withheld categories left out), for a purpose:
     entered in the export register, and marked inside the file with who, when, why and destroy by."""
-    from cohort.exporting import export_file
+    from exchange.exporting import export_file
     from lifecycle import register
     from sharing import audit
     from sharing.crypto import ensure_data_keys

@@ -20,18 +20,18 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
-from wtforms import SubmitField
 
 from auth.decorators import login_required
 from auth.models import Agency
 from cohort import queries
-from cohort.exporting import FORMATS, snapshot
-from cohort.import_template import importable_columns, template_csv, template_xlsx
-from cohort.importing import ImportPlan, apply_import, plan_import, record_preview
-from cohort.spreadsheet import (
+from core import clock
+from core.extensions import db
+from core.labels import label
+from exchange.exporting import FORMATS, snapshot
+from exchange.forms import ConfirmForm, ImportForm
+from exchange.import_template import importable_columns, template_csv, template_xlsx
+from exchange.importing import ImportPlan, apply_import, plan_import, record_preview
+from exchange.spreadsheet import (
     CSV_SUFFIXES,
     FIELD_CATEGORY,
     NOT_A_SPREADSHEET,
@@ -40,16 +40,13 @@ from cohort.spreadsheet import (
     SpreadsheetTooLarge,
     read_table,
 )
-from core import clock
-from core.extensions import db
-from core.labels import label
 from lifecycle import register
 from lifecycle.routes import export_download
 from sharing import audit
 from sharing.crypto import keyring
 from sharing.policy import current_policy
 
-bp = Blueprint("cohort_io", __name__)
+bp = Blueprint("exchange", __name__)
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 UPLOAD_MAX_AGE = dt.timedelta(hours=1)
@@ -60,16 +57,6 @@ CODED = ("rag", "cohort_type", "risk_level")
 # The file picker's filter (a convenience: read_table checks the name and content itself).
 ACCEPT = ",".join((*CSV_SUFFIXES, *XLSX_SUFFIXES, "text/csv",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-
-
-class ImportForm(FlaskForm):
-    file = FileField("Upload a cohort list", widget=GovFileInput(),
-                     validators=[FileRequired("Select a CSV or Excel (.xlsx) file")])
-    submit = SubmitField("Upload and check", widget=GovSubmitInput())
-
-
-class ConfirmForm(FlaskForm):
-    submit = SubmitField("Import", widget=GovSubmitInput())
 
 
 # -- the stored upload ----------------------------------------------------------------
@@ -174,7 +161,7 @@ def _preview(panel, plan: ImportPlan, token: str):
     record_preview(plan)
     agencies = dict(db.session.execute(db.select(Agency.id, Agency.name)).all())
     return render_template(
-        "cohort/import_preview.html", title=f"Check the import: {plan.filename}", panel=panel, plan=plan,
+        "exchange/import_preview.html", title=f"Check the import: {plan.filename}", panel=panel, plan=plan,
         counts=plan.counts(), sample=plan.rows[:PREVIEW_ROWS], columns=columns, token=token,
         confirm_form=ConfirmForm(formdata=None), withheld_message=policy.withheld_message(panel.id),
         agencies=agencies,
@@ -221,7 +208,7 @@ def upload(code: str):
             else:
                 token = store_upload(panel.code, filename, data)
                 return redirect(url_for(".preview", code=panel.code, token=token))
-    return render_template("cohort/import.html", title=f"Import a cohort list to {panel.name}", panel=panel,
+    return render_template("exchange/import.html", title=f"Import a cohort list to {panel.name}", panel=panel,
                            form=form, limit=_mb(limit), accept=ACCEPT)
 
 
@@ -327,5 +314,5 @@ def print_snapshot(code: str):
         return choice
     purpose, destroy_by = choice
     s = snapshot(panel, policy, purpose=purpose, destroy_by=destroy_by)
-    return render_template("cohort/export_print.html", title=f"{panel.name}: monthly snapshot", panel=panel,
+    return render_template("exchange/export_print.html", title=f"{panel.name}: monthly snapshot", panel=panel,
                            s=s, marking=s["marking"])

@@ -61,7 +61,8 @@ def caps_state(m: Matcher) -> str:
     floor = dict(CAPS)["twins_no_identifier"]
     ceiling = "lifted" if "twins_no_identifier" in m.lifted_caps else f"ceiling {max(floor, 1 - m.twins_share):.1%}"
     return (f"caps lifted: {', '.join(sorted(m.lifted_caps)) or 'none'}; twins cap: {fig.get('pairs', 0):.0f} "
-            f"pairs held back, twin births allow {fig.get('twin_births', 0):.0f}, identifiers explain "
+            f"pairs held back, twin births allow {fig.get('twin_births', 0):.0f}, {fig.get('with_identifier', 0):.0f} "
+            f"joined by an identifier explain "
             f"{fig.get('explained_by_identifiers', 0):.0f}: at most {m.twins_share:.1%} twins, {ceiling}")
 
 

@@ -27,6 +27,7 @@ from .explain import (
     evidence,
     relatives_shares,
     review_caps,
+    twins_pattern,
     twins_share,
 )
 from .model import PRIOR_U, FSModel, log2_odds, probability, relatives_adjustment
@@ -246,11 +247,16 @@ class Matcher:
         would hold back are scored without caps, and the share of them twins can be is kept
         with the model (so a stored model scores alike until it is retrained)."""
         assert self._cand is not None and self._levels is not None
-        rows = np.flatnonzero(review_caps(self._levels) == _TWINS_CAP)
+        pattern, id_agrees = twins_pattern(self._levels)
+        held = review_caps(self._levels) == _TWINS_CAP  # (not those a conflicting identifier holds)
+        rows = np.flatnonzero(held | (pattern & id_agrees))
         raw = np.zeros(len(self._levels))
         if len(rows):
             ia, ib = self._cand[rows, 0], self._cand[rows, 1]
             w, adj, _ = self._weights(self._levels[rows], self._codes(self.table, ia, self.table, ib))
+            # a pair an identifier joins: scored as if no identifier were recorded, to be
+            # counted like the pairs without one that the cap would hold back
+            w[np.ix_(id_agrees[rows], [_COL[k] for k in ID_KINDS])] = 0.0
             raw[rows] = probability(w.sum(axis=1) + adj + log2_odds(self.model.lambda_))
         share, figures = twins_share(self._levels, raw, self.n_register)
         self.model.relatives_share["twins_no_identifier"] = share

@@ -17,7 +17,7 @@ from .compare import FIELDS, ID_KINDS, ID_LEVELS, LEVELS, MISSING
 from .model import RELATIVES, log2_odds
 
 __all__ = ["Evidence", "CAPS", "MAX_RELATIVES_SHARE", "REVIEW_CAP_LOG2ODDS", "TWIN_PAIRS_PER_PERSON", "cap_ceilings",
-           "relatives_shares", "review_caps", "twins_share", "evidence", "strength"]
+           "relatives_shares", "review_caps", "twins_pattern", "twins_share", "evidence", "strength"]
 
 _COL = {f: i for i, f in enumerate(FIELDS)}
 
@@ -141,41 +141,51 @@ TWIN_PAIRS_PER_PERSON = 0.016
 _TWINS = [c for c, _ in CAPS].index("twins_no_identifier")
 
 
+def twins_pattern(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(pattern, id_agrees)`` per pair: the twins pattern (same family name and date of
+    birth, another given name) and an identifier agreeing (the same or one character apart)."""
+    g, f, d = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]], levels[:, _COL["date_of_birth"]]
+    ids = levels[:, _id_cols()]
+    id_agrees = ((ids == _ID["exact"]) | (ids == _ID["typo"])).any(axis=1)
+    return np.isin(g, _GIVEN_DIFFERENT) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"]), id_agrees
+
+
 def twins_share(levels: np.ndarray, raw_p: np.ndarray, n_register: int) -> tuple[float, dict[str, float]]:
     """The highest share of twins among the pairs the twins cap holds back in this register,
-    and the figures behind it (``pairs``, ``twin_births``, ``explained_by_identifiers``).
+    and the figures behind it (``pairs`` held back, ``twin_births``, ``with_identifier``: pairs
+    with the pattern an identifier joins, ``explained_by_identifiers``).
 
     ``levels`` are the candidate pairs' comparison levels, ``raw_p`` their scores before any
-    cap. The pairs held back are those with the twins pattern (same family name and date of
-    birth, another given name, no identifier agreeing) that would otherwise be verdicts
-    (``raw_p >= 0.5``). Two figures bound how many of them can be twins:
+    cap (0 for pairs another cap holds), those of pairs an identifier joins as if no
+    identifier were recorded. The pairs held back are those with the twins pattern and no
+    identifier agreeing that would otherwise be verdicts (``raw_p >= 0.5``). Two figures
+    bound how many of them can be twins:
 
     - twin births: at most :data:`TWIN_PAIRS_PER_PERSON` of the register's people;
     - identifiers: twins never share one, so pairs with the pattern whose identifier agrees
-      are duplicates recorded with another given name; with the share of duplicates whose
-      identifier agrees (pairs with the same whole name and date of birth, nearly all
-      duplicates) they say how many such duplicates have no identifier agreeing, and only
-      what is beyond that can be twins (the way :func:`relatives_shares` judges a missing
-      date of birth).
+      (and that would be verdicts without it) are duplicates recorded with another given
+      name; with the share of duplicates whose identifier agrees (pairs with the same whole
+      name and date of birth, nearly all duplicates) they say how many such duplicates have
+      no identifier agreeing, and only what is beyond that can be twins (the way
+      :func:`relatives_shares` judges a missing date of birth).
 
     The share is 1.0 (the cap applies in full) when fewer than 30 pairs are held back.
     """
     g, f, d = levels[:, _COL["given_name"]], levels[:, _COL["family_name"]], levels[:, _COL["date_of_birth"]]
-    ids = levels[:, _id_cols()]
-    id_agrees = ((ids == _ID["exact"]) | (ids == _ID["typo"])).any(axis=1)
-    pattern = np.isin(g, _GIVEN_DIFFERENT) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"])
+    pattern, id_agrees = twins_pattern(levels)
     held = int((pattern & ~id_agrees & (raw_p >= 0.5)).sum())
     births = TWIN_PAIRS_PER_PERSON * max(int(n_register), 1)
     twins = min(float(held), births)
     explained = 0.0
-    with_id = int((pattern & id_agrees).sum())
+    with_id = int((pattern & id_agrees & (raw_p >= 0.5)).sum())
     sure = np.isin(g, _GIVEN_SAME) & np.isin(f, _FAMILY_SAME) & (d == _D["exact"])
     if with_id >= _MIN_PAIRS and int(sure.sum()) >= 3 * _MIN_PAIRS:
         r = float(id_agrees[sure].mean())
         if r > 0:
             explained = with_id * (1.0 - min(r, 0.99)) / r
             twins = min(twins, max(0.0, held - explained))
-    figures = {"pairs": float(held), "twin_births": round(births, 1), "explained_by_identifiers": round(explained, 1)}
+    figures = {"pairs": float(held), "twin_births": round(births, 1), "with_identifier": float(with_id),
+               "explained_by_identifiers": round(explained, 1)}
     if held < _MIN_PAIRS:
         return 1.0, figures
     return float(twins / held), figures

@@ -259,6 +259,134 @@ def _identifier_index(rows: Sequence[CohortRow], policy: Policy) -> dict[tuple[s
     return found
 
 
+@dataclass
+class _PanelCases:
+    """The panel's recorded cases, looked up as a file's rows need them."""
+
+    by_ref: dict[str, Case]
+    by_folded_ref: dict[str, Case]
+    by_nominal: dict[int, Case]  # a person's case on the panel, one not exited before an exited one
+
+    @classmethod
+    def of(cls, panel: Panel) -> _PanelCases:
+        existing = db.session.execute(db.select(Case).where(Case.panel_id == panel.id)).scalars().all()
+        by_nominal: dict[int, Case] = {}
+        for c in existing:
+            if c.nominal_id not in by_nominal or by_nominal[c.nominal_id].status == "exited":
+                by_nominal[c.nominal_id] = c
+        return cls({c.ref: c for c in existing}, {c.ref.casefold(): c for c in existing}, by_nominal)
+
+    def with_ref(self, ref: str) -> Case | None:
+        return self.by_ref.get(ref) or self.by_folded_ref.get(ref.casefold())
+
+
+@dataclass
+class _Planning:
+    """What planning one row needs to know: the panel's cases, agencies and identifier matches."""
+
+    panel: Panel
+    policy: Policy
+    plan: ImportPlan
+    cases: _PanelCases
+    agencies: dict[str, int]  # agency code -> id
+    index: dict[tuple[str, str], list[Nominal]]
+    claimed: dict[int, int] = field(default_factory=dict)  # nominal id -> the row that already uses that person
+
+
+def _kinds_words(kinds: Iterable[str]) -> str:
+    return ", ".join(IDENTIFIER_LABELS[k] for k in kinds)
+
+
+def _match_person(r: CohortRow, ctx: _Planning,
+                  row_errors: list[RowError]) -> tuple[Nominal | None, list[str]]:
+    """The one recorded person the row's identifiers match, and on which kinds; (None, []) when
+    none does or when they match several (each such problem added to `row_errors`)."""
+    matched: dict[int, tuple[Nominal, list[str]]] = {}
+    for kind in IDENTIFIERS:
+        value = getattr(r, kind)
+        if not value:
+            continue
+        people = ctx.index.get((kind, normalise_identifier(kind, value)), [])
+        ctx.plan.nominal_ids.update(p.id for p in people)
+        if len(people) > 1:
+            row_errors.append(RowError(r.row, kind, f"matches {len(people)} people already recorded; merge them "
+                                                    f"in the duplicate check first", ref=r.ref))
+        elif people:
+            matched.setdefault(people[0].id, (people[0], []))[1].append(kind)
+    if len(matched) > 1:
+        kinds = [k for _, ks in matched.values() for k in ks]
+        row_errors.append(RowError(r.row, ", ".join(kinds), "identifiers match different people already "
+                                                            "recorded; check the row or merge the people first",
+                                   ref=r.ref))
+    return next(iter(matched.values())) if len(matched) == 1 else (None, [])
+
+
+def _place_row(planned: PlannedRow, person: Nominal | None, kinds: list[str], ctx: _Planning,
+               row_errors: list[RowError]) -> None:
+    """Decide whether the row updates (or re-refers) a case, joins a person or creates one."""
+    r = planned.row
+    case = ctx.cases.with_ref(r.ref)
+    if case is not None:
+        ctx.plan.nominal_ids.add(case.nominal_id)
+        if person is not None and person.id != case.nominal_id:
+            row_errors.append(RowError(r.row, "ref", f"case {case.ref} is a different person from the one whose "
+                                                     f"{_kinds_words(kinds)} matches", ref=r.ref))
+        planned.case, planned.nominal, planned.by_ref = case, case.nominal, True
+        planned.rerefer = case.status == "exited"  # back on the panel's list: back on the panel
+    elif person is not None:
+        planned.nominal, planned.joined_on = person, tuple(kinds)
+        other = ctx.cases.by_nominal.get(person.id)
+        if other is not None and other.status != "exited":
+            row_errors.append(RowError(r.row, "ref", f"this person (matched on {_kinds_words(kinds)}) is "
+                                                     f"already on the {ctx.panel.code} panel as {other.ref}",
+                                       ref=r.ref))
+        elif other is not None:
+            planned.case, planned.rerefer = other, True
+    elif not (r.given_name or r.family_name):
+        row_errors.append(RowError(r.row, "family_name", "enter a given name or family name: no case on the panel "
+                                                         "has this ref and no identifier matches anyone recorded",
+                                   ref=r.ref))
+
+
+def _person_conflicts(planned: PlannedRow, ctx: _Planning) -> list[RowError]:
+    """A recorded person's identifiers that the row contradicts, and a person two rows claim."""
+    r, errors = planned.row, []
+    if planned.nominal is None:
+        return errors
+    for kind in IDENTIFIERS:
+        value, held = getattr(r, kind), getattr(planned.nominal, kind)
+        if value and held and normalise_identifier(kind, held) != normalise_identifier(kind, value):
+            errors.append(RowError(r.row, kind, f"differs from the {IDENTIFIER_LABELS[kind]} already "
+                                                f"recorded for this person", ref=r.ref))
+    first = ctx.claimed.setdefault(planned.nominal.id, r.row)
+    if first != r.row:
+        errors.append(RowError(r.row, "ref", f"is the same person as row {first}", ref=r.ref))
+    return errors
+
+
+def _lead_agency_errors(planned: PlannedRow, ctx: _Planning) -> list[RowError]:
+    """Resolve the row's lead agency code to its id; an error if no agency has it."""
+    r = planned.row
+    if not r.lead_agency:
+        return []
+    planned.lead_agency_id = ctx.agencies.get(r.lead_agency)
+    if planned.lead_agency_id is None:
+        return [RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}", ref=r.ref)]
+    return []
+
+
+def _plan_row(r: CohortRow, ctx: _Planning) -> tuple[PlannedRow, list[RowError]]:
+    """What one valid row would do, and every problem with it (in the order the file's reader meets them)."""
+    row_errors: list[RowError] = []
+    planned = PlannedRow(row=r)
+    person, kinds = _match_person(r, ctx, row_errors)
+    _place_row(planned, person, kinds, ctx, row_errors)
+    row_errors += _person_conflicts(planned, ctx)
+    row_errors += _lead_agency_errors(planned, ctx)
+    row_errors += _read_only_errors(planned, ctx.plan.read_only, ctx.panel, ctx.policy)
+    return planned, row_errors
+
+
 @unsealing("an import plan: compares the file with people the importer may see")
 def plan_import(
     panel: Panel,
@@ -286,81 +414,12 @@ def plan_import(
         plan.errors = sorted(refused + errors, key=lambda e: e.row)
         return plan
 
-    existing = db.session.execute(db.select(Case).where(Case.panel_id == panel.id)).scalars().all()
-    case_by_ref = {c.ref: c for c in existing}
-    case_by_folded_ref = {c.ref.casefold(): c for c in existing}
-    by_nominal: dict[int, Case] = {}
-    for c in existing:
-        if c.nominal_id not in by_nominal or by_nominal[c.nominal_id].status == "exited":
-            by_nominal[c.nominal_id] = c
+    cases = _PanelCases.of(panel)
     agencies = {code: id_ for id_, code in db.session.execute(db.select(Agency.id, Agency.code))}
-    index = _identifier_index(valid, policy)
-    read_only = plan.read_only = read_only_columns(panel, columns, policy)
-
-    claimed: dict[int, int] = {}  # nominal id -> the row that already uses that person
+    ctx = _Planning(panel, policy, plan, cases, agencies, _identifier_index(valid, policy))
+    plan.read_only = read_only_columns(panel, columns, policy)
     for r in valid:
-        row_errors: list[RowError] = []
-        planned = PlannedRow(row=r)
-        matched: dict[int, tuple[Nominal, list[str]]] = {}
-        for kind in IDENTIFIERS:
-            value = getattr(r, kind)
-            if not value:
-                continue
-            people = index.get((kind, normalise_identifier(kind, value)), [])
-            plan.nominal_ids.update(p.id for p in people)
-            if len(people) > 1:
-                row_errors.append(RowError(r.row, kind, f"matches {len(people)} people already recorded; merge them "
-                                                        f"in the duplicate check first", ref=r.ref))
-            elif people:
-                matched.setdefault(people[0].id, (people[0], []))[1].append(kind)
-        if len(matched) > 1:
-            kinds = [k for _, ks in matched.values() for k in ks]
-            row_errors.append(RowError(r.row, ", ".join(kinds), "identifiers match different people already "
-                                                                "recorded; check the row or merge the people first",
-                                       ref=r.ref))
-        person, kinds = next(iter(matched.values())) if len(matched) == 1 else (None, [])
-
-        case = case_by_ref.get(r.ref) or case_by_folded_ref.get(r.ref.casefold())
-        if case is not None:
-            plan.nominal_ids.add(case.nominal_id)
-            if person is not None and person.id != case.nominal_id:
-                row_errors.append(RowError(r.row, "ref", f"case {case.ref} is a different person from the one whose "
-                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)} matches",
-                                           ref=r.ref))
-            planned.case, planned.nominal, planned.by_ref = case, case.nominal, True
-            planned.rerefer = case.status == "exited"  # back on the panel's list: back on the panel
-        elif person is not None:
-            planned.nominal, planned.joined_on = person, tuple(kinds)
-            other = by_nominal.get(person.id)
-            if other is not None and other.status != "exited":
-                row_errors.append(RowError(r.row, "ref", f"this person (matched on "
-                                                         f"{', '.join(IDENTIFIER_LABELS[k] for k in kinds)}) is "
-                                                         f"already on the {panel.code} panel as {other.ref}",
-                                           ref=r.ref))
-            elif other is not None:
-                planned.case, planned.rerefer = other, True
-        elif not (r.given_name or r.family_name):
-            row_errors.append(RowError(r.row, "family_name", "enter a given name or family name: no case on the panel "
-                                                             "has this ref and no identifier matches anyone recorded",
-                                       ref=r.ref))
-
-        if planned.nominal is not None:
-            for kind in IDENTIFIERS:
-                value, held = getattr(r, kind), getattr(planned.nominal, kind)
-                if value and held and normalise_identifier(kind, held) != normalise_identifier(kind, value):
-                    row_errors.append(RowError(r.row, kind, f"differs from the {IDENTIFIER_LABELS[kind]} already "
-                                                            f"recorded for this person", ref=r.ref))
-            first = claimed.setdefault(planned.nominal.id, r.row)
-            if first != r.row:
-                row_errors.append(RowError(r.row, "ref", f"is the same person as row {first}", ref=r.ref))
-
-        if r.lead_agency:
-            planned.lead_agency_id = agencies.get(r.lead_agency)
-            if planned.lead_agency_id is None:
-                row_errors.append(RowError(r.row, "lead_agency", f"no agency has the code {r.lead_agency!r}",
-                                           ref=r.ref))
-
-        row_errors += _read_only_errors(planned, read_only, panel, policy)
+        planned, row_errors = _plan_row(r, ctx)
         if row_errors:
             errors.extend(row_errors)
         else:
@@ -462,6 +521,145 @@ def _copy_insert(connection, model, objects: list, columns: list[tuple[str, str]
     return {obj.uid: new_ids[position] for position, obj in enumerate(objects)} if ids else {}
 
 
+@dataclass
+class _Writing:
+    """Who writes an import, when, and where: what every row written needs."""
+
+    panel: Panel
+    user: Any
+    now: dt.datetime
+    today: dt.date
+    rationale: str
+    result: ImportResult
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @property
+    def agency_id(self) -> int | None:
+        return self.user.agency_id if self.user is not None else None
+
+
+@dataclass
+class _CaseWrites:
+    """One batch's case rows and the history they need: events and RAG changes."""
+
+    new_cases: list[Case] = field(default_factory=list)
+    row_cases: list[Case] = field(default_factory=list)  # each row's case, in row order
+    events: list[tuple[Case, str, str]] = field(default_factory=list)  # (case, event kind, detail)
+    rag_from: list[tuple[Case, str | None, str]] = field(default_factory=list)  # (case, from, to)
+
+
+def _check_writable(plan: ImportPlan, policy: Policy) -> None:
+    if plan.errors:
+        raise ValueError("the import has errors; nothing was written")
+    for category in plan.categories:
+        if not policy.can(plan.panel.id, category, "write"):
+            raise PermissionError(f"{category} write not granted on {plan.panel.code}")
+
+
+def _write_people(batch: Sequence[PlannedRow], w: _Writing) -> tuple[list[Nominal], dict[str, int]]:
+    """Each row's person: new ones built and inserted in bulk (with their pending blocking keys),
+    known ones updated in the session. Returns them in row order, and the new ones' uid -> id."""
+    new_people: list[Nominal] = []
+    people: list[Nominal] = []
+    for p in batch:
+        if p.nominal is None:
+            nominal = Nominal(created_at=w.now, updated_at=w.now)
+            _set_nominal(nominal, p.row, overwrite=True)
+            index_nominal(nominal)
+            new_people.append(nominal)
+            w.result.new_nominals += 1
+        else:
+            nominal = p.nominal
+            # A panel's list corrects its own case's person; it only fills gaps in someone else's.
+            if _set_nominal(nominal, p.row, overwrite=p.by_ref):
+                index_nominal(nominal)
+            if p.case is None:
+                w.result.joined_nominals += 1
+        people.append(nominal)
+    person_ids = _bulk_insert(Nominal, new_people, ids=True)
+    dedupe_keys.insert_pending(new_people, person_ids)
+    return people, person_ids
+
+
+def _new_case(p: PlannedRow, nominal_id: int, w: _Writing, out: _CaseWrites) -> None:
+    case = Case(nominal_id=nominal_id, panel_id=w.panel.id, ref=p.row.ref, status="active", version=1,
+                referral_date=p.row.referral_date or w.today, referring_agency_id=w.agency_id,
+                updated_by_id=w.user_id, created_at=w.now, updated_at=w.now)
+    _set_case(case, p)
+    if p.row.rag is not None:
+        case.rag = p.row.rag
+        out.rag_from.append((case, None, p.row.rag))
+    out.new_cases.append(case)
+    out.row_cases.append(case)
+    out.events.append((case, "imported", w.rationale))
+    w.result.new_cases += 1
+
+
+def _update_case(p: PlannedRow, w: _Writing, out: _CaseWrites) -> None:
+    """Change the recorded case only where the row differs (re-referring an exited one)."""
+    case = p.case
+    out.row_cases.append(case)
+    changed = _set_case(case, p)
+    if p.rerefer:
+        case.ref, case.status, case.exited_on, case.exit_reason = p.row.ref, "active", None, None
+        if "referral date" not in changed:
+            case.referral_date = p.row.referral_date or w.today
+        changed.insert(0, "re-referred")
+    w.result.updated_cases += 1
+    rag_differs = p.row.rag is not None and p.row.rag != case.rag
+    if rag_differs:
+        out.rag_from.append((case, case.rag, p.row.rag))
+        case.rag = p.row.rag
+    if changed or rag_differs:
+        case.updated_by_id = w.user_id
+        case.updated_at = w.now
+        if changed:
+            out.events.append((case, "re-referred" if p.rerefer else "updated",
+                               f"{w.rationale}: changed {', '.join(changed)}"))
+    else:
+        w.result.unchanged_cases += 1
+
+
+def _write_history(out: _CaseWrites, case_ids: dict[str, int], w: _Writing) -> None:
+    """The batch's case events and RAG changes, in bulk."""
+    def case_id(case: Case) -> int:
+        return case.id or case_ids[case.uid]
+
+    history = []
+    for case, kind, detail in out.events:
+        event = CaseEvent(case_id=case_id(case), at=w.now, user_id=w.user_id, kind=kind)
+        event.detail = detail
+        history.append(event)
+    _bulk_insert(CaseEvent, history)
+    changes = []
+    for case, from_rag, to_rag in out.rag_from:
+        change = RagChange(case_id=case_id(case), at=w.now, user_id=w.user_id, from_rag=from_rag, to_rag=to_rag,
+                           source="import", meeting_id=None)
+        change.rationale = w.rationale
+        changes.append(change)
+    _bulk_insert(RagChange, changes)
+    w.result.rag_changes += len(changes)
+
+
+def _write_batch(batch: Sequence[PlannedRow], w: _Writing) -> None:
+    """People, then cases, then their history, for one batch of rows."""
+    people, person_ids = _write_people(batch, w)
+    out = _CaseWrites()
+    for p, nominal in zip(batch, people, strict=True):
+        if p.case is None:
+            _new_case(p, nominal.id or person_ids[nominal.uid], w, out)
+        else:
+            _update_case(p, w, out)
+    db.session.flush()
+    case_ids = _bulk_insert(Case, out.new_cases, ids=True)
+    _write_history(out, case_ids, w)
+    w.result.case_ids.extend(case.id or case_ids[case.uid] for case in out.row_cases)
+    w.result.nominal_ids.extend(nominal.id or person_ids[nominal.uid] for nominal in people)
+
+
 @unsealing("applying an import the importer may write")
 def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None) -> ImportResult:
     """Write an error-free plan in the current transaction; the caller commits once.
@@ -469,106 +667,14 @@ def apply_import(plan: ImportPlan, policy: Policy, *, source: str | None = None)
     Raises ValueError for a plan with errors (validate first). `source` becomes the access
     log's purpose (the request path by default, "command line" outside a request).
     """
-    if plan.errors:
-        raise ValueError("the import has errors; nothing was written")
-    panel, user = plan.panel, policy.user
-    for category in plan.categories:
-        if not policy.can(panel.id, category, "write"):
-            raise PermissionError(f"{category} write not granted on {panel.code}")
-    now, today = clock.utcnow(), clock.today()
-    user_id = user.id if user is not None else None
-    agency_id = user.agency_id if user is not None else None
-    rationale = f"Imported from {plan.filename or 'a cohort file'}"
-    result = ImportResult()
-
+    _check_writable(plan, policy)
+    w = _Writing(panel=plan.panel, user=policy.user, now=clock.utcnow(), today=clock.today(),
+                 rationale=f"Imported from {plan.filename or 'a cohort file'}", result=ImportResult())
     for batch in _chunks(plan.rows, BATCH):
-        # People: new ones built and inserted in bulk; known ones updated in the session.
-        new_people: list[Nominal] = []
-        people: list[Nominal] = []
-        for p in batch:
-            if p.nominal is None:
-                nominal = Nominal(created_at=now, updated_at=now)
-                _set_nominal(nominal, p.row, overwrite=True)
-                index_nominal(nominal)
-                new_people.append(nominal)
-                result.new_nominals += 1
-            else:
-                nominal = p.nominal
-                # A panel's list corrects its own case's person; it only fills gaps in someone else's.
-                if _set_nominal(nominal, p.row, overwrite=p.by_ref):
-                    index_nominal(nominal)
-                if p.case is None:
-                    result.joined_nominals += 1
-            people.append(nominal)
-        person_ids = _bulk_insert(Nominal, new_people, ids=True)
-        dedupe_keys.insert_pending(new_people, person_ids)
-
-        # Cases: new ones in bulk, existing ones changed only where the row differs.
-        new_cases: list[Case] = []
-        row_cases: list[Case] = []
-        events: list[tuple[Case, str, str]] = []  # (case, event kind, detail)
-        rag_from: list[tuple[Case, str | None, str]] = []  # (case, from, to)
-        for p, nominal in zip(batch, people, strict=True):
-            if p.case is None:
-                case = Case(nominal_id=nominal.id or person_ids[nominal.uid], panel_id=panel.id, ref=p.row.ref,
-                            status="active", version=1, referral_date=p.row.referral_date or today,
-                            referring_agency_id=agency_id, updated_by_id=user_id, created_at=now, updated_at=now)
-                _set_case(case, p)
-                if p.row.rag is not None:
-                    case.rag = p.row.rag
-                    rag_from.append((case, None, p.row.rag))
-                new_cases.append(case)
-                row_cases.append(case)
-                events.append((case, "imported", rationale))
-                result.new_cases += 1
-                continue
-            case = p.case
-            row_cases.append(case)
-            changed = _set_case(case, p)
-            if p.rerefer:
-                case.ref, case.status, case.exited_on, case.exit_reason = p.row.ref, "active", None, None
-                if "referral date" not in changed:
-                    case.referral_date = p.row.referral_date or today
-                changed.insert(0, "re-referred")
-            result.updated_cases += 1
-            rag_differs = p.row.rag is not None and p.row.rag != case.rag
-            if rag_differs:
-                rag_from.append((case, case.rag, p.row.rag))
-                case.rag = p.row.rag
-            if changed or rag_differs:
-                case.updated_by_id = user_id
-                case.updated_at = now
-                if changed:
-                    events.append((case, "re-referred" if p.rerefer else "updated",
-                                   f"{rationale}: changed {', '.join(changed)}"))
-            else:
-                result.unchanged_cases += 1
-        db.session.flush()
-        case_ids = _bulk_insert(Case, new_cases, ids=True)
-
-        def case_id(case: Case, _ids: dict[str, int] = case_ids) -> int:
-            return case.id or _ids[case.uid]
-
-        history = []
-        for case, kind, detail in events:
-            event = CaseEvent(case_id=case_id(case), at=now, user_id=user_id, kind=kind)
-            event.detail = detail
-            history.append(event)
-        _bulk_insert(CaseEvent, history)
-        changes = []
-        for case, from_rag, to_rag in rag_from:
-            change = RagChange(case_id=case_id(case), at=now, user_id=user_id, from_rag=from_rag, to_rag=to_rag,
-                               source="import", meeting_id=None)
-            change.rationale = rationale
-            changes.append(change)
-        _bulk_insert(RagChange, changes)
-        result.rag_changes += len(changes)
-        result.case_ids.extend(case_id(case) for case in row_cases)
-        result.nominal_ids.extend(nominal.id or person_ids[nominal.uid] for nominal in people)
-
-    record_nominals("import", result.nominal_ids, user=user, panel=panel, categories=plan.categories,
-                    purpose=source, detail=f"{plan.data_rows} row(s): {result.summary()}")
-    return result
+        _write_batch(batch, w)
+    record_nominals("import", w.result.nominal_ids, user=policy.user, panel=plan.panel, categories=plan.categories,
+                    purpose=source, detail=f"{plan.data_rows} row(s): {w.result.summary()}")
+    return w.result
 
 
 # -- the access log -------------------------------------------------------------------

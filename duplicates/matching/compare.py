@@ -145,6 +145,7 @@ class NameTable:
     g_is_initial: np.ndarray  # bool: the given name is a single letter
     g_groups: np.ndarray  # (n, 3) nickname group codes, -1 padded
     g_known: np.ndarray  # bool: the given name is a known name (duplicates.matching.nicknames.KNOWN)
+    g_whole: np.ndarray  # code of all the given name's words run together ("ca itlin" -> "caitlin")
     f_comp: np.ndarray  # code of the compact family name
     f_str: list[str]
     f_phon: np.ndarray
@@ -159,6 +160,7 @@ class NameTable:
         g_is_initial = np.zeros(n, bool)
         g_groups = np.full((n, 3), -1, np.int64)
         g_known = np.zeros(n, bool)
+        g_whole = np.full(n, -1, np.int64)
         f_comp = np.full(n, -1, np.int64)
         f_phon = np.full(n, -1, np.int64)
         f_tok = np.full((n, 3), -1, np.int64)
@@ -174,6 +176,7 @@ class NameTable:
                 g_init[i] = vocab(first[0])
                 g_is_initial[i] = len(first) == 1
                 g_known[i] = is_known(first)
+                g_whole[i] = vocab("".join(gt))
                 for k, grp in enumerate(sorted(name_groups(first))[:3]):
                     g_groups[i, k] = vocab("@" + grp)
             fc = compact_name(family)
@@ -183,7 +186,8 @@ class NameTable:
                 f_phon[i] = vocab("#" + phonetic_key(family))
                 for k, t in enumerate(name_tokens(family)[:3]):
                     f_tok[i, k] = vocab(t)
-        return cls(g_first, g_str, g_phon, g_init, g_is_initial, g_groups, g_known, f_comp, f_str, f_phon, f_tok)
+        return cls(g_first, g_str, g_phon, g_init, g_is_initial, g_groups, g_known, g_whole, f_comp, f_str, f_phon,
+                   f_tok)
 
 
 def _jw(a: list[str], b: list[str]) -> np.ndarray:
@@ -238,17 +242,15 @@ def _given_edit_distance(gl, sl, nick, na: NameTable, ia, nb: NameTable, ib) -> 
 
     One edit apart ("Srgei"/"Sergei", "AJCK"/"Jack") is a typo, whatever Jaro-Winkler says
     of short names, unless both are known names: two different known names (Leo and Lee,
-    Darren and Tyrone) are two names, at best "similar", never a typo or a sound-alike.
+    Darren and Tyrone, Charlotte and Charles) are two names, "different", however alike as
+    strings (spelling variants of one name are in the nickname tables' groups).
     """
     known = na.g_known[ia] & nb.g_known[ib] & ~nick & (sl > 0) & (sl < 5)
     weak = np.flatnonzero((sl >= 2) & (sl < 5) & ~nick & ~known & (gl != _G["initial"]))
     if len(weak):
         hit = _one_edit(_pick(na.g_str, ia[weak]), _pick(nb.g_str, ib[weak]), 3)
         gl[weak[hit]] = _G["typo"]
-    rows = np.flatnonzero(known)
-    if len(rows):
-        sim = _jw(_pick(na.g_str, ia[rows]), _pick(nb.g_str, ib[rows]))
-        gl[rows] = np.where(sim >= SIMILAR_THRESHOLD, _G["similar"], _G["disagree"])
+    gl[known] = _G["disagree"]
 
 
 def name_levels(
@@ -271,6 +273,10 @@ def name_levels(
     )
     gl[ini] = _G["initial"]
     _given_edit_distance(gl, sl, nick, na, ia, nb, ib)
+    # A space slipped into or out of the name ("Ca itlin" / "Caitlin", "Mary Ann" / "Maryann"):
+    # the same letters, so a typo, whatever its first words say.
+    spaced = (sl >= 2) & (sl < 5) & (na.g_whole[ia] == nb.g_whole[ib]) & (na.g_whole[ia] >= 0)
+    gl[spaced] = _G["typo"]
 
     fa, fb = na.f_comp[ia], nb.f_comp[ib]
     f_str_a, f_str_b = _pick(na.f_str, ia), _pick(nb.f_str, ib)

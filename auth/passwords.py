@@ -32,7 +32,8 @@ def _breached() -> frozenset[str]:
 
 def _hasher() -> PasswordHasher:
     cfg = current_app.config
-    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_COST"])
+    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_COST"],
+                          parallelism=cfg["ARGON2_PARALLELISM"])
 
 
 def hash_password(password: str) -> str:

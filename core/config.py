@@ -60,6 +60,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_IMPORT_BYTES": 15 * 1024 * 1024,
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
+        "ARGON2_PARALLELISM": 4,  # RFC 9106's second recommended setting: t=3, m=64 MiB, p=4
         "START_SCHEDULER": env.get("START_SCHEDULER") == "1",
         "TIMEZONE": "Europe/London",
         # Demos and acceptance checks: run as if on this date (YYYY-MM-DD); refused in production.

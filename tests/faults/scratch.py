@@ -34,6 +34,12 @@ USERS = ("coord", "probation")
 CHILD_TIMEOUT = 180
 
 
+def _prefix() -> str:
+    """`test_faults`, after TEST_DATABASE_URL's database (each pytest-xdist worker has its own)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    return f"{make_url(base).database if base else 'test'}_faults"
+
+
 def soak_setting(name: str, default: float) -> float:
     """Kill points the soak runner (bench/faults/soak.py) varies; the suite uses the defaults."""
     return float(os.environ.get(f"FAULTS_{name}", default))
@@ -202,18 +208,18 @@ class ScratchFactory:
         key = (kind, cohort)
         if key not in self.bases:
             if cohort:
-                db = self._new(kind, f"test_faults_base_{cohort}", self.base(kind))
+                db = self._new(kind, f"{_prefix()}_base_{cohort}", self.base(kind))
                 db.flask("cohort", "import", str(cohort_csv(db.folder / "cohort.csv", cohort)), "--panel", "IOM",
                          "--as", "probation@test.example")
             else:
-                db = self._new(kind, "test_faults_base")
+                db = self._new(kind, f"{_prefix()}_base")
                 db.flask("db", "upgrade")
                 db.flask("partnership", "load", str(partnership_file(db.folder / "partnership.json")))
             self.bases[key] = make_url(db.url).database
         return self.bases[key]
 
     def copy(self, kind: str, cohort: int = 0) -> ScratchDB:
-        db = self._new(kind, f"test_faults_{uuid.uuid4().hex[:10]}", self.base(kind, cohort))
+        db = self._new(kind, f"{_prefix()}_{uuid.uuid4().hex[:10]}", self.base(kind, cohort))
         self.made.append(db)
         return db
 

@@ -13,8 +13,18 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from auth.models import User
 from core.db import immediate_transactions
 from core.extensions import db
+from exchange.exporting import export_file
+from exchange.importing import apply_import, plan_import, record_preview
+from exchange.spreadsheet import SpreadsheetError, read_table
+from lifecycle import register
+from lifecycle.models import EXPORT_PURPOSES
+from panels.models import Panel
+from sharing import audit
+from sharing.crypto import ensure_data_keys
+from sharing.policy import Policy
 
 cohort_cli = AppGroup("cohort", help="Import and export panel cohort lists.")
 
@@ -30,9 +40,6 @@ def _size(size: int) -> str:
 
 
 def _user_and_panel(email: str, code: str):
-    from auth.models import User
-    from panels.models import Panel
-
     user = db.session.execute(db.select(User).filter(db.func.lower(User.email) == email.strip().lower())).scalar()
     if user is None or not user.active:
         _fail(f"no active user with the e-mail address {email}")
@@ -49,11 +56,6 @@ def _user_and_panel(email: str, code: str):
 @click.option("--dry-run", is_flag=True, help="Validate and say what would happen; write nothing.")
 def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
     """Import a CSV or XLSX cohort list onto a panel (all-or-nothing)."""
-    from exchange.importing import apply_import, plan_import, record_preview
-    from exchange.spreadsheet import SpreadsheetError, read_table
-    from sharing.crypto import ensure_data_keys
-    from sharing.policy import Policy
-
     ensure_data_keys()
     with immediate_transactions():
         user, panel = _user_and_panel(email, code)
@@ -88,8 +90,6 @@ def import_command(file: Path, code: str, email: str, dry_run: bool) -> None:
 
 
 def _purposes() -> list[str]:
-    from lifecycle.models import EXPORT_PURPOSES
-
     return list(EXPORT_PURPOSES)
 
 
@@ -107,12 +107,6 @@ def _purposes() -> list[str]:
 def export_command(code: str, email: str, fmt: str, purpose: str | None, destroy_by, note: str, output: Path) -> None:
     """Export the panel's cohort as that user may see it (withheld categories left out), for a purpose:
     entered in the export register, and marked inside the file with who, when, why and destroy by."""
-    from exchange.exporting import export_file
-    from lifecycle import register
-    from sharing import audit
-    from sharing.crypto import ensure_data_keys
-    from sharing.policy import Policy
-
     day = destroy_by.date() if destroy_by is not None else None
     # CONTRACT.md's command takes no purpose: a script using it still exports, recorded as unstated.
     purpose = purpose or register.UNSTATED

@@ -32,8 +32,10 @@ from core import clock
 from core.extensions import db
 from core.labels import label
 from exchange.spreadsheet import COLUMNS, FIELD_CATEGORY, write_csv, write_xlsx
+from lifecycle import register
 from panels.models import Panel
 from sharing import audit
+from sharing.gateway import FIELD_CATEGORY as VIEW_CATEGORY
 from sharing.policy import Policy
 
 STATUSES = ("referred", "active", "paused", "exited")
@@ -138,8 +140,6 @@ def export_file(panel: Panel, policy: Policy, fmt: str, *, purpose: str, destroy
     `purpose` is one of lifecycle.models.EXPORT_PURPOSES (the caller checks it and says what is
     wrong: lifecycle.register.check); `source` says how it was asked for (the command line).
     """
-    from lifecycle import register
-
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     problems = register.check(purpose, destroy_by or register.default_destroy_by(), unstated_allowed=unstated_allowed)
@@ -168,9 +168,6 @@ def export_filename(panel: Panel, fmt: str) -> str:
 def snapshot(panel: Panel, policy: Policy, *, purpose: str, destroy_by: dt.date | None = None) -> dict[str, Any]:
     """The monthly snapshot for printing: counts by status and RAG, and the current cohort with
     the information columns; registered (purpose required), with its marking; logged."""
-    from lifecycle import register
-    from sharing.gateway import FIELD_CATEGORY as VIEW_CATEGORY
-
     problems = register.check(purpose, destroy_by or register.default_destroy_by())
     if problems:
         raise ValueError("; ".join(problems))

@@ -37,6 +37,7 @@ from cohort.identifiers import (
     normalise_postcode,
     parse_date,
 )
+from core import clock
 from core.labels import in_sentence, label
 from equality.categories import normalise_ethnicity
 
@@ -876,15 +877,6 @@ class _Invalid(Exception):
     """A cell's problem, raised by a field parser and caught once per cell."""
 
 
-def _today() -> dt.date:
-    """The service's idea of today (core.clock, which tests can freeze), else the system date."""
-    try:
-        from core.clock import today
-    except ImportError:  # pragma: no cover - the module is usable outside the app
-        return dt.date.today()
-    return today()
-
-
 # C0 and C1 controls, and the bidirectional overrides and marks.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -1168,7 +1160,7 @@ def validate_rows(
     birth, referral and last-engagement dates may not be in the future (``today`` defaults
     to the service clock). The caller imports only when the error list is empty.
     """
-    parsers = _parsers(max_name_length, today or _today())
+    parsers = _parsers(max_name_length, today or clock.today())
     errors: list[RowError] = []
     checker = _RowChecker(_read_header(headers, rows, parsers, errors), parsers)
     valid: list[CohortRow] = []

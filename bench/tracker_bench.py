@@ -103,6 +103,22 @@ def seed(app, n: int) -> None:
             change.rationale = "seeded"
             db.session.add(change)
         db.session.commit()
+        gather_statistics()
+
+
+def gather_statistics() -> None:
+    """The planner's statistics after the bulk load, as a live database has them (PostgreSQL's
+    autovacuum analyses a table within a minute of such a load): without them PostgreSQL
+    guessed 7 cases on the panel and joined all 5,000 people before sorting (14.7 ms for the
+    page's rows, 1.5 ms with them)."""
+    from core.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 class Colleague:

@@ -164,25 +164,32 @@ def record(
         audit_head.note_append(audit_head.Head(last.seq, last.hash) if last else None, values["seq"], values["hash"])
 
 
-_SHOWN_CHUNK = 500  # rows a statement: 1,500 parameters, far below either engine's limit
+_SHOWN_CHUNK = 500  # rows a SQLite statement: 1,500 parameters, far below its limit
+# PostgreSQL: the people as two arrays, so the statement has three parameters whatever their number.
+_SHOWN_PG = ("INSERT INTO access_event_nominals (event_seq, nominal_id, subject)"
+             " SELECT %s, * FROM unnest(%s::integer[], %s::text[])")
 
 
 @functools.lru_cache(maxsize=64)
-def _shown_sql(rows: int, mark: str) -> str:
-    values = ", ".join([f"({mark}, {mark}, {mark})"] * rows)
+def _shown_sqlite(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * rows)
     return f"INSERT INTO access_event_nominals (event_seq, nominal_id, subject) VALUES {values}"
 
 
 def _insert_shown(seq: int, shown: list[tuple[int, str]]) -> None:
-    """The people an event showed, as multi-row INSERTs sent to the driver as they are: a
-    tracker page's 50 rows are one statement, without the per-row parameter handling of an
-    executemany (which cost more than the rest of the append)."""
+    """The people an event showed, in one statement handed to the driver as it is (a tracker
+    page's 50 rows; an executemany's per-row parameter handling cost more than the rest of
+    the append, and 150 bound parameters cost PostgreSQL more than two arrays)."""
+    if not shown:
+        return
     connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_SHOWN_PG, (seq, [n for n, _s in shown], [s for _n, s in shown]))
+        return
     for start in range(0, len(shown), _SHOWN_CHUNK):
         chunk = shown[start:start + _SHOWN_CHUNK]
-        connection.exec_driver_sql(_shown_sql(len(chunk), mark),
-                                   tuple(v for n, subject in chunk for v in (seq, n, subject)))
+        params = tuple(v for n, subject in chunk for v in (seq, n, subject))
+        connection.exec_driver_sql(_shown_sqlite(len(chunk)), params)
 
 
 def _shown_nominals(nominal_ids: Iterable[int], case_ids: Iterable[int]) -> list[int]:

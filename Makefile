@@ -38,8 +38,11 @@ run: install
 	$(FLASK) demo load --if-empty
 	START_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
+# A pytest-xdist worker per core (TEST_WORKERS=0: one process); each worker has its own
+# PostgreSQL database (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 # Every page each role reaches, at 1280 and 375 px, as PNGs in screenshots/ (for review; not committed).
 screenshots: install

@@ -22,8 +22,23 @@ from sqlalchemy import exists, false, func, nulls_first, nulls_last, or_
 from sqlalchemy.orm import aliased, load_only
 
 from auth.models import Agency, partner_agencies
-from cohort.models import CASE_STATUSES, RAG_ORDER, RAGS, Case, Nominal
+from cohort.models import (
+    CASE_STATUSES,
+    NOTE_CATEGORIES,
+    PATHWAYS,
+    RAG_ORDER,
+    RAGS,
+    Action,
+    Case,
+    CaseEvent,
+    Engagement,
+    Need,
+    Nominal,
+    Note,
+    RagChange,
+)
 from cohort.page_cache import page_cache
+from cohort.serialise import case_dict
 from cohort.services import visible_nominal_ids, visible_nominals
 from core import clock
 from core.errors import ExplainedForbidden
@@ -32,6 +47,7 @@ from duplicates.matching.normalise import name_tokens, normalise_identifier, nor
 from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import index_conditions
+from sharing.crypto import CATEGORIES
 from sharing.gateway import (
     CaseView,
     display_name,
@@ -43,6 +59,7 @@ from sharing.gateway import (
     visible_other_panel_ids,
 )
 from sharing.policy import Policy
+from sharing.pseudonym import pseudonym
 from sharing.queries import lapsed_sharing
 
 PAGE_SIZE = 50
@@ -620,18 +637,11 @@ def lead_agencies() -> list[AgencyChoice]:
 # -- the case page and referral ---------------------------------------------------------
 
 def need_of(case_id: int, pathway: str):
-    from cohort.models import Need
-
     return db.session.execute(db.select(Need).filter_by(case_id=case_id, pathway=pathway)).scalar_one_or_none()
 
 
 def case_page_data(case: Case, policy: Policy) -> dict:
     """Everything the case page shows, each part only where its category is readable."""
-    from cohort.models import PATHWAYS, Action, CaseEvent, Engagement, Need, Note, RagChange
-    from cohort.serialise import case_dict
-    from sharing.crypto import CATEGORIES
-    from sharing.pseudonym import pseudonym
-
     pid = case.panel_id
     readable = policy.readable(pid)
     today = clock.today()
@@ -675,7 +685,6 @@ def case_page_data(case: Case, policy: Policy) -> dict:
         db.select(Note).where(Note.case_id == case.id, Note.category.in_(sorted(readable)))
         .order_by(Note.at.desc(), Note.id.desc())
     ).scalars().all() if readable else []
-    from cohort.models import NOTE_CATEGORIES
 
     data["can_note"] = any(policy.can(pid, c, "write") for c in NOTE_CATEGORIES)
     return data

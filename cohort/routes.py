@@ -45,6 +45,7 @@ from core.security import csp_nonce
 from core.templating import format_date
 from documents.services import documents as case_documents
 from documents.services import writable_categories
+from notifications.models import Notification
 from sharing import audit
 from sharing.gateway import case_version, display_name, unsealed, view_case
 from sharing.policy import current_policy
@@ -205,8 +206,6 @@ def _pagination(code: str, page) -> dict | None:
 
 
 def _unread_statement():
-    from notifications.models import Notification
-
     return (db.select(db.func.count()).select_from(Notification)
             .where(Notification.user_id == db.bindparam("user_id"), Notification.read_at.is_(None)))
 

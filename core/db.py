@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from core.extensions import db
+
 
 def engine_options(uri: str) -> dict[str, Any]:
     url = make_url(uri)
@@ -65,6 +67,4 @@ def configure_engine(engine: Engine) -> None:
 
 
 def is_postgres() -> bool:
-    from core.extensions import db
-
     return db.engine.dialect.name == "postgresql"

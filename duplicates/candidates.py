@@ -30,9 +30,11 @@ from duplicates import keys
 from duplicates.matching import Matcher, Pair, Record
 from duplicates.matching.compare import FIELDS, LEVELS, MISSING
 from duplicates.matching.model import FSModel
+from panels.models import Panel
 from sharing import audit
 from sharing.gateway import reveal, unsealing
 from sharing.policy import Policy
+from sharing.pseudonym import pseudonym
 
 OPEN, REJECTED, MERGED = "open", "rejected", "merged"
 PROBABLE = 0.5  # CONTRACT.md: at 0.5 or more the pair is "probably the same person"
@@ -100,8 +102,6 @@ class CaseInfo:
 
 def cases_by_nominal(nominal_ids=None) -> dict[int, list[CaseInfo]]:
     """Every case (any status) of the given nominals (all when None), by nominal id."""
-    from panels.models import Panel
-
     stmt = (db.select(Case.id, Case.nominal_id, Case.panel_id, Panel.code, Case.ref, Case.status)
             .join(Panel, Panel.id == Case.panel_id).order_by(Panel.code, Case.ref))
     if nominal_ids is not None:
@@ -530,8 +530,6 @@ def _readable_panel(cases: list[CaseInfo], category: str, policy: Policy) -> int
 def _side(nominal: Nominal, cases: list[CaseInfo], policy: Policy) -> Side:
     """One record as this viewer may see it, read through the gateway (sharing.gateway.reveal)
     under a panel of the person's on which the viewer's agency may read each category."""
-    from sharing.pseudonym import pseudonym
-
     panels = {cat: _readable_panel(cases, cat, policy) for cat in ("identity", "contact")}
     visible = [c for c in cases if policy.can(c.panel_id, "identity")]
     values: dict[str, Any] = {}

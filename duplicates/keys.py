@@ -34,6 +34,7 @@ from core.bulk import copy_rows
 from core.extensions import db
 from duplicates.matching.blocking import DEFAULT_MAX_BLOCK, KEY_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
 from sharing.blind_index import register_indexer
+from sharing.crypto import keyring
 
 TOKEN_BITS = 20
 # The categories each kind of key is built from.
@@ -53,8 +54,6 @@ CONTACT_KINDS = frozenset(k for k, cats in KIND_CATEGORIES.items() if "contact" 
 
 
 def _keys() -> dict[str, bytes]:
-    from sharing.crypto import keyring
-
     ring = keyring()
     return {kind: ring.index_key(f"block:{kind}") for kind in KEY_TYPES}
 

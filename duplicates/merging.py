@@ -19,6 +19,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from auth.models import User
 from cohort.models import Case, CaseEvent, DuplicateCandidate, Merge, Nominal
 from core import clock
 from core.extensions import db
@@ -30,6 +31,7 @@ from sharing import audit
 from sharing.blind_index import index_nominal
 from sharing.gateway import unsealing
 from sharing.policy import Policy
+from sharing.pseudonym import pseudonym
 
 # Identity and contact details filled on the kept record when it has none.
 FILL_FIELDS = ("given_name", "family_name", "date_of_birth", "gender", "pnc", "cro", "nomis", "crn", "address",
@@ -287,9 +289,6 @@ def merge_history(policy: Policy | None, *, limit: int = 100, merge_id: int | No
 
     With `policy` None (the admin's unmerge page) nobody's name is shown, only pseudonyms.
     """
-    from auth.models import User
-    from sharing.pseudonym import pseudonym
-
     stmt = db.select(Merge).order_by(Merge.at.desc(), Merge.id.desc()).limit(limit)
     if merge_id is not None:
         stmt = stmt.where(Merge.id == merge_id)

@@ -24,7 +24,8 @@ from core.confirm import Confirmation, ask, confirmed
 from core.extensions import db
 from core.labels import label
 from exchange.exporting import FORMATS, export_file
-from lifecycle import dpia, register, retention, subject_access
+from lifecycle import dpia, erasure, journal, register, retention, subject_access
+from lifecycle.erasure import _outstanding_exports, _referencing, chunks
 from lifecycle.forms import EXPORT_FORMATS, DestroyedForm, ExportForm, RectifyForm
 from lifecycle.models import ExportRecord
 from lifecycle.rectification import Invalid, rectify
@@ -190,8 +191,6 @@ LISTED_REFS = 20
 
 def _what_is_erased(case_ids: list[int]) -> list[str]:
     """Exactly what erasing these cases removes and keeps, in words, counted from the database."""
-    from lifecycle.erasure import _outstanding_exports, _referencing, chunks
-
     by_panel: dict[str, list[str]] = {}
     for chunk in chunks(case_ids):
         for code, ref in db.session.execute(
@@ -229,8 +228,6 @@ def _what_is_erased(case_ids: list[int]) -> list[str]:
 
 def _erase(case_ids: list[int], *, source: str, nominal_ids: list[int] = ()) -> str:
     """Erase, journal, log; the request commits. Returns the summary for the banner."""
-    from lifecycle import erasure, journal
-
     codes = {p.id: p.code for p in db.session.execute(db.select(Panel)).scalars()}
     run = erasure.new_run(source)
     result = erasure.erase_cases(case_ids, run, panel_codes=codes, extra_nominals=nominal_ids)

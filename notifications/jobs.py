@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cohort.models import Action, Case
 from core import clock
+from core.config import public_host
 from core.db import immediate_transactions
 from core.extensions import db
 from notifications import services
@@ -222,8 +223,6 @@ def _hand_over(message_ids: dict[int, tuple[str, bool]], holder: str) -> list[in
 
 
 def _host() -> str:
-    from core.config import public_host
-
     return public_host(current_app.config["PUBLIC_URL"])
 
 

@@ -21,8 +21,10 @@ from auth.tokens import feed_token_row, use_feed_token
 from core import clock
 from core.config import public_host
 from core.extensions import db
+from panels.ical import calendar_feed
 from panels.models import Meeting, Panel
 from panels.routes import bp
+from panels.schedule import meeting_datetime
 from panels.services import panel_by_code
 from sharing import audit
 from sharing.policy import Policy
@@ -56,8 +58,6 @@ def _old_token_form():
 
 def meeting_events(meetings: list[Meeting]) -> list[dict]:
     """Meetings as calendar events (no personal data)."""
-    from panels.schedule import meeting_datetime
-
     host = public_host(current_app.config["PUBLIC_URL"])  # never the request's Host header
     events = []
     for m in meetings:
@@ -134,8 +134,6 @@ def _meetings(panel_ids: list[int]) -> list[Meeting]:
 
 
 def _respond(name: str, meetings: list[Meeting]):
-    from panels.ical import calendar_feed
-
     body = calendar_feed(name, meeting_events(meetings))
     resp = current_app.response_class(body, mimetype="text/calendar")
     resp.headers["Content-Disposition"] = 'inline; filename="meetings.ics"'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cohort import services
+from cohort.change_counter import panel_written
 from cohort.models import Case
 from cohort.services import Invalid, Refused
 from core import clock
@@ -48,7 +49,6 @@ def record(case: Case, *, decision: str, reason: str, policy: Policy, meeting: M
         item.inclusion_decision = decision
     db.session.flush()
     # The tracker's overdue flag is drawn from decisions (offending): its token must move.
-    from cohort.change_counter import panel_written
 
     panel_written(case.panel_id, "offending")
     audit.record("change", user=policy.user, panel=case.panel, nominal_id=case.nominal_id, case_id=case.id,

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Date, bindparam
 
-from auth.models import Agency
+from auth.models import Agency, User
 from cohort.models import RAGS, Action, Case
 from cohort.services import Invalid, Refused, change_rag
 from core import clock
 from core.extensions import db
 from notifications import services as notifications
 from panels import inclusion
-from panels.agenda import generate_agenda, review_interval
+from panels.agenda import ORDER_CATEGORIES, generate_agenda, review_interval
 from panels.models import ATTENDANCE, AgendaItem, Attendance, Attendee, Meeting
 from sharing import audit
 from sharing.gateway import MINUTES_CATEGORY, agreements_in_force, unsealed
@@ -295,8 +295,6 @@ def executive_summary(meeting: Meeting, policy: Policy) -> ExecutiveSummary:
     """What every agency taking part may be shown of the meeting. Which items are for
     discussion follows RAG and offending dates (agenda.ORDER_CATEGORIES), so those counts need
     both; RAG and disclosure counts need risk; the actions count needs offending."""
-    from panels.agenda import ORDER_CATEGORIES
-
     text = summary_text(meeting)
     present = sorted(a.agency.name for a in meeting.attendance if a.status in ATTENDED)
     out = ExecutiveSummary(text=text, updated_at=meeting.summary_updated_at, items=len(meeting.items),
@@ -321,7 +319,6 @@ def _decider(item: AgendaItem, closer: Policy) -> Policy:
     """The policy a decision lands with: its recorder's (today's grants), else the closer's."""
     if item.decided_by_id is None or (closer.user is not None and closer.user.id == item.decided_by_id):
         return closer
-    from auth.models import User
 
     return Policy(db.session.get(User, item.decided_by_id))
 

@@ -18,6 +18,9 @@ from typing import Any
 
 from flask import Flask
 
+from panels import jobs
+from sharing.crypto import ensure_data_keys
+
 log = logging.getLogger(__name__)
 TIMEZONE = "Europe/London"
 
@@ -37,8 +40,6 @@ SCHEDULE: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def run_job(app: Flask, name: str) -> int:
     """Run one job inside an application context; failures are logged, never raised."""
-    from panels import jobs
-
     with app.app_context():
         try:
             done = jobs.run_job(name)
@@ -75,8 +76,6 @@ def build_scheduler(app: Flask, *, blocking: bool = False):
 
 def run_forever(app: Flask) -> None:
     """`flask scheduler run`: catch up, then run the jobs until SIGTERM / Ctrl-C."""
-    from sharing.crypto import ensure_data_keys
-
     with app.app_context():
         ensure_data_keys()
     scheduler = build_scheduler(app, blocking=True)

@@ -35,6 +35,7 @@ from duplicates.matching.nicknames import GROUPS
 from duplicates.matching.normalise import name_tokens, phonetic_key
 from search.models import NameToken
 from sharing.blind_index import register_indexer
+from sharing.crypto import keyring
 from sharing.gateway import unsealed, unsealing
 
 TOKEN_BITS = 16
@@ -65,8 +66,6 @@ def variants(word: str) -> set[str]:
 
 
 def _hash(kind: str, text: str) -> int:
-    from sharing.crypto import keyring
-
     digest = hmac.digest(keyring().index_key(f"search:{kind}"), text.encode("utf-8"), "sha256")
     return int.from_bytes(digest[:4], "big") >> (32 - TOKEN_BITS)
 

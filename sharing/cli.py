@@ -10,7 +10,8 @@ from flask.cli import AppGroup
 from core.db import immediate_transactions
 from core.extensions import db
 from sharing import audit, audit_head
-from sharing.crypto import ensure_data_keys
+from sharing.crypto import KEY_NAMES, ensure_data_keys
+from sharing.keys import rotate
 
 audit_cli = AppGroup("audit", help="The access log.")
 keys_cli = AppGroup("keys", help="Data keys for field-level encryption.")
@@ -64,9 +65,6 @@ def keys_init() -> None:
               help="Rows per transaction.")
 def keys_rotate(only: str | None, resume: bool, batch: int) -> None:
     """New data-key versions, then re-encrypt every value in batches (safe while the service runs)."""
-    from sharing.crypto import KEY_NAMES
-    from sharing.keys import rotate
-
     if only is not None and only not in KEY_NAMES:
         click.echo(f"Unknown key {only!r}: choose one of {', '.join(KEY_NAMES)}", err=True)
         sys.exit(2)

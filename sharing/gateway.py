@@ -27,8 +27,11 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from auth.models import Agency
 from sharing import crypto
 from sharing.crypto import CATEGORIES
+from sharing.models import Isa
+from sharing.pseudonym import pseudonym
 
 IDENTITY_FIELDS = (
     "given_name", "family_name", "aliases", "date_of_birth", "gender", "ethnicity", "pnc", "cro", "nomis", "crn",
@@ -106,8 +109,6 @@ def agreements_in_force(on):
 
     The one definition used by the policy, the KPIs and every other reader of agreements.
     """
-    from sharing.models import Isa
-
     return (Isa.status == "active") & (Isa.starts <= on) & (Isa.expires > on)
 
 
@@ -157,8 +158,6 @@ def _field_value(case, field: str):
 
 def display_name(case, policy) -> str:
     """The name this viewer may see on the case's panel, or the nominal's stable pseudonym."""
-    from sharing.pseudonym import pseudonym
-
     if policy.can(case.panel_id, "identity"):
         with unsealed("a name the viewer may read"):
             name = case.nominal.full_name
@@ -230,7 +229,6 @@ def _lead():
     """The lead agency's alias in list rows (made on first use: the models load after this module)."""
     from sqlalchemy.orm import aliased
 
-    from auth.models import Agency
 
     return aliased(Agency, name="row_lead")
 
@@ -259,7 +257,6 @@ def view_rows(rows, policy, panel_id: int, panel_code: str, wanted) -> list[Case
     nominal_id, panel, ref, status, name and withheld, and of `wanted` only the permitted
     fields. Only those are decrypted, each field's key and decoder looked up once a page."""
     from cohort.models import Case, Nominal
-    from sharing.pseudonym import pseudonym
 
     readable = policy.readable(panel_id)
     withheld = [c for c in CATEGORIES if c not in readable]

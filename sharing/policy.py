@@ -16,6 +16,7 @@ from core.extensions import db
 from core.labels import label
 from sharing.crypto import CATEGORIES
 from sharing.gateway import agreements_in_force
+from sharing.models import Isa, IsaGrant, isa_panels
 
 # Roles that work with case data; admin and auditor alone do not (separation of duties).
 CASE_ROLES = ("coordinator", "practitioner", "analyst")
@@ -110,8 +111,6 @@ class Policy:
 def _grants_in_force():
     """The grants of one agency's agreements in force on a day, per panel (built once: this
     runs on every request, and building the statement cost twenty times running it)."""
-    from sharing.models import Isa, IsaGrant, isa_panels
-
     on = db.bindparam("on", type_=db.Date)
     return (
         db.select(isa_panels.c.panel_id, IsaGrant.category, IsaGrant.access, Isa.ref)

@@ -227,16 +227,26 @@ def import_template(code: str, fmt: str):
     return resp
 
 
-@bp.route("/panels/<code>/import/<token>")
-@login_required
-def preview(code: str, token: str):
-    panel = _import_panel(code)
+def _uploaded(panel, token: str) -> tuple[str, list[str], list] | Response:
+    """(file name, header, rows) of the upload kept under `token`, read again; or, when it has
+    expired or is not this panel's, back to the upload form with a message."""
     stored = load_upload(panel.code, token)
     if stored is None:
         flash("That upload has expired or cannot be found. Upload the file again.", "info")
         return redirect(url_for(".upload", code=panel.code))
     filename, data = stored
     headers, rows = read_table(filename, data)
+    return filename, headers, rows
+
+
+@bp.route("/panels/<code>/import/<token>")
+@login_required
+def preview(code: str, token: str):
+    panel = _import_panel(code)
+    upload = _uploaded(panel, token)
+    if isinstance(upload, Response):
+        return upload
+    filename, headers, rows = upload
     return _preview(panel, plan_import(panel, headers, rows, current_policy(), filename=filename), token)
 
 
@@ -246,12 +256,10 @@ def confirm(code: str, token: str):
     panel = _import_panel(code)
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form has expired. Upload the file again.")
-    stored = load_upload(panel.code, token)
-    if stored is None:
-        flash("That upload has expired or cannot be found. Upload the file again.", "info")
-        return redirect(url_for(".upload", code=panel.code))
-    filename, data = stored
-    headers, rows = read_table(filename, data)
+    upload = _uploaded(panel, token)
+    if isinstance(upload, Response):
+        return upload
+    filename, headers, rows = upload
     policy = current_policy()
     plan = plan_import(panel, headers, rows, policy, filename=filename)
     if plan.errors:  # the cohort changed since the preview: show the problems again

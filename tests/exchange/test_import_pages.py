@@ -187,3 +187,18 @@ def test_preview_shows_only_columns_the_user_may_read(partnership, login_as, cli
     assert "Row 1 (the column names): address, postcode: LACS may not write contact data on the IOM panel" in html
     assert rows[0]["address"] not in html
     assert counts() == (0, 0)
+
+
+def test_an_upload_that_has_gone_sends_the_user_back_to_upload_again(partnership, login_as, client, uploads):
+    """The preview and the confirmation of an upload that expired (or was never made, or is
+    another panel's) both go back to the upload form with the reason, and write nothing."""
+    login_as("probation")
+    url = preview_url(upload(client, csv_bytes(synthetic_rows(3))))
+    other = "/panels/IOM/import/" + "A" * 32
+    for method, path in (("get", other), ("post", other), ("get", url.replace("/IOM/", "/MAPPA/"))):
+        resp = getattr(client, method)(path)
+        assert resp.status_code == 302, (method, path, resp.status_code)
+        assert resp.headers["Location"].endswith("/import")
+        page = client.get(resp.headers["Location"]).get_data(as_text=True)
+        assert "That upload has expired or cannot be found. Upload the file again." in page
+    assert counts() == (0, 0)

@@ -50,6 +50,20 @@ def login_required(view):
     return wrapper
 
 
+def signed_in_or_401(view):
+    """For fragments fetched by htmx: 401 instead of a redirect, which htmx would follow and
+    swap the sign-in page into the page (static/app/tracker.mjs reloads the page on 401)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("user") is None or totp_pending():
+            abort(401)
+        return view(*args, **kwargs)
+
+    wrapper.login_required = True
+    return wrapper
+
+
 def roles_required(*roles: str):
     """Signed in and holding one of `roles`; otherwise 403 (logged as a refusal)."""
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import astuple, dataclass, replace
-from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
-from auth.decorators import login_required, totp_pending
+from auth.decorators import login_required, signed_in_or_401
 from chronology.routes import case_entries
 from cohort import queries, services, tracker_columns
 from cohort.forms import (
@@ -262,20 +261,6 @@ def tracker_columns_choice(code: str):
     flash("Columns reset to the standard ones" if not keys else "Your choice of columns is saved", "success")
     back = TrackerParams.from_args(request.args).query()
     return redirect(url_for(".tracker", code=panel.code, **back))
-
-
-def signed_in_or_401(view):
-    """For fragments fetched by htmx: 401 instead of a redirect, which htmx would follow and
-    swap the sign-in page into the table (static/app/tracker.mjs reloads the page on 401)."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.get("user") is None or totp_pending():
-            abort(401)
-        return view(*args, **kwargs)
-
-    wrapper.login_required = True
-    return wrapper
 
 
 @bp.route("/panels/<code>/tracker/rows")

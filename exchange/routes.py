@@ -1,8 +1,9 @@
 """Pages for cohort lists in and out: upload -> preview -> confirm, CSV/XLSX export, print.
 
 The uploaded bytes wait between preview and confirm in the instance folder, encrypted
-under a key derived for uploads and bound (AES-GCM associated data) to the user and the
-signed-in session, so a token is useless to anyone else; files expire after an hour and
+through the service's one path (sharing.crypto: the "upload" data key, versioned and rotated
+with the others) and bound (AES-GCM associated data) to the user and the signed-in session,
+so a token is useless to anyone else; files expire after an hour and
 are deleted on confirm. Confirm re-validates the stored file from scratch: the preview is
 never trusted, and nothing is written until the user confirms an error-free plan.
 """
@@ -17,8 +18,6 @@ import secrets
 import time
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from auth.decorators import login_required
@@ -43,7 +42,7 @@ from exchange.spreadsheet import (
 from lifecycle import register
 from lifecycle.routes import export_download
 from sharing import audit
-from sharing.crypto import keyring
+from sharing.crypto import BYTES, DecryptionError, keyring
 from sharing.policy import current_policy
 
 bp = Blueprint("exchange", __name__)
@@ -67,13 +66,10 @@ def _uploads() -> Path:
     return path
 
 
-def _cipher() -> AESGCM:
-    return AESGCM(keyring().derived_key("import-upload"))
-
-
-def _aad(token: str) -> bytes:
+def _aad(token: str) -> str:
+    """Bound to the token, the user and the session: another session cannot open the file."""
     sess = g.get("user_session")
-    return f"import-upload:{token}:{g.user.uid}:{sess.id if sess is not None else ''}".encode()
+    return f"import-upload:{token}:{g.user.uid}:{sess.id if sess is not None else ''}"
 
 
 def _sweep() -> None:
@@ -92,8 +88,8 @@ def store_upload(panel_code: str, filename: str, data: bytes) -> str:
     _sweep()
     token = secrets.token_urlsafe(24)
     meta = json.dumps({"panel": panel_code, "filename": filename, "at": clock.utcnow().isoformat()}).encode()
-    nonce = secrets.token_bytes(12)
-    blob = nonce + _cipher().encrypt(nonce, len(meta).to_bytes(4, "big") + meta + data, _aad(token))
+    # The service's one encryption path (sharing.crypto): the "upload" data key, rotated with the others.
+    blob = keyring().encrypt("upload", BYTES[0](len(meta).to_bytes(4, "big") + meta + data), _aad(token))
     fd = os.open(_uploads() / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(blob)
@@ -106,9 +102,8 @@ def load_upload(panel_code: str, token: str) -> tuple[str, bytes] | None:
         return None
     path = _uploads() / token
     try:
-        blob = path.read_bytes()
-        plain = _cipher().decrypt(blob[:12], blob[12:], _aad(token))
-    except (OSError, InvalidTag, ValueError):
+        plain = BYTES[1](keyring().decrypt(path.read_bytes(), _aad(token)))
+    except (OSError, DecryptionError, ValueError):
         return None
     size = int.from_bytes(plain[:4], "big")
     meta = json.loads(plain[4:4 + size])

@@ -44,8 +44,9 @@ CATEGORIES = (
     "resettlement",
     "intelligence",
 )
-# Keys that protect service secrets rather than case data (TOTP seeds, meeting minutes).
-SERVICE_KEYS = ("auth", "meeting")
+# Keys that protect service secrets rather than one category's case data (TOTP seeds, meeting
+# minutes, an import file waiting between its preview and its confirmation).
+SERVICE_KEYS = ("auth", "meeting", "upload")
 KEY_NAMES = CATEGORIES + SERVICE_KEYS
 
 

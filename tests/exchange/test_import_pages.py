@@ -202,3 +202,20 @@ def test_an_upload_that_has_gone_sends_the_user_back_to_upload_again(partnership
         page = client.get(resp.headers["Location"]).get_data(as_text=True)
         assert "That upload has expired or cannot be found. Upload the file again." in page
     assert counts() == (0, 0)
+
+
+def test_a_waiting_upload_is_sealed_by_the_services_one_encryption_path(partnership, login_as, client, uploads):
+    """The file between preview and confirmation is a keyring value under the "upload" data key
+    (versioned and rotated with the others), bound to its token: renamed, it opens for nobody."""
+    from sharing.crypto import blob_version
+
+    login_as("probation")
+    rows = synthetic_rows(3)
+    url = preview_url(upload(client, csv_bytes(rows)))
+    (stored,) = uploads.iterdir()
+    assert blob_version(stored.read_bytes()) == ("upload", 1)
+    assert rows[0]["family_name"].encode() not in stored.read_bytes()
+    moved = "B" * 32
+    stored.rename(uploads / moved)
+    resp = client.get(url.rsplit("/", 1)[0] + "/" + moved)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/import")

@@ -22,7 +22,6 @@ viewer may read.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable
 
 import numpy as np
@@ -33,7 +32,7 @@ from cohort.models import Nominal, NominalBlockKey
 from core.bulk import copy_rows
 from core.extensions import db
 from duplicates.matching.blocking import DEFAULT_MAX_BLOCK, KEY_MAX_BLOCK, KEY_TYPES, BlockIndex, record_keys
-from sharing.blind_index import register_indexer
+from sharing.blind_index import keyed_token, register_indexer
 from sharing.crypto import keyring
 
 TOKEN_BITS = 20
@@ -67,8 +66,7 @@ def tokens(record) -> list[tuple[str, int]]:
             continue
         secret = secrets[kind]
         for key in set(keys):
-            digest = hmac.digest(secret, key.encode("utf-8"), "sha256")
-            out.add((kind, int.from_bytes(digest[:4], "big") >> (32 - TOKEN_BITS)))
+            out.add((kind, keyed_token(secret, key, TOKEN_BITS)))
     return sorted(out)
 
 

@@ -21,7 +21,6 @@ shared by unrelated values on a large register.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable
 from itertools import chain
 
@@ -34,7 +33,7 @@ from core.extensions import db
 from duplicates.matching.nicknames import GROUPS
 from duplicates.matching.normalise import name_tokens, phonetic_key
 from search.models import NameToken
-from sharing.blind_index import register_indexer
+from sharing.blind_index import keyed_token, register_indexer
 from sharing.crypto import keyring
 from sharing.gateway import unsealed, unsealing
 
@@ -66,8 +65,7 @@ def variants(word: str) -> set[str]:
 
 
 def _hash(kind: str, text: str) -> int:
-    digest = hmac.digest(keyring().index_key(f"search:{kind}"), text.encode("utf-8"), "sha256")
-    return int.from_bytes(digest[:4], "big") >> (32 - TOKEN_BITS)
+    return keyed_token(keyring().index_key(f"search:{kind}"), text, TOKEN_BITS)
 
 
 def _affixes(word: str) -> set[str]:

@@ -9,7 +9,6 @@ look-ups decrypt the few candidates to confirm.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 
@@ -57,12 +56,19 @@ def normalised(name: str, value) -> str | None:
     return out or None
 
 
+def keyed_token(key: bytes, text: str, bits: int) -> int:
+    """HMAC-SHA256 of `text` under `key`, truncated to its first `bits` bits (at most 32): the
+    one builder of every keyed look-up value (these blind indexes, the duplicate check's
+    blocking keys, the name-search tokens)."""
+    digest = hmac.digest(key, text.encode("utf-8"), "sha256")
+    return int.from_bytes(digest[:4], "big") >> (32 - bits)
+
+
 def blind_index(name: str, value) -> int | None:
     text = normalised(name, value)
     if text is None:
         return None
-    digest = hmac.new(keyring().index_key(name), text.encode("utf-8"), hashlib.sha256).digest()
-    return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
+    return keyed_token(keyring().index_key(name), text, INDEX_BITS)
 
 
 def index_conditions(model, q: str, names: Iterable[str] = (), kinds: Iterable[str] = NAME_INDEXES) -> list:

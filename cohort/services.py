@@ -31,6 +31,7 @@ from cohort.models import (
 from core import clock
 from core.extensions import db
 from notifications import services as notifications
+from panels.models import Panel
 from sharing import audit
 from sharing.blind_index import index_nominal
 from sharing.gateway import case_version, unsealing
@@ -164,6 +165,21 @@ def change_rag(
     return change
 
 
+def first_review(case: Case, panel: Panel) -> dt.date:
+    """A case's first review: one of the panel's intervals (by MAPPA level, else RAG) after its
+    referral. The one rule for a referral, a re-referral and a case an import brings."""
+    return case.referral_date + dt.timedelta(days=panel.interval_for(case.rag, case.mappa_level, case.mappa_category))
+
+
+def refer_again(case: Case, panel: Panel, *, status: str, referral_date: dt.date) -> None:
+    """An exited case back on the panel (a referral, or the panel's list imported again): live
+    from `referral_date`, its exit cleared, its first review set again. Events and the log are
+    the caller's (one each, or in bulk)."""
+    case.status, case.referral_date = status, referral_date
+    case.next_review = first_review(case, panel)
+    case.exited_on = case.exit_reason = None
+
+
 def refer(
     nominal: Nominal,
     panel,
@@ -186,12 +202,7 @@ def refer(
     if existing is not None and existing.status != "exited":
         raise Invalid(f"This nominal is already on the {panel.code} panel")
     if existing is not None:
-        existing.status = status
-        existing.referral_date = referral_date or clock.today()
-        existing.next_review = existing.referral_date + dt.timedelta(
-            days=panel.interval_for(existing.rag, existing.mappa_level, existing.mappa_category))
-        existing.exited_on = None
-        existing.exit_reason = None
+        refer_again(existing, panel, status=status, referral_date=referral_date or clock.today())
         add_event(existing, "re-referred", user)
         db.session.flush()
         audit.record("change", user=user, panel=panel, nominal_id=nominal.id, case_id=existing.id,
@@ -203,9 +214,8 @@ def refer(
     )
     for field, value in fields.items():
         setattr(case, field, value)
-    if case.next_review is None:  # the first review, one of the panel's intervals after referral
-        days = panel.interval_for(case.rag, case.mappa_level, case.mappa_category)
-        case.next_review = case.referral_date + dt.timedelta(days=days)
+    if case.next_review is None:
+        case.next_review = first_review(case, panel)
     db.session.add(case)
     db.session.flush()
     add_event(case, "referred", user)

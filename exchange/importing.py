@@ -33,7 +33,7 @@ from typing import Any
 
 from auth.models import Agency
 from cohort.models import Case, CaseEvent, Nominal, RagChange
-from cohort.services import visible_nominal_ids
+from cohort.services import first_review, refer_again, visible_nominal_ids
 from core import clock
 from core.bulk import copy_rows
 from core.extensions import db
@@ -592,6 +592,7 @@ def _new_case(p: PlannedRow, nominal_id: int, w: _Writing, out: _CaseWrites) -> 
     if p.row.rag is not None:
         case.rag = p.row.rag
         out.rag_from.append((case, None, p.row.rag))
+    case.next_review = first_review(case, w.panel)  # as a referral through the pages sets it
     out.new_cases.append(case)
     out.row_cases.append(case)
     out.events.append((case, "imported", w.rationale))
@@ -603,16 +604,15 @@ def _update_case(p: PlannedRow, w: _Writing, out: _CaseWrites) -> None:
     case = p.case
     out.row_cases.append(case)
     changed = _set_case(case, p)
-    if p.rerefer:
-        case.ref, case.status, case.exited_on, case.exit_reason = p.row.ref, "active", None, None
-        if "referral date" not in changed:
-            case.referral_date = p.row.referral_date or w.today
-        changed.insert(0, "re-referred")
     w.result.updated_cases += 1
     rag_differs = p.row.rag is not None and p.row.rag != case.rag
     if rag_differs:
         out.rag_from.append((case, case.rag, p.row.rag))
         case.rag = p.row.rag
+    if p.rerefer:  # the rule a referral through the pages follows (cohort.services.refer_again)
+        case.ref = p.row.ref
+        refer_again(case, w.panel, status="active", referral_date=p.row.referral_date or w.today)
+        changed.insert(0, "re-referred")
     if changed or rag_differs:
         case.updated_by_id = w.user_id
         case.updated_at = w.now

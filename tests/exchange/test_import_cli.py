@@ -315,3 +315,31 @@ def test_an_exited_person_back_on_the_list_is_re_referred(partnership, runner, t
     assert counts()[:2] == (2, 2)
     kinds = db.session.execute(db.select(CaseEvent.kind).filter_by(case_id=second.id)).scalars().all()
     assert "re-referred" in kinds
+
+
+def test_an_imported_case_is_due_for_review_by_the_panels_rule(partnership, runner, tmp_path):
+    """A case an import brings, or brings back, gets its first review one of the panel's
+    intervals after its referral, as a referral made on the pages does: without it the case
+    was never "review due" and never reached an agenda for review."""
+    import datetime as dt
+
+    from cohort import services
+    from panels.models import Panel
+    from tests.cohort.test_tracker_helpers import policy_for
+
+    rows = synthetic_rows(2)
+    assert run_import(runner, write(tmp_path, "iom.csv", csv_bytes(rows))).exit_code == 0
+    iom = db.session.execute(db.select(Panel).filter_by(code="IOM")).scalar_one()
+    case = case_by_ref(rows[0]["ref"])
+    due = case.referral_date + dt.timedelta(days=iom.interval_for(case.rag, case.mappa_level, case.mappa_category))
+    assert case.next_review == due
+
+    services.exit_case(case, reason="Order ended", policy=policy_for(partnership, "probation"))
+    case.next_review = None
+    db.session.commit()
+    again = [rows[0] | {"referral_date": "2026-11-02"}]
+    assert run_import(runner, write(tmp_path, "again.csv", csv_bytes(again))).exit_code == 0
+    case = case_by_ref(rows[0]["ref"])
+    assert case.status == "active" and case.referral_date == dt.date(2026, 11, 2)
+    assert case.next_review == dt.date(2026, 11, 2) + dt.timedelta(
+        days=iom.interval_for(case.rag, case.mappa_level, case.mappa_category))

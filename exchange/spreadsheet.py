@@ -40,6 +40,7 @@ from cohort.identifiers import (
 from core import clock
 from core.labels import in_sentence, label
 from equality.categories import normalise_ethnicity
+from sharing.gateway import FIELD_CATEGORY as CASE_FIELD_CATEGORY
 
 __all__ = [
     "COLUMNS",
@@ -91,21 +92,9 @@ COLUMNS: tuple[str, ...] = (
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("ref",)
 
-# Field -> ISA category (CONTRACT.md). `ref` has no category: it is the agency's own
-# reference for the case, which every party to the panel sees.
-FIELD_CATEGORY: dict[str, str] = {
-    **dict.fromkeys(
-        ("given_name", "family_name", "aliases", "date_of_birth", "gender", "ethnicity", "pnc", "cro", "nomis", "crn"),
-        "identity",
-    ),
-    **dict.fromkeys(("address", "postcode"), "contact"),
-    **dict.fromkeys(
-        ("lead_agency", "referral_date", "last_engagement", "order_end_date", "cohort_type", "mappa_category"),
-        "offending",
-    ),
-    **dict.fromkeys(("rag", "risk_level", "mappa_level"), "risk"),
-    **dict.fromkeys(("accommodation", "employment"), "resettlement"),
-}
+# Column -> ISA category (CONTRACT.md), from the gateway's one field -> category map. `ref`
+# has no category: it is the agency's own reference for the case, which every party sees.
+FIELD_CATEGORY: dict[str, str] = {column: CASE_FIELD_CATEGORY[column] for column in COLUMNS if column != "ref"}
 
 RAG_VALUES = ("red", "amber", "green")
 COHORT_TYPES = ("fixed", "flex", "free")

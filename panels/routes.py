@@ -125,15 +125,8 @@ def _counts(panel_ids: list[int]) -> dict[int, dict]:
 # -- dashboard and panels ---------------------------------------------------------------------------
 
 def _isa_warnings(today: dt.date) -> list[str]:
-    out = []
-    for w in isa_warnings(today) or []:
-        if isinstance(w, str):
-            out.append(w)
-        elif isinstance(w, dict):
-            out.append(str(w.get("message") or w.get("text") or w))
-        else:
-            out.append(str(getattr(w, "message", w)))
-    return out
+    """The warnings of the agreements the viewer's agency is party to."""
+    return [w["message"] for w in isa_warnings(today, g.user.agency_id)]
 
 
 def _reminders(panels: list[Panel]) -> list[Reminder]:
@@ -169,8 +162,9 @@ def dashboard():
     today = clock.today()
     panels = user_panels(policy)
     ids = [p.id for p in panels]
-    upcoming = [m for m in upcoming_meetings(ids, today) if m.date <= today + dt.timedelta(days=42)]
-    published = [m for m in upcoming_meetings(ids, today) if m.status == "published"]
+    meetings = upcoming_meetings(ids, today)
+    upcoming = [m for m in meetings if m.date <= today + dt.timedelta(days=42)]
+    published = [m for m in meetings if m.status == "published"]
     overdue = _overdue_actions(panels, policy, today)
     for row in overdue:
         audit.record("view", panel=row["case"].panel, nominal_id=row["case"].nominal_id, case_id=row["case"].id,

@@ -48,15 +48,18 @@ def _days(n: int) -> str:
     return "1 day" if abs(n) == 1 else f"{abs(n)} days"
 
 
-def isa_warnings(on: dt.date) -> list[dict]:
-    """Agreements whose review or expiry date is within 30 days or has passed.
+def isa_warnings(on: dt.date, agency_id: int | None = None) -> list[dict]:
+    """Agreements whose review or expiry date is within 30 days or has passed; with
+    `agency_id`, only those that agency is party to (a grant to it), so a partner is never
+    told of an agreement, or the panel its reference names, it takes no part in.
 
     Only live agreements (active or suspended) warn: drafts are not sharing yet and ended
     ones never will again. An expired agreement warns about its expiry, not its review.
     """
-    rows = db.session.execute(
-        db.select(Isa).where(Isa.status.in_(("active", "suspended"))).order_by(Isa.expires, Isa.ref)
-    ).scalars()
+    stmt = db.select(Isa).where(Isa.status.in_(("active", "suspended"))).order_by(Isa.expires, Isa.ref)
+    if agency_id is not None:
+        stmt = stmt.where(Isa.id.in_(db.select(IsaGrant.isa_id).where(IsaGrant.agency_id == agency_id)))
+    rows = db.session.execute(stmt).scalars()
     out: list[dict] = []
     for isa in rows:
         days_to_expiry = (isa.expires - on).days

@@ -132,3 +132,17 @@ def test_done_action_leaves_my_lists(police_work, login_as, client):
                                                         Action.owner_agency_id.isnot(None))).scalars().first()
     assert client.post(f"/cases/{other.id}/actions/{action.id}/complete").status_code == 302
     assert counts(client.get("/").get_data(as_text=True))["my-overdue"][1] == 0
+
+
+def test_the_dashboard_warns_of_an_agreement_near_its_end(partnership, login_as, client):
+    """The live agreement warnings (sharing.queries.isa_warnings) reach the dashboard in words,
+    linking to the agreements: only those of agreements the viewer's agency is party to."""
+    from tests.support import clock_at
+
+    clock.set_now(clock_at("2027-03-10T09:00"))  # the test agreements expire on 31 March 2027
+    for who, mappa in (("police", True), ("dwp", False)):
+        login_as(who)
+        html = client.get("/").get_data(as_text=True)
+        assert re.search(r'href="/agreements">ISA-IOM-TEST expires on 31 March 2027 \(in 21 days\)', html), who
+        assert ("ISA-MAPPA-TEST" in html) is mappa, who
+        client.post("/sign-out")

@@ -34,6 +34,11 @@ NOT_CASE_DATA = {
     "assets", "healthz", "auth.sign_in", "auth.set_up", "auth.totp", "auth.totp_setup", "auth.account",
     "auth.change_password_page", "api.openapi_document", "api.reference_page", "exchange.preview",
 }
+# The partnership's register of agreements: every agreement, its parties and its dates, read
+# in full by design by coordinators, admins and auditors (partnership governance). No case
+# data; the worlds differ in an agreement's review date, which the register shows everyone
+# who reads it and a dashboard only to the agreement's parties.
+AGREEMENT_REGISTER = {"sharing.isas", "sharing.isa", "sharing.isa_edit", "sharing.matrix"}
 # The auditor's pages list access events; every agency here holds no auditor.
 AUDITOR_ONLY = {"sharing.audit_log", "sharing.audit_log_csv", "sharing.nominal_lookup", "sharing.nominal_log"}
 
@@ -163,6 +168,12 @@ def build(hidden: dict[str, set[str]], secret: bool) -> dict:
                               referral_date=dt.date(2026, 6, 1))
         services.change_rag(case, to=_vary(secret, ph, "risk", "green", "red"),
                             rationale=_vary(secret, ph, "risk", "public", "secret"), policy=pw)
+        if secret and whole_panel_hidden:  # its agreement due for review: the dashboard warns its parties only
+            from sharing.models import Isa, isa_panels
+
+            for isa in db.session.execute(db.select(Isa).join(isa_panels).where(isa_panels.c.panel_id == other.id)
+                                          ).scalars():
+                isa.review = today + dt.timedelta(days=10)
     db.session.flush()
     meeting = db.session.execute(
         db.select(Meeting).where(Meeting.panel_id == iom.id, Meeting.date >= today).order_by(Meeting.date)
@@ -197,7 +208,7 @@ def _paths(ids: dict, codes: list[str]) -> list[tuple[str, str]]:
     """(label, path) for every GET the inventory lists, with the case and panel variants."""
     out = []
     for endpoint, (template, method) in PATHS.items():
-        if method != "GET" or endpoint in NOT_CASE_DATA or endpoint in AUDITOR_ONLY:
+        if method != "GET" or endpoint in NOT_CASE_DATA | AUDITOR_ONLY | AGREEMENT_REGISTER:
             continue
         if "{" in template and not set(re.findall(r"{(\w+)}", template)) <= {"iom_case", "meeting", "item",
                                                                                "iom_nominal", "pair"}:

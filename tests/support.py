@@ -124,3 +124,12 @@ class LiveServer:
         self.thread.join(5)
 
 
+
+
+def access_events(*where, **filter_by) -> list:
+    """The access log's events matching, in the order they were appended (never the table's
+    physical order: on PostgreSQL rows emptied with DELETE leave space that later rows reuse)."""
+    from sharing.models import AccessEvent
+
+    stmt = db.select(AccessEvent).where(*where).filter_by(**filter_by).order_by(AccessEvent.seq)
+    return db.session.execute(stmt).scalars().all()

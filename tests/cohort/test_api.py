@@ -8,6 +8,7 @@ from cohort.models import Case, RagChange
 from core.extensions import db
 from sharing.models import AccessEvent
 from tests.cohort.test_tracker_helpers import make_case
+from tests.support import access_events
 
 
 def bearer(token: str) -> dict:
@@ -91,7 +92,7 @@ def test_cases_list_from_the_cache_is_per_agency_logged_and_fresh(app, client, a
         withheld = client.get("/api/v1/panels/IOM/cases", headers=dwp).get_json()["cases"]
         assert all("rag" in c and c["lead_officer"] == "DC Sharp" for c in full)
         assert all("rag" not in c and "lead_officer" not in c for c in withheld)
-        logged = db.session.execute(db.select(AccessEvent).where(AccessEvent.seq > seen)).scalars().all()
+        logged = access_events(AccessEvent.seq > seen)
         assert [e.user_email for e in logged] == ["police@test.example", "dwp@test.example"]
     assert app.extensions["cohort_page_cache"].hits >= 2
     case = db.session.get(Case, cases[0].id)

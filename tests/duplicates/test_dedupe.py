@@ -21,6 +21,7 @@ from tests.duplicates.test_dedupe_helpers import (
     policy_for,
     remove_nominals,
 )
+from tests.support import access_events
 
 
 def bearer(token: str) -> dict:
@@ -153,7 +154,7 @@ def test_rejected_pairs_never_come_back(runner, client, login_as, api_token, reg
     assert f'id="pair-{cand_id}"' not in client.get("/duplicates").get_data(as_text=True)
     decided = client.get("/duplicates/decided").get_data(as_text=True)
     assert "Not the same person" in decided and "Hargreaves" in decided
-    events = db.session.execute(db.select(AccessEvent.detail).filter_by(action="match")).scalars().all()
+    events = [e.detail for e in access_events(action="match")]
     assert any("rejected (not the same person)" in d for d in events)
 
 

@@ -11,8 +11,8 @@ import pytest
 from cohort.models import DedupeModel, DuplicateCandidate
 from core.extensions import db
 from duplicates.matching.compare import LEVELS
-from sharing.models import AccessEvent
 from tests.duplicates.test_dedupe_helpers import D, add_nominal, make_background, pair_of, person
+from tests.support import access_events
 
 
 def cli(runner, *args) -> str:
@@ -52,7 +52,7 @@ def test_retrain_keeps_the_model_and_runs_score_alike(runner, register):
     assert out.strip().endswith(f"trained on {len(register) + 2} nominal(s) and 0 confirmed pair(s).")
     assert len(models()) == 2
     assert cli_pairs(runner) == first
-    events = db.session.execute(db.select(AccessEvent.detail).filter_by(action="admin")).scalars().all()
+    events = [e.detail for e in access_events(action="admin")]
     assert any("duplicate model" in d and "trained on" in d for d in events)
     pair = pair_of(first, a, b)
     # the demo's case: identical dates of birth, one record without a postcode
@@ -114,7 +114,7 @@ def test_pair_page_shows_both_records_the_band_and_the_evidence(runner, client, 
     assert "date of birth: not known" in unknown
     queue = client.get("/duplicates").get_data(as_text=True)
     assert f'href="/duplicates/{candidate(a, b).id}"' in queue and "100%" not in queue
-    events = db.session.execute(db.select(AccessEvent.detail).filter_by(action="view")).scalars().all()
+    events = [e.detail for e in access_events(action="view")]
     assert any(d.startswith(f"duplicate pair {candidate(a, b).id}") for d in events)
 
 

@@ -13,6 +13,7 @@ from core.extensions import db
 from duplicates import merging
 from sharing.models import AccessEvent
 from tests.duplicates.test_dedupe_helpers import D, add_nominal, add_user, policy_for
+from tests.support import access_events
 
 NOMINAL_COLUMNS = [c.name for c in Nominal.__table__.columns if c.name.endswith("_enc") or c.name.startswith("bi_")]
 
@@ -97,7 +98,7 @@ def test_merge_moves_cases_and_fills_identifiers(client, login_as, people):
     for case_id in (iom.id, mappa.id, dup.id):
         kinds = db.session.execute(db.select(CaseEvent.kind).filter_by(case_id=case_id)).scalars().all()
         assert "merged" in kinds
-    events = db.session.execute(db.select(AccessEvent).filter_by(action="merge")).scalars().all()
+    events = access_events(action="merge")
     assert {e.case_id for e in events} >= {iom.id, mappa.id, dup.id}
     assert any(f"nominal {merged.id} merged into nominal {kept.id}" in e.detail for e in events)
     assert all("Hargreaves" not in e.detail for e in events)
@@ -134,7 +135,7 @@ def test_unmerge_restores_exactly(client, login_as, people):
     assert db.session.get(DuplicateCandidate, people["candidate"]).status == "open"
     row = db.session.get(Merge, row.id)
     assert row.undone_at is not None and row.undone_by_id is not None
-    events = db.session.execute(db.select(AccessEvent).filter_by(action="unmerge")).scalars().all()
+    events = access_events(action="unmerge")
     assert events and any(f"merge {row.id} undone" in e.detail for e in events)
     kinds = db.session.execute(db.select(CaseEvent.kind).filter_by(case_id=people["kept_iom"])).scalars().all()
     assert "unmerged" in kinds
@@ -154,7 +155,7 @@ def test_unmerge_is_for_admins_only(client, login_as, people):
         assert client.get("/duplicates/merges").status_code == 403
         assert client.post(f"/duplicates/merges/{row_id}/undo").status_code == 403
     assert db.session.get(Merge, row_id).undone_at is None
-    refused = db.session.execute(db.select(AccessEvent).filter_by(action="refused")).scalars().all()
+    refused = access_events(action="refused")
     assert any("needs one of admin" in e.detail for e in refused)
     login_as("admin")
     assert client.get(f"/duplicates/{people['candidate']}").status_code == 403  # admins see no case data

@@ -11,6 +11,7 @@ from cohort.models import Case, Nominal
 from core.extensions import db
 from sharing.models import AccessEvent
 from tests.exchange.test_import_helpers import csv_bytes, synthetic_rows, xlsx_bytes
+from tests.support import access_events
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_who_may_import(partnership, login_as, client, uploads):
     login_as("dwp")  # reads IOM, may not write cases
     assert client.get("/panels/IOM/import").status_code == 403
     assert upload(client, csv_bytes(synthetic_rows(1))).status_code == 403
-    refusal = db.session.execute(db.select(AccessEvent).filter_by(action="refused")).scalars().all()[-1]
+    refusal = access_events(action="refused")[-1]
     assert "import" in refusal.detail and refusal.user_email == "dwp@test.example"
     login_as("nogrant")
     assert client.get("/panels/IOM/import").status_code == 404

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from cohort.models import Case, Nominal
 from core.extensions import db
 from lifecycle.models import Tombstone
-from sharing.models import AccessEvent
 from tests.html import Page
 from tests.lifecycle.conftest import make_person
 from tests.security.test_csrf import WRONG, signed_in, token_in
+from tests.support import access_events
 
 
 def _exit(case: Case, on: str) -> None:
@@ -73,7 +73,7 @@ def test_retention_from_the_page_lists_what_goes_and_erases_only_when_confirmed(
     assert _held() == (before[0] - 1, before[1] - 1)
     assert db.session.get(Case, kept_id) is not None
     assert db.session.execute(select(Tombstone).filter_by(case_id=due_id)).scalar_one().ref == "REF-Rp-IOM"
-    logged = db.session.execute(select(AccessEvent).filter_by(action="erase")).scalars().all()
+    logged = access_events(action="erase")
     assert len(logged) == 1 and "erased 1 case(s) (IOM 1)" in logged[0].detail
     assert "Nothing is past its retention period" in Page(dpo.get("/retention")).visible_text()
 

@@ -21,7 +21,7 @@ from lifecycle.models import Tombstone
 from sharing import audit
 from sharing.models import AccessEvent, AccessEventNominal
 from tests.lifecycle.conftest import ciphertexts_of, make_person, scan_tables
-from tests.support import clock_at
+from tests.support import access_events, clock_at
 
 CANARIES = ("GivenQx", "FamilyQx", "1 Qx Street", "OfficerQx", "RationaleQx", "NoteQx", "EngagedQx", "ActionQx",
             "OwnerQx", "left the area Qx")
@@ -116,7 +116,7 @@ def test_a_case_past_retention_is_erased_everywhere(lifecycle_partnership, clien
     assert not any(s in backup for s in secrets)
     assert not any(c.encode() in backup for c in CANARIES)
 
-    events = db.session.execute(select(AccessEvent).where(AccessEvent.case_id == case_id)).scalars().all()
+    events = access_events(AccessEvent.case_id == case_id)
     assert events and all(e.nominal_id is None and e.subject for e in events)
     assert db.session.execute(select(func.count()).select_from(AccessEvent)
                               .where(AccessEvent.nominal_id == nominal_id)).scalar_one() == 0

@@ -17,7 +17,7 @@ from notifications.models import Notification
 from sharing.models import AccessEvent
 from sharing.queries import nominal_events
 from tests.lifecycle.conftest import make_person
-from tests.support import clock_at
+from tests.support import access_events, clock_at
 
 
 def test_the_report_holds_every_category_and_exactly_the_agencies_the_log_shows(lifecycle_partnership, login_as,
@@ -84,7 +84,7 @@ def test_the_dpo_finds_the_person_by_name_or_identifier(lifecycle_partnership, l
         page = dpo.post("/subject-access", data={"q": q}).get_data(as_text=True)
         assert f"Nominal {case.nominal_id} (IOM)" in page and "1 person found" in page
     assert dpo.post("/subject-access", data={"q": ""}).status_code == 422
-    logged = db.session.execute(select(AccessEvent).where(AccessEvent.action == "search")).scalars().all()
+    logged = access_events(AccessEvent.action == "search")
     assert logged and all("FamilyLk" not in e.detail and pnc not in e.detail for e in logged)
     assert login_as("auditor").post("/subject-access", data={"q": pnc}).status_code == 403
 

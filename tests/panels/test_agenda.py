@@ -10,6 +10,7 @@ from core.extensions import db
 from panels import agenda as agendas
 from panels.models import AgendaItem, Meeting
 from sharing.models import AccessEvent
+from tests.support import access_events
 
 DEC2 = dt.date(2026, 12, 2)
 NOV4 = dt.date(2026, 11, 4)
@@ -154,7 +155,7 @@ def test_coordinator_edits_and_publishes_then_partners_read(cohort, login_as, me
     assert "Reg Smith" in page  # DWP may read identity
     assert "Withheld: contact details" in page and "risk" in page
     assert "govuk-tag--red" not in page and ">Red<" not in page
-    events = db.session.execute(db.select(AccessEvent).where(AccessEvent.seq > before)).scalars().all()
+    events = access_events(AccessEvent.seq > before)
     views = [e for e in events if e.action == "view"]
     assert len(views) == 1 and views[0].user_email == "dwp@test.example"
     assert str(cohort["red"].id) in views[0].detail or "-" in views[0].detail

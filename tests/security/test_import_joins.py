@@ -24,7 +24,7 @@ import pytest
 from cohort.identifiers import make_pnc
 from core.extensions import db
 from tests.security.two_worlds import DIP, DIP_ISA, fresh_world, panel, user
-from tests.support import login, partnership_data
+from tests.support import access_events, login, partnership_data
 
 IMPORTER = "coord"
 PNC = make_pnc(2005, 43210)  # the PNC the file carries
@@ -296,14 +296,13 @@ def test_refer_will_not_join_a_person_the_referrer_may_not_see(app, monkeypatch)
 def test_a_long_list_of_nominals_is_logged_whole_over_several_events(app, monkeypatch):
     from exchange.importing import record_nominals
     from sharing import audit
-    from sharing.models import AccessEvent
 
     build(app, monkeypatch, None)
     scattered = list(range(1, 6000, 2))  # no runs: 3,000 ids, too many for one event's detail
     record_nominals("import", scattered + [7001, 7002, 7003], user=user(IMPORTER), panel=panel("IOM"),
                     detail="3003 row(s)")
     db.session.commit()
-    events = db.session.execute(db.select(AccessEvent).filter_by(action="import")).scalars().all()
+    events = access_events(action="import")
     assert len(events) > 1 and all(len(e.detail) <= 4000 for e in events)
     assert events[0].detail.startswith(f"3003 row(s) (part 1 of {len(events)}); nominals 1,3,5,")
     logged = set().union(*(_ids(re.search(r"; nominals ([\d,-]+)$", e.detail).group(1)) for e in events))

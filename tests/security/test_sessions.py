@@ -7,7 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from core.extensions import db
 from tests.security.world import user
-from tests.support import TEST_PASSWORD, login
+from tests.support import TEST_PASSWORD, access_events, login
 
 COOKIE = "session"
 
@@ -82,7 +82,6 @@ def message(body: str) -> str:
 
 
 def test_sign_in_locks_after_five_failures_and_unknown_emails_get_the_same_answer(app, world):
-    from sharing.models import AccessEvent
 
     known, unknown = app.test_client(), app.test_client()
     k = failures("police@test.example", 5, known)
@@ -97,7 +96,7 @@ def test_sign_in_locks_after_five_failures_and_unknown_emails_get_the_same_answe
     assert message(resp.get_data(as_text=True)) == message(login(known, "police").get_data(as_text=True))
     # every failure is in the access log
     db.session.commit()
-    rows = db.session.execute(db.select(AccessEvent).filter_by(action="sign_in_failed")).scalars().all()
+    rows = access_events(action="sign_in_failed")
     assert len(rows) >= 12 and all(r.outcome == "refused" for r in rows)
     # another account is not affected
     assert login(app.test_client(), "probation").status_code == 302

@@ -15,6 +15,7 @@ from core.extensions import db
 from sharing import audit
 from sharing.models import AccessEvent
 from tests.lifecycle.conftest import lifecycle_partnership, make_person  # noqa: F401 (a fixture)
+from tests.support import access_events
 
 LEFT_OVER = "keep the erased record's number"
 
@@ -42,7 +43,7 @@ def _cli(runner, *args: str):
 
 def _events_naming(nominal_id: int) -> list[AccessEvent]:
     db.session.expire_all()
-    return db.session.execute(db.select(AccessEvent).filter_by(nominal_id=nominal_id)).scalars().all()
+    return access_events(nominal_id=nominal_id)
 
 
 def _exit_and_erase(runner, client, api_token, case_id: int) -> str:

@@ -11,7 +11,7 @@ from core import clock
 from core.extensions import db
 from sharing.models import AccessEvent, Isa
 from sharing.queries import isa_warnings
-from tests.support import clock_at, login
+from tests.support import access_events, clock_at, login
 
 
 def _isa(ref: str) -> Isa:
@@ -50,7 +50,7 @@ def test_only_admin_may_change_agreements(app, partnership):
         assert client.get(f"/agreements/{isa_id}/edit").status_code == 403
         assert client.post(f"/agreements/{isa_id}/status", data={"action": "suspend"}).status_code == 403
     assert _isa("ISA-IOM-TEST").status == "active"
-    refused = db.session.execute(db.select(AccessEvent).filter_by(action="refused")).scalars().all()
+    refused = access_events(action="refused")
     assert len(refused) == 9 and {e.detail for e in refused} == {"role: needs one of admin"}
 
 
